@@ -1,0 +1,23 @@
+# The two commands in the README. Each one sets up a fresh machine first (idempotent).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test lint bench bench-accuracy docs
+
+setup:
+	bash scripts/setup.sh
+
+## Track people in the bundled sample video with the zero-download default (HOG + classic encoder).
+demo: setup
+	$(PY) -m deepsort_lib.cli.main track data/vtest.avi -o out/vtest_tracked.mp4 --mot out/vtest_tracks.txt --show-fps
+
+## Everything CI runs: lint, types, the whole test suite (incl. slow tests and notebooks), docs build.
+test: setup
+	bash scripts/check.sh
+
+lint: setup
+	$(VENV)/bin/ruff check deepsort_lib tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only

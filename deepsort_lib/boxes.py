@@ -1,0 +1,352 @@
+"""Detections as a struct of arrays, box-format conversions and box overlap.
+
+Box formats used throughout the library (all in pixels, float64):
+
+``tlwh``
+    top-left x, top-left y, width, height: the format of MOTChallenge files and of Deep SORT.
+``xyxy``
+    top-left x, top-left y, bottom-right x, bottom-right y: what most detectors emit.
+``xyah``
+    centre x, centre y, aspect ratio (width / height), height: the Kalman filter's measurement.
+``xywh``
+    centre x, centre y, width, height: the measurement of the BoT-SORT style filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from deepsort_lib.errors import InvalidInputError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+FeatureArray = NDArray[np.float32]
+
+
+def tlwh_to_xyxy(tlwh: ArrayLike) -> FloatArray:
+    """Convert ``(..., 4)`` tlwh boxes to xyxy."""
+    boxes = np.asarray(tlwh, dtype=np.float64)
+    out = boxes.copy()
+    out[..., 2:] += boxes[..., :2]
+    return out
+
+
+def xyxy_to_tlwh(xyxy: ArrayLike) -> FloatArray:
+    """Convert ``(..., 4)`` xyxy boxes to tlwh."""
+    boxes = np.asarray(xyxy, dtype=np.float64)
+    out = boxes.copy()
+    out[..., 2:] -= boxes[..., :2]
+    return out
+
+
+def tlwh_to_xyah(tlwh: ArrayLike) -> FloatArray:
+    """Convert ``(..., 4)`` tlwh boxes to (centre x, centre y, width / height, height)."""
+    boxes = np.asarray(tlwh, dtype=np.float64)
+    out = boxes.copy()
+    out[..., :2] += boxes[..., 2:] / 2.0
+    out[..., 2] = boxes[..., 2] / boxes[..., 3]
+    return out
+
+
+def xyah_to_tlwh(xyah: ArrayLike) -> FloatArray:
+    """Convert ``(..., 4)`` xyah boxes back to tlwh."""
+    boxes = np.asarray(xyah, dtype=np.float64)
+    out = boxes.copy()
+    out[..., 2] = boxes[..., 2] * boxes[..., 3]
+    out[..., :2] -= out[..., 2:] / 2.0
+    return out
+
+
+def tlwh_to_xywh(tlwh: ArrayLike) -> FloatArray:
+    """Convert ``(..., 4)`` tlwh boxes to (centre x, centre y, width, height)."""
+    boxes = np.asarray(tlwh, dtype=np.float64)
+    out = boxes.copy()
+    out[..., :2] += boxes[..., 2:] / 2.0
+    return out
+
+
+def xywh_to_tlwh(xywh: ArrayLike) -> FloatArray:
+    """Convert ``(..., 4)`` centre-size boxes back to tlwh."""
+    boxes = np.asarray(xywh, dtype=np.float64)
+    out = boxes.copy()
+    out[..., :2] -= boxes[..., 2:] / 2.0
+    return out
+
+
+def iou_matrix(tlwh_a: ArrayLike, tlwh_b: ArrayLike) -> FloatArray:
+    """Intersection over union of every box in ``a`` with every box in ``b``.
+
+    Parameters
+    ----------
+    tlwh_a, tlwh_b
+        ``(M, 4)`` and ``(N, 4)`` boxes in tlwh format.
+
+    Returns
+    -------
+    ndarray
+        ``(M, N)`` IoU values in [0, 1]; 0 where a union is empty.
+    """
+    a = tlwh_to_xyxy(np.asarray(tlwh_a, dtype=np.float64).reshape(-1, 4))
+    b = tlwh_to_xyxy(np.asarray(tlwh_b, dtype=np.float64).reshape(-1, 4))
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    wh = np.clip(br - tl, 0.0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    return iou
+
+
+def _as_float_matrix(name: str, values: Any, columns: int | None) -> FloatArray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be numeric, got {type(values).__name__}") from exc
+    if array.ndim == 1 and array.size == 0:
+        array = array.reshape(0, columns or 0)
+    if array.ndim != 2 or (columns is not None and array.shape[1] != columns):
+        want = f"(N, {columns})" if columns is not None else "(N, D)"
+        raise InvalidInputError(f"{name} must have shape {want}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise InvalidInputError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _check_length(name: str, array: NDArray[Any], n: int) -> None:
+    if array.shape[0] != n:
+        raise InvalidInputError(f"{name} has {array.shape[0]} rows but there are {n} boxes")
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """A frame's detections as a struct of arrays.
+
+    Build one with :meth:`from_tlwh` or :meth:`from_xyxy`; the constructor takes tlwh boxes.
+    Every field is validated and copied into a fresh, read-only array of a fixed dtype, so a
+    ``Detections`` object can be shared freely.
+
+    Parameters
+    ----------
+    tlwh
+        ``(N, 4)`` boxes as top-left x, top-left y, width, height in pixels. Widths and heights
+        must be positive and every value finite.
+    scores
+        ``(N,)`` detector confidences; defaults to ones.
+    class_ids
+        ``(N,)`` integer class ids; defaults to zeros.
+    features
+        Optional ``(N, D)`` appearance features (one row per box). ``None`` means the frame
+        carries no appearance information and the tracker associates on motion only.
+    """
+
+    tlwh: FloatArray
+    scores: FloatArray = field(default=None)  # type: ignore[assignment]
+    class_ids: IntArray = field(default=None)  # type: ignore[assignment]
+    features: FeatureArray | None = None
+
+    def __post_init__(self) -> None:
+        tlwh = _as_float_matrix("boxes", self.tlwh, 4)
+        n = tlwh.shape[0]
+        if n and not (np.all(tlwh[:, 2] > 0) and np.all(tlwh[:, 3] > 0)):
+            raise InvalidInputError("box widths and heights must be positive")
+        scores = self._scores(n)
+        class_ids = self._class_ids(n)
+        features = self._features(n)
+        for array in (tlwh, scores, class_ids, features):
+            if array is not None:
+                array.flags.writeable = False
+        object.__setattr__(self, "tlwh", tlwh)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "class_ids", class_ids)
+        object.__setattr__(self, "features", features)
+
+    def _scores(self, n: int) -> FloatArray:
+        if self.scores is None:
+            return np.ones(n, dtype=np.float64)
+        scores = _as_float_matrix("scores", np.reshape(self.scores, (-1, 1)), 1)[:, 0]
+        _check_length("scores", scores, n)
+        return scores.copy()
+
+    def _class_ids(self, n: int) -> IntArray:
+        if self.class_ids is None:
+            return np.zeros(n, dtype=np.int64)
+        raw = np.asarray(self.class_ids)
+        if raw.dtype.kind not in "iuf" and raw.size:
+            raise InvalidInputError(f"class ids must be integers, got dtype {raw.dtype}")
+        raw = raw.reshape(-1)
+        if raw.dtype.kind == "f" and not (
+            np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
+        ):
+            raise InvalidInputError("class ids must be whole numbers")
+        class_ids = raw.astype(np.int64)
+        _check_length("class ids", class_ids, n)
+        return class_ids
+
+    def _features(self, n: int) -> FeatureArray | None:
+        if self.features is None:
+            return None
+        features = _as_float_matrix("features", self.features, None)
+        _check_length("features", features, n)
+        if features.shape[1] == 0:
+            raise InvalidInputError("features must have at least one dimension")
+        return features.astype(np.float32)
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_tlwh(
+        cls,
+        tlwh: ArrayLike,
+        scores: ArrayLike | None = None,
+        class_ids: ArrayLike | None = None,
+        features: ArrayLike | None = None,
+    ) -> Detections:
+        """Build from ``(N, 4)`` top-left/width/height boxes."""
+        return cls(tlwh, scores, class_ids, features)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_xyxy(
+        cls,
+        xyxy: ArrayLike,
+        scores: ArrayLike | None = None,
+        class_ids: ArrayLike | None = None,
+        features: ArrayLike | None = None,
+    ) -> Detections:
+        """Build from ``(N, 4)`` corner boxes (x1, y1, x2, y2)."""
+        corners = _as_float_matrix("boxes", xyxy, 4)
+        return cls(xyxy_to_tlwh(corners), scores, class_ids, features)  # type: ignore[arg-type]
+
+    @classmethod
+    def empty(cls, feature_dim: int | None = None) -> Detections:
+        """A frame with no detections (optionally with a ``(0, feature_dim)`` feature array)."""
+        features = None if feature_dim is None else np.zeros((0, feature_dim), np.float32)
+        return cls(np.zeros((0, 4)), None, None, features)  # type: ignore[arg-type]
+
+    # -- views -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.tlwh.shape[0])
+
+    def __getitem__(self, index: Any) -> Detections:
+        """A subset selected by a boolean mask, an index array or a slice."""
+        features = None if self.features is None else self.features[index]
+        return Detections(self.tlwh[index], self.scores[index], self.class_ids[index], features)
+
+    def __repr__(self) -> str:
+        dim = None if self.features is None else self.features.shape[1]
+        return f"Detections(n={len(self)}, feature_dim={dim})"
+
+    @property
+    def xyxy(self) -> FloatArray:
+        """``(N, 4)`` corner boxes."""
+        return tlwh_to_xyxy(self.tlwh)
+
+    @property
+    def xyah(self) -> FloatArray:
+        """``(N, 4)`` centre x, centre y, aspect ratio, height."""
+        return tlwh_to_xyah(self.tlwh)
+
+    @property
+    def feature_dim(self) -> int | None:
+        """Length of the feature vectors, or ``None`` when the frame has no features."""
+        return None if self.features is None else int(self.features.shape[1])
+
+    def with_features(self, features: ArrayLike | None) -> Detections:
+        """The same boxes carrying ``features`` (``(N, D)``) instead."""
+        return Detections(self.tlwh, self.scores, self.class_ids, features)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detection, for users who build frames object by object.
+
+    A list of these is accepted wherever :class:`Detections` is.
+    """
+
+    tlwh: Sequence[float] | NDArray[np.floating[Any]]
+    score: float = 1.0
+    class_id: int = 0
+    feature: Sequence[float] | NDArray[np.floating[Any]] | None = None
+
+
+def as_detections(obj: Any, features: ArrayLike | None = None) -> Detections:
+    """Coerce what users pass to ``Tracker.update`` into :class:`Detections`.
+
+    Parameters
+    ----------
+    obj
+        A :class:`Detections`; an iterable of :class:`Detection`; or a numpy array of shape
+        ``(N, 4)``, ``(N, 5)`` or ``(N, 6)`` holding ``tlwh[, score[, class_id]]`` per row.
+        ``None`` and empty sequences are a frame with no detections.
+    features
+        Optional ``(N, D)`` features for the array and list forms (overrides their own).
+
+    Raises
+    ------
+    InvalidInputError
+        If the input cannot be read as detections.
+    """
+    if isinstance(obj, Detections):
+        return obj if features is None else obj.with_features(features)
+    if obj is None:
+        return Detections.empty()
+    if isinstance(obj, np.ndarray) or (
+        isinstance(obj, Sequence) and len(obj) and not isinstance(obj[0], Detection)
+    ):
+        rows = np.asarray(obj)
+        if rows.size == 0:
+            return Detections(np.zeros((0, 4)), None, None, features)  # type: ignore[arg-type]
+        if rows.ndim != 2 or rows.shape[1] not in (4, 5, 6):
+            raise InvalidInputError(
+                f"a detection array must have shape (N, 4), (N, 5) or (N, 6) "
+                f"[tlwh, score, class_id], got {rows.shape}"
+            )
+        scores = rows[:, 4] if rows.shape[1] >= 5 else None
+        class_ids = rows[:, 5] if rows.shape[1] == 6 else None
+        return Detections(rows[:, :4], scores, class_ids, features)  # type: ignore[arg-type]
+    if isinstance(obj, Iterable):
+        items = list(obj)
+        if not items:
+            return Detections(np.zeros((0, 4)), None, None, features)  # type: ignore[arg-type]
+        if not all(isinstance(item, Detection) for item in items):
+            raise InvalidInputError("a list of detections must hold only Detection objects")
+        own = [item.feature for item in items]
+        if features is None and any(f is not None for f in own):
+            if any(f is None for f in own):
+                raise InvalidInputError("either every Detection has a feature or none does")
+            features = np.stack([np.asarray(f, dtype=np.float64).reshape(-1) for f in own])
+        return Detections(
+            np.array([np.asarray(item.tlwh, dtype=np.float64).reshape(-1) for item in items])
+            if all(np.size(item.tlwh) == 4 for item in items)
+            else _bad_box(),
+            np.array([item.score for item in items], dtype=np.float64),
+            np.array([item.class_id for item in items]),
+            features,  # type: ignore[arg-type]
+        )
+    raise InvalidInputError(f"cannot read detections from {type(obj).__name__}")
+
+
+def _bad_box() -> FloatArray:
+    raise InvalidInputError("every Detection.tlwh must have 4 values")
+
+
+__all__ = [
+    "Detection",
+    "Detections",
+    "as_detections",
+    "iou_matrix",
+    "tlwh_to_xyah",
+    "tlwh_to_xywh",
+    "tlwh_to_xyxy",
+    "xyah_to_tlwh",
+    "xywh_to_tlwh",
+    "xyxy_to_tlwh",
+]

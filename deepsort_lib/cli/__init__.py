@@ -1,0 +1,1 @@
+"""Command-line interface: ``deepsort`` (track, eval) and ``deepsort-convert``."""

@@ -1,0 +1,40 @@
+"""The library's exception hierarchy.
+
+Every error the library raises on purpose is a :class:`DeepSortError`. The subclasses also
+derive from the matching built-in exception, so ``except ValueError`` keeps working for users
+who do not know about this module.
+"""
+
+from __future__ import annotations
+
+
+class DeepSortError(Exception):
+    """Base class of every error raised on purpose by deepsort_lib."""
+
+
+class InvalidInputError(DeepSortError, ValueError):
+    """Input data (boxes, scores, features, frames) is malformed.
+
+    Raised before any state changes: the object that rejected the call is unchanged.
+    """
+
+
+class ConfigurationError(DeepSortError, ValueError):
+    """A parameter or a combination of parameters is not valid."""
+
+
+class ModelError(DeepSortError, RuntimeError):
+    """A model file cannot be read, converted or run (unknown layout, bad weights, ...)."""
+
+
+class SourceError(DeepSortError, OSError):
+    """A video, image folder, camera or data file cannot be opened, read or written."""
+
+
+__all__ = [
+    "ConfigurationError",
+    "DeepSortError",
+    "InvalidInputError",
+    "ModelError",
+    "SourceError",
+]

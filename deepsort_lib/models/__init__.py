@@ -1,0 +1,1 @@
+"""Everything that runs a model: onnxruntime sessions, detectors and appearance encoders."""

@@ -1,0 +1,130 @@
+"""One place that creates onnxruntime sessions and chooses execution providers.
+
+Detectors and encoders both call :func:`create_session`; neither knows about providers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from deepsort_lib.errors import ConfigurationError, ModelError
+
+#: Providers tried in this order by ``providers="auto"`` (those onnxruntime reports only).
+PREFERRED_PROVIDERS: tuple[str, ...] = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CPUExecutionProvider",
+)
+
+_ALIASES = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "gpu": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+}
+
+ProviderSpec = str | Sequence[str] | None
+
+
+def available_providers() -> list[str]:
+    """Execution providers this onnxruntime build reports."""
+    return list(ort.get_available_providers())
+
+
+def resolve_providers(
+    providers: ProviderSpec = "auto", available: Sequence[str] | None = None
+) -> list[str]:
+    """Turn a user's provider request into the list given to onnxruntime.
+
+    Parameters
+    ----------
+    providers
+        ``"auto"`` or ``None``: TensorRT, then CUDA, then CPU, keeping those onnxruntime
+        reports. ``"cpu"``, ``"cuda"``, ``"tensorrt"`` (or full provider names, or a list of
+        them): exactly those, in order, with CPU appended as the fallback.
+    available
+        Providers to choose from; defaults to :func:`available_providers`.
+
+    Raises
+    ------
+    ConfigurationError
+        If a requested provider is unknown or not available in this onnxruntime build.
+    """
+    have = list(available) if available is not None else available_providers()
+    if providers is None or providers == "auto":
+        chosen = [p for p in PREFERRED_PROVIDERS if p in have]
+        return chosen or ["CPUExecutionProvider"]
+    requested = [providers] if isinstance(providers, str) else list(providers)
+    chosen = []
+    for name in requested:
+        full = _ALIASES.get(name.lower(), name)
+        if full not in have:
+            raise ConfigurationError(
+                f"execution provider {name!r} is not available; this onnxruntime has {have}"
+            )
+        if full not in chosen:
+            chosen.append(full)
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def create_session(
+    model: str | os.PathLike[str] | bytes,
+    providers: ProviderSpec = "auto",
+    threads: int | None = None,
+) -> ort.InferenceSession:
+    """Create an inference session.
+
+    Parameters
+    ----------
+    model
+        Path to an ``.onnx`` file, or the serialised model bytes.
+    providers
+        See :func:`resolve_providers`.
+    threads
+        Intra-op threads; ``None`` lets onnxruntime use one per physical core.
+
+    Raises
+    ------
+    ModelError
+        If the file is missing or onnxruntime cannot load it.
+    """
+    if threads is not None and threads < 1:
+        raise ConfigurationError(f"threads must be >= 1, got {threads}")
+    chosen = resolve_providers(providers)
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    source: Any = model
+    if not isinstance(model, bytes):
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path}")
+        source = str(path)
+    try:
+        return ort.InferenceSession(source, sess_options=options, providers=chosen)
+    except Exception as exc:  # onnxruntime raises several unrelated types
+        raise ModelError(f"onnxruntime could not load the model: {exc}") from exc
+
+
+def model_metadata(session: ort.InferenceSession) -> dict[str, str]:
+    """The model's custom metadata (``metadata_props``) as a dict."""
+    return dict(session.get_modelmeta().custom_metadata_map)
+
+
+__all__ = [
+    "PREFERRED_PROVIDERS",
+    "available_providers",
+    "create_session",
+    "model_metadata",
+    "resolve_providers",
+]

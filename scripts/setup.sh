@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: system packages, the sample video, the virtualenv.
+# Called by `make demo` and `make test`; safe to run again (it skips what is already there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+DATA=${DATA:-data}
+PY=${PYTHON:-python3}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+# 1. System packages: Debian's darknet ships the reference cfgs, coco.names and sample images.
+if [ ! -f /usr/share/darknet/cfg/yolov3.cfg ]; then
+    echo "setup: installing Debian package darknet (reference cfgs and sample images)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq darknet >/dev/null
+fi
+
+# 2. The sample pedestrian video, taken out of Debian's opencv-doc without installing it.
+mkdir -p "$DATA"
+if [ ! -s "$DATA/vtest.avi" ]; then
+    echo "setup: extracting vtest.avi from Debian package opencv-doc"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download opencv-doc >/dev/null 2>&1) || {
+        as_root apt-get update -qq && (cd "$tmp" && apt-get download opencv-doc >/dev/null 2>&1)
+    }
+    dpkg-deb --fsys-tarfile "$tmp"/opencv-doc_*.deb \
+        | tar -x -C "$tmp" ./usr/share/doc/opencv-doc/examples/data/vtest.avi
+    mv "$tmp/usr/share/doc/opencv-doc/examples/data/vtest.avi" "$DATA/vtest.avi.part"
+    mv "$DATA/vtest.avi.part" "$DATA/vtest.avi"
+    rm -rf "$tmp"
+fi
+
+# 3. The virtualenv with the library (editable) and its test extras.
+stamp="$VENV/.deepsort-setup"
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: creating $VENV and installing deepsort_lib[test,eval,docs]"
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[test,eval,docs]"
+    # The original Deep SORT as packaged on PyPI, our reference peer. --no-deps: it would pull
+    # opencv-python (GUI build) next to our headless OpenCV, and torch for an embedder we never use.
+    "$VENV/bin/python" -m pip install -q --no-deps "deep-sort-realtime==1.3.2"
+    echo "$want" > "$stamp"
+fi
