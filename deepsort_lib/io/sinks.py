@@ -1,0 +1,195 @@
+"""Outputs of a :class:`~deepsort_lib.pipeline.Pipeline` run: annotated video, MOT file, track log.
+
+A sink receives every :class:`~deepsort_lib.pipeline.FrameResult` through :meth:`Sink.write`.
+:meth:`Sink.close` finishes the output (the file appears under its final name);
+:meth:`Sink.abort` discards it. The pipeline calls ``abort`` on every sink when a run stops on
+an exception, so an interrupted run leaves no output that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.io.atomic import AtomicFile
+from deepsort_lib.io.draw import draw_fps, draw_tracks
+from deepsort_lib.io.mot import MotWriter
+from deepsort_lib.io.video import VideoWriter
+
+if TYPE_CHECKING:
+    from deepsort_lib.pipeline import FrameResult
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Consumes per-frame results; finishes with ``close`` or ``abort``."""
+
+    def write(self, result: FrameResult) -> None: ...
+
+    def close(self) -> Path | None: ...
+
+    def abort(self) -> None: ...
+
+
+class VideoSink:
+    """Writes frames annotated with the tracks (boxes, ids, class names, optional FPS).
+
+    Parameters
+    ----------
+    path
+        Output video (``.mp4`` with ``mp4v``).
+    fps
+        Frame rate of the output (use the source's).
+    class_names
+        Names by class id for the labels.
+    show_fps
+        Overlay the processing rate, averaged over the last ``fps_window`` frames.
+    fps_window
+        Frames in the FPS moving average.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float = 25.0,
+        *,
+        class_names: Sequence[str] | None = None,
+        show_fps: bool = False,
+        fps_window: int = 30,
+        fourcc: str = "mp4v",
+    ) -> None:
+        if fps_window < 1:
+            raise ConfigurationError(f"fps_window must be >= 1, got {fps_window}")
+        self.writer = VideoWriter(path, fps, fourcc)
+        self.class_names = class_names
+        self.show_fps = show_fps
+        self._times: deque[float] = deque(maxlen=fps_window + 1)
+
+    @property
+    def path(self) -> Path:
+        """Final path of the video."""
+        return self.writer.path
+
+    def write(self, result: FrameResult) -> None:
+        """Draw on a copy of the frame and append it."""
+        if result.frame is None:
+            raise ConfigurationError("a video sink needs frames: run the pipeline on a source")
+        canvas = draw_tracks(result.frame.copy(), result.tracks, self.class_names)
+        if self.show_fps:
+            self._times.append(time.perf_counter())
+            if len(self._times) > 1:
+                span = self._times[-1] - self._times[0]
+                draw_fps(canvas, (len(self._times) - 1) / span if span > 0 else 0.0)
+        self.writer.write(canvas)
+
+    def close(self) -> Path | None:
+        """Finish the video; ``None`` if no frame was written."""
+        return self.writer.close()
+
+    def abort(self) -> None:
+        """Delete the partial video."""
+        self.writer.abort()
+
+
+class MotSink:
+    """Writes the tracks as a MOTChallenge result file (Kalman boxes, frame numbers from 1)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.writer = MotWriter(path)
+
+    @property
+    def path(self) -> Path:
+        """Final path of the results file."""
+        return self.writer.path
+
+    def write(self, result: FrameResult) -> None:
+        """Append this frame's tracks."""
+        tracks = result.tracks
+        if not tracks:
+            return
+        self.writer.write_frame(
+            result.frame_index,
+            [t.track_id for t in tracks],
+            np.array([t.tlwh for t in tracks]),
+            [t.confidence for t in tracks],
+        )
+
+    def close(self) -> Path:
+        """Finish: the file appears at :attr:`path`."""
+        return self.writer.close()
+
+    def abort(self) -> None:
+        """Discard the results."""
+        self.writer.abort()
+
+
+#: Columns of the track log (CSV header / JSON keys).
+LOG_FIELDS: tuple[str, ...] = (
+    "frame", "track_id", "x", "y", "w", "h", "class_id", "class_name", "confidence",
+    "time_since_update",
+)
+
+
+class TrackLogSink:
+    """Writes one record per track per frame as JSON lines (``.jsonl``) or CSV (``.csv``).
+
+    Fields: :data:`LOG_FIELDS`. Like the other sinks, the file appears only on :meth:`close`.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, class_names: Sequence[str] | None = None
+    ) -> None:
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in (".jsonl", ".csv"):
+            raise ConfigurationError(f"track log must end in .jsonl or .csv, got {target.name}")
+        self.csv = suffix == ".csv"
+        self.class_names = class_names
+        self._file = AtomicFile(target)
+        if self.csv:
+            self._file.write(",".join(LOG_FIELDS) + "\n")
+
+    @property
+    def path(self) -> Path:
+        """Final path of the log."""
+        return self._file.target
+
+    def write(self, result: FrameResult) -> None:
+        """Append one record per track."""
+        lines = []
+        for t in result.tracks:
+            name = (
+                self.class_names[t.class_id]
+                if self.class_names is not None and 0 <= t.class_id < len(self.class_names)
+                else ""
+            )
+            x, y, w, h = (round(float(v), 2) for v in t.tlwh)
+            values = (
+                result.frame_index, t.track_id, x, y, w, h, t.class_id, name,
+                round(float(t.confidence), 4), t.time_since_update,
+            )
+            if self.csv:
+                lines.append(",".join(str(v) for v in values))
+            else:
+                lines.append(json.dumps(dict(zip(LOG_FIELDS, values, strict=True))))
+        if lines:
+            self._file.write("\n".join(lines) + "\n")
+
+    def close(self) -> Path:
+        """Finish: the file appears at :attr:`path`."""
+        return self._file.commit()
+
+    def abort(self) -> None:
+        """Discard the log."""
+        self._file.abort()
+
+
+__all__ = ["LOG_FIELDS", "MotSink", "Sink", "TrackLogSink", "VideoSink"]

@@ -1,0 +1,371 @@
+"""Frame sources and the annotated-video writer.
+
+A source is an iterable of ``(frame_number, frame_bgr)`` pairs: ``frame_bgr`` is an
+``(H, W, 3)`` uint8 array and frame numbers start at **1** (the MOTChallenge convention), so
+result files line up with ground truth whatever the source. Sources are also context managers
+that release the file or camera.
+
+=============================  =============================================================
+:func:`open_source` argument   source
+=============================  =============================================================
+``0``, ``"0"``                 webcam / capture device index (:class:`VideoSource`)
+``"clip.mp4"``                 a video file OpenCV can decode (:class:`VideoSource`)
+``"frames/"``                  a folder of images, in name order (:class:`ImageFolderSource`)
+``"MOT16-02/"``                a MOTChallenge sequence: ``img1/``, ``det/det.txt``, optional
+                               ``seqinfo.ini`` and features ``.npy`` (:class:`MotSequenceSource`)
+=============================  =============================================================
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from deepsort_lib.errors import ConfigurationError, SourceError
+from deepsort_lib.io.atomic import AtomicPath
+from deepsort_lib.io.mot import DetectionCache
+
+Frame = NDArray[np.uint8]
+
+#: Image extensions read by :class:`ImageFolderSource`.
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class FrameSource:
+    """Base of the library's sources: iterate for ``(frame_number, frame)``; close when done.
+
+    Attributes
+    ----------
+    name
+        A short name for output files (file stem, folder or ``camera0``).
+    fps
+        Frames per second (the container's, the sequence's, or ``default_fps``).
+    size
+        ``(width, height)`` of the frames.
+    num_frames
+        Number of frames when known (``None`` for cameras).
+    """
+
+    name: str = "source"
+    fps: float = 25.0
+    size: tuple[int, int] = (0, 0)
+    num_frames: int | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, Frame]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the underlying file or device."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class VideoSource(FrameSource):
+    """Frames decoded by OpenCV from a video file or a capture device.
+
+    The first frame is read when the source is created, so an unreadable file fails here,
+    before any output is opened.
+
+    Parameters
+    ----------
+    source
+        Path of a video file, or an integer capture-device index (webcam).
+    default_fps
+        Frame rate to report when the container does not give one (cameras often don't).
+
+    Raises
+    ------
+    SourceError
+        If the file is missing, or OpenCV cannot open it or decode its first frame.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | int, *, default_fps: float = 25.0) -> None:
+        if isinstance(source, int):
+            self.name = f"camera{source}"
+            capture = cv2.VideoCapture(source)
+            what = f"camera {source}"
+        else:
+            path = Path(source)
+            if not path.exists():
+                raise SourceError(f"video file not found: {path}")
+            if not path.is_file():
+                raise SourceError(f"not a video file: {path}")
+            self.name = path.stem
+            capture = cv2.VideoCapture(str(path))
+            what = f"video {path}"
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"cannot open {what} (not a video OpenCV can decode)")
+        ok, first = capture.read()
+        if not ok or first is None:
+            capture.release()
+            raise SourceError(f"cannot read a frame from {what}")
+        self._capture = capture
+        self._first: Frame | None = np.asarray(first, dtype=np.uint8)
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 0.0 < fps < 1000.0 else default_fps
+        self.size = (int(first.shape[1]), int(first.shape[0]))
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.num_frames = count if count > 0 and not isinstance(source, int) else None
+
+    def __iter__(self) -> Iterator[tuple[int, Frame]]:
+        if self._first is None:
+            raise SourceError(f"{self.name}: a video source can be iterated only once")
+        frame: Frame | None = self._first
+        self._first = None
+        number = 1
+        while frame is not None:
+            yield number, frame
+            ok, next_frame = self._capture.read()
+            frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
+            number += 1
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+def _read_image(path: Path) -> Frame:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"cannot read image {path}")
+    return np.asarray(image, dtype=np.uint8)
+
+
+class ImageFolderSource(FrameSource):
+    """Frames read from the images of a folder, in file-name order.
+
+    Parameters
+    ----------
+    folder
+        Directory holding the images (see :data:`IMAGE_EXTENSIONS`).
+    fps
+        Frame rate to report (written into output videos).
+
+    Raises
+    ------
+    SourceError
+        If the folder is missing or holds no images, or the first image is unreadable.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], *, fps: float = 25.0) -> None:
+        path = Path(folder)
+        if not path.is_dir():
+            raise SourceError(f"image folder not found: {path}")
+        self.files = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        )
+        if not self.files:
+            raise SourceError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
+        self.name = path.name
+        self.fps = fps
+        first = _read_image(self.files[0])
+        self.size = (int(first.shape[1]), int(first.shape[0]))
+        self.num_frames = len(self.files)
+
+    def __iter__(self) -> Iterator[tuple[int, Frame]]:
+        for number, file in enumerate(self.files, start=1):
+            yield number, _read_image(file)
+
+
+class MotSequenceSource(ImageFolderSource):
+    """A MOTChallenge sequence directory.
+
+    Layout: ``img1/`` (frames), ``det/det.txt`` (public detections), optional ``seqinfo.ini``
+    (``frameRate``, ``imDir``, ``seqLength``) and an optional features ``.npy`` aligned with
+    ``det.txt`` (looked for as ``det/det.npy`` unless ``features`` is given).
+
+    Attributes
+    ----------
+    detections
+        The sequence's :class:`~deepsort_lib.io.mot.DetectionCache`, or ``None`` when it has
+        no ``det/det.txt``.
+
+    Raises
+    ------
+    SourceError
+        If ``img1/`` (or ``seqinfo.ini``'s ``imDir``) is missing or empty.
+    """
+
+    def __init__(
+        self,
+        sequence: str | os.PathLike[str],
+        *,
+        features: str | os.PathLike[str] | None = None,
+    ) -> None:
+        root = Path(sequence)
+        info = _read_seqinfo(root / "seqinfo.ini")
+        image_dir = root / info.get("imdir", "img1")
+        super().__init__(image_dir, fps=float(info.get("framerate", 25.0)))
+        self.name = info.get("name", root.name)
+        self.root = root
+        det = root / "det" / "det.txt"
+        feats = Path(features) if features is not None else root / "det" / "det.npy"
+        if features is not None and not feats.is_file():
+            raise SourceError(f"features file not found: {feats}")
+        self.detections: DetectionCache | None = (
+            DetectionCache.load(det, feats if feats.is_file() else None, self.num_frames)
+            if det.is_file()
+            else None
+        )
+
+
+def _read_seqinfo(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise SourceError(f"cannot parse {path}: {exc}") from exc
+    # ConfigParser lower-cases keys: frameRate -> framerate.
+    return dict(parser["Sequence"]) if parser.has_section("Sequence") else {}
+
+
+def is_mot_sequence(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like a MOTChallenge sequence directory."""
+    root = Path(path)
+    return (root / "img1").is_dir() or (root / "seqinfo.ini").is_file()
+
+
+def open_source(source: str | os.PathLike[str] | int) -> FrameSource:
+    """Open a video file, capture device, image folder or MOTChallenge sequence.
+
+    Parameters
+    ----------
+    source
+        An int or a string of digits is a capture-device index; a directory is a
+        MOTChallenge sequence when it has ``img1/`` or ``seqinfo.ini``, else an image folder;
+        anything else is a video file.
+
+    Raises
+    ------
+    SourceError
+        If the source cannot be opened or read.
+    """
+    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+        return VideoSource(int(source))
+    path = Path(source)
+    if path.is_dir():
+        return MotSequenceSource(path) if is_mot_sequence(path) else ImageFolderSource(path)
+    return VideoSource(path)
+
+
+class VideoWriter:
+    """Writes frames to a video file that appears only when :meth:`close` succeeds.
+
+    Frames go to a hidden temporary file in the target's folder (same extension, so OpenCV
+    picks the same container) which :meth:`close` renames onto ``path``; :meth:`abort`, or an
+    exception inside a ``with`` block, deletes it. The frame size is taken from the first frame.
+
+    Parameters
+    ----------
+    path
+        Output path; ``.mp4`` with the default ``mp4v`` codec, ``.avi`` with ``MJPG``/``XVID``.
+    fps
+        Frames per second written into the container.
+    fourcc
+        Four-character codec code.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``fps`` is not positive or ``fourcc`` is not four characters.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], fps: float = 25.0, fourcc: str = "mp4v"
+    ) -> None:
+        if not fps > 0:
+            raise ConfigurationError(f"fps must be positive, got {fps}")
+        if len(fourcc) != 4:
+            raise ConfigurationError(f"fourcc must be four characters, got {fourcc!r}")
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.fourcc = fourcc
+        self.frames_written = 0
+        self._target: AtomicPath | None = None
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+
+    def _open(self, size: tuple[int, int]) -> cv2.VideoWriter:
+        self._target = AtomicPath(self.path, keep_suffix=True)
+        writer = cv2.VideoWriter(
+            str(self._target.temp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, size
+        )
+        if not writer.isOpened():
+            self._target.abort()
+            raise SourceError(
+                f"OpenCV cannot write {self.path} with codec {self.fourcc!r} "
+                "(try a .mp4 path with mp4v or .avi with MJPG)"
+            )
+        self._size = size
+        return writer
+
+    def write(self, frame: Frame) -> None:
+        """Append one ``(H, W, 3)`` uint8 BGR frame (all frames must have the same size)."""
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        if self._writer is None:
+            self._writer = self._open(size)
+        elif size != self._size:
+            raise SourceError(f"frame size {size} differs from the video's {self._size}")
+        self._writer.write(frame)
+        self.frames_written += 1
+
+    def close(self) -> Path | None:
+        """Finish the file; returns its path, or ``None`` if no frame was written."""
+        if self._writer is None or self._target is None:
+            return None
+        self._writer.release()
+        self._writer = None
+        return self._target.commit()
+
+    def abort(self) -> None:
+        """Stop and delete the partial file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if self._target is not None:
+            self._target.abort()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "FrameSource",
+    "ImageFolderSource",
+    "MotSequenceSource",
+    "VideoSource",
+    "VideoWriter",
+    "is_mot_sequence",
+    "open_source",
+]

@@ -1,0 +1,388 @@
+"""Pipeline: frames → Detector → (Encoder) → Tracker, as an iterator of per-frame results.
+
+:class:`Pipeline` composes any object with a ``detect`` method, an optional ``encode`` and a
+tracker's ``update`` (the :mod:`deepsort_lib.protocols`). It does no I/O of its own: frames come
+from a source (:mod:`deepsort_lib.io.video`) and outputs go to optional sinks
+(:mod:`deepsort_lib.io.sinks`) at the edge.
+
+>>> from deepsort_lib.pipeline import Pipeline                        # doctest: +SKIP
+>>> pipe = Pipeline(HOGDetector(), Tracker(), ClassicEncoder())      # doctest: +SKIP
+>>> for result in pipe.run("data/vtest.avi", max_frames=100):       # doctest: +SKIP
+...     print(result.frame_index, [t.track_id for t in result.tracks])
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepsort_lib.boxes import Detections
+from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.io.mot import DetectionCache
+from deepsort_lib.io.sinks import Sink
+from deepsort_lib.io.video import FrameSource, open_source
+from deepsort_lib.protocols import Detector, Encoder
+from deepsort_lib.protocols import Tracker as TrackerProtocol
+from deepsort_lib.tracking.track import Track
+
+Frame = NDArray[np.uint8]
+SourceLike = FrameSource | Iterable[tuple[int, Frame]] | str | os.PathLike[str] | int
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Seconds spent on one frame (or summed over a run) by each stage.
+
+    ``decode`` is reading the frame from the source, ``detect`` and ``encode`` the models,
+    ``track`` the tracker's update (or predict), ``write`` the sinks.
+    """
+
+    decode: float = 0.0
+    detect: float = 0.0
+    encode: float = 0.0
+    track: float = 0.0
+    write: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """Sum of all stages."""
+        return self.decode + self.detect + self.encode + self.track + self.write
+
+    @property
+    def inference(self) -> float:
+        """Model time: ``detect + encode``."""
+        return self.detect + self.encode
+
+    def __add__(self, other: StageTimings) -> StageTimings:
+        return StageTimings(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self))
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """The stages by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    """What the pipeline produced for one frame.
+
+    Attributes
+    ----------
+    frame_index
+        1-based frame number.
+    frame
+        The ``(H, W, 3)`` BGR frame, or ``None`` when tracking from a cache without a source.
+    detections
+        The detections given to the tracker (with features when an encoder ran); empty on
+        frames skipped by ``detect_every``.
+    tracks
+        What the tracker returned for this frame.
+    timings
+        :class:`StageTimings` of this frame.
+    detected
+        ``False`` on frames where the detector was skipped and the tracker only predicted.
+    """
+
+    frame_index: int
+    frame: Frame | None
+    detections: Detections
+    tracks: list[Track]
+    timings: StageTimings
+    detected: bool = True
+
+
+@dataclass
+class RunSummary:
+    """Totals of a completed :meth:`Pipeline.process` run."""
+
+    frames: int = 0
+    wall_time: float = 0.0
+    timings: StageTimings = field(default_factory=StageTimings)
+    track_ids: set[int] = field(default_factory=set)
+    outputs: list[Path] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the whole run."""
+        return self.frames / self.wall_time if self.wall_time > 0 else 0.0
+
+
+def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+class Pipeline:
+    """Detector → optional encoder → tracker over a stream of frames.
+
+    Parameters
+    ----------
+    detector
+        Any object with ``detect(frame) -> Detections``; ``None`` when every run gets its
+        detections from a cache (or a MOTChallenge sequence's ``det/det.txt``).
+    tracker
+        Any object with ``update(detections) -> list[Track]`` (and ``predict()`` when
+        ``detect_every > 1``).
+    encoder
+        Optional object with ``encode(frame, tlwh) -> (N, D) float32``, run on the detections
+        of each detected frame (after filtering). Without one the detections carry no
+        features and Deep SORT associates on motion only.
+    detect_every
+        Run the detector on one frame in ``detect_every``; on the others the tracker only
+        predicts (``tracker.predict()``) and the result has no detections.
+    min_score
+        Drop detections scoring below this before encoding (the original app's
+        ``min_confidence``).
+    classes
+        Keep only detections of these class ids (``None`` keeps all).
+
+    Raises
+    ------
+    ConfigurationError
+        If a component lacks the method its role needs, or a parameter is out of range.
+    """
+
+    def __init__(
+        self,
+        detector: Detector | None,
+        tracker: TrackerProtocol,
+        encoder: Encoder | None = None,
+        *,
+        detect_every: int = 1,
+        min_score: float = 0.0,
+        classes: Collection[int] | None = None,
+    ) -> None:
+        if detector is not None and not callable(getattr(detector, "detect", None)):
+            raise ConfigurationError(f"detector {detector!r} has no detect(frame) method")
+        if encoder is not None and not callable(getattr(encoder, "encode", None)):
+            raise ConfigurationError(f"encoder {encoder!r} has no encode(frame, tlwh) method")
+        if not callable(getattr(tracker, "update", None)):
+            raise ConfigurationError(f"tracker {tracker!r} has no update(detections) method")
+        if int(detect_every) != detect_every or detect_every < 1:
+            raise ConfigurationError(f"detect_every must be an integer >= 1, got {detect_every}")
+        if detect_every > 1 and not callable(getattr(tracker, "predict", None)):
+            raise ConfigurationError("detect_every > 1 needs a tracker with a predict() method")
+        self.detector = detector
+        self.tracker = tracker
+        self.encoder = encoder
+        self.detect_every = int(detect_every)
+        self.min_score = float(min_score)
+        self.classes = None if classes is None else np.asarray(sorted(classes), dtype=np.int64)
+
+    # -- stages ----------------------------------------------------------------------------------
+
+    def _filter(self, detections: Detections) -> Detections:
+        keep = detections.scores >= self.min_score
+        if self.classes is not None:
+            keep &= np.isin(detections.class_ids, self.classes)
+        return detections if bool(keep.all()) else detections[keep]
+
+    def _detect(self, frame: Frame | None, index: int, cache: Mapping[int, Detections] | None) -> (
+        tuple[Detections, float, float]
+    ):
+        """Detections of one frame (from the cache or the detector) and the encoder's time."""
+        detect_time = 0.0
+        if cache is not None:
+            detections = cache.get(index, Detections.empty())
+        else:
+            if self.detector is None or frame is None:
+                raise ConfigurationError(
+                    "no detector and no detection cache: give one of them to the pipeline"
+                )
+            detector = self.detector
+            detections, detect_time = _timed(lambda: detector.detect(frame))
+        detections = self._filter(detections)
+        encode_time = 0.0
+        if self.encoder is not None and detections.features is None:
+            if frame is None:
+                raise ConfigurationError("the encoder needs frames: run on a source")
+            encoder = self.encoder
+            features, encode_time = _timed(lambda: encoder.encode(frame, detections.tlwh))
+            detections = detections.with_features(features)
+        return detections, detect_time, encode_time
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run(
+        self,
+        source: SourceLike | None = None,
+        *,
+        cache: Mapping[int, Detections] | None = None,
+        sinks: Sequence[Sink] = (),
+        max_frames: int | None = None,
+    ) -> Iterator[FrameResult]:
+        """Track frame by frame, yielding a :class:`FrameResult` per frame.
+
+        Parameters
+        ----------
+        source
+            A :class:`~deepsort_lib.io.video.FrameSource`, any iterable of
+            ``(frame_number, frame)``, or what :func:`~deepsort_lib.io.video.open_source`
+            accepts (path, camera index; opened and closed here). ``None`` tracks from
+            ``cache`` alone (frames are ``None``).
+        cache
+            Precomputed detections by frame number (e.g. a
+            :class:`~deepsort_lib.io.mot.DetectionCache`): the detector is not run. When the
+            pipeline has no detector and the source is a MOTChallenge sequence, its
+            ``det/det.txt`` is used.
+        sinks
+            Outputs fed every result. On normal completion they are closed (files appear);
+            if the run raises, or the caller stops iterating early, they are aborted and no
+            output file is left behind.
+        max_frames
+            Stop after this many frames.
+
+        Raises
+        ------
+        ConfigurationError
+            If neither a source nor a cache is given, or ``max_frames`` < 1.
+        SourceError
+            If the source cannot be opened or read.
+        """
+        if max_frames is not None and max_frames < 1:
+            raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
+        if source is None and cache is None:
+            raise ConfigurationError("give a source of frames, a detection cache, or both")
+        return self._run(source, cache, list(sinks), max_frames)
+
+    def _run(
+        self,
+        source: SourceLike | None,
+        cache: Mapping[int, Detections] | None,
+        sinks: list[Sink],
+        max_frames: int | None,
+    ) -> Iterator[FrameResult]:
+        with ExitStack() as stack:
+            frames: Iterable[tuple[int, Frame | None]]
+            if source is None:
+                assert cache is not None
+                frames = ((i, None) for i in sorted(cache))
+            elif isinstance(source, (str, os.PathLike, int)):
+                opened = stack.enter_context(open_source(source))
+                frames = opened
+            else:
+                frames = source
+            if cache is None and self.detector is None:
+                cache = getattr(source, "detections", None)
+            completed = False
+            try:
+                yield from self._loop(iter(frames), cache, sinks, max_frames)
+                completed = True
+            finally:
+                for sink in sinks:
+                    if completed:
+                        sink.close()
+                    else:
+                        sink.abort()
+
+    def _loop(
+        self,
+        frames: Iterator[tuple[int, Frame | None]],
+        cache: Mapping[int, Detections] | None,
+        sinks: list[Sink],
+        max_frames: int | None,
+    ) -> Iterator[FrameResult]:
+        count = 0
+        while max_frames is None or count < max_frames:
+            start = time.perf_counter()
+            item = next(frames, None)
+            if item is None:
+                return
+            index, frame = item
+            decode_time = time.perf_counter() - start
+            detected = count % self.detect_every == 0
+            if detected:
+                detections, detect_time, encode_time = self._detect(frame, index, cache)
+                update_start = time.perf_counter()
+                tracks = list(self.tracker.update(detections))
+                track_time = time.perf_counter() - update_start
+            else:
+                detections, detect_time, encode_time = Detections.empty(), 0.0, 0.0
+                predict: Any = self.tracker.predict  # type: ignore[attr-defined]
+                predicted, track_time = _timed(predict)
+                tracks = list(predicted) if predicted is not None else []
+            timings = StageTimings(decode_time, detect_time, encode_time, track_time)
+            if sinks:
+                partial = FrameResult(index, frame, detections, tracks, timings, detected)
+                write_start = time.perf_counter()
+                for sink in sinks:
+                    sink.write(partial)
+                timings = StageTimings(
+                    decode_time, detect_time, encode_time, track_time,
+                    time.perf_counter() - write_start,
+                )
+            count += 1
+            yield FrameResult(index, frame, detections, tracks, timings, detected)
+
+    def process(
+        self,
+        source: SourceLike | None = None,
+        *,
+        cache: Mapping[int, Detections] | None = None,
+        sinks: Sequence[Sink] = (),
+        max_frames: int | None = None,
+        on_frame: Callable[[FrameResult], None] | None = None,
+    ) -> RunSummary:
+        """Run to the end (see :meth:`run`) and return totals; sinks are closed at the end.
+
+        ``on_frame`` is called with every result (progress bars, live display).
+        """
+        summary = RunSummary()
+        start = time.perf_counter()
+        for result in self.run(source, cache=cache, sinks=sinks, max_frames=max_frames):
+            summary.frames += 1
+            summary.timings = summary.timings + result.timings
+            summary.track_ids.update(t.track_id for t in result.tracks)
+            if on_frame is not None:
+                on_frame(result)
+        summary.wall_time = time.perf_counter() - start
+        summary.outputs = [p for p in (getattr(s, "path", None) for s in sinks) if p is not None]
+        return summary
+
+    def build_cache(
+        self,
+        source: SourceLike,
+        *,
+        max_frames: int | None = None,
+        on_frame: Callable[[int], None] | None = None,
+    ) -> DetectionCache:
+        """Run only the detector (and encoder) over ``source``: a cache to track from later.
+
+        The tracker is not touched. Save the result with
+        :meth:`~deepsort_lib.io.mot.DetectionCache.save` and pass it back as ``cache=`` to
+        :meth:`run` to try other tracker settings without re-running the models.
+        """
+        if self.detector is None:
+            raise ConfigurationError("building a detection cache needs a detector")
+        if max_frames is not None and max_frames < 1:
+            raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
+        per_frame: dict[int, Detections] = {}
+        with ExitStack() as stack:
+            frames: Iterable[tuple[int, Frame]] = (
+                stack.enter_context(open_source(source))
+                if isinstance(source, (str, os.PathLike, int))
+                else source
+            )
+            last = 0
+            for count, (index, frame) in enumerate(frames):
+                if max_frames is not None and count >= max_frames:
+                    break
+                per_frame[index] = self._detect(frame, index, None)[0]
+                last = index
+                if on_frame is not None:
+                    on_frame(index)
+        return DetectionCache.from_frames(per_frame, num_frames=last)
+
+
+__all__ = ["FrameResult", "Pipeline", "RunSummary", "StageTimings"]
