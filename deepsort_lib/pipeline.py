@@ -274,7 +274,7 @@ class Pipeline:
             else:
                 frames = source
             if cache is None and self.detector is None:
-                cache = getattr(source, "detections", None)
+                cache = getattr(frames, "detections", None)
             completed = False
             try:
                 yield from self._loop(iter(frames), cache, sinks, max_frames)
