@@ -20,8 +20,20 @@ class RecordingTracker:
         self._next = 1
 
     def _track(self, tid: int, box: np.ndarray, index: int | None) -> Track:
-        return Track(tid, box, box, 0, 1.0, TrackState.CONFIRMED, 1, 1,
-                     0 if index is not None else 1, index, np.zeros(8), np.eye(8))
+        return Track(
+            tid,
+            box,
+            box,
+            0,
+            1.0,
+            TrackState.CONFIRMED,
+            1,
+            1,
+            0 if index is not None else 1,
+            index,
+            np.zeros(8),
+            np.eye(8),
+        )
 
     def update(self, detections: Detections) -> list[Track]:
         self.calls.append("update")

@@ -28,7 +28,9 @@ def test_finds_the_people_in_vtest(vtest_frames: list[np.ndarray]) -> None:
             assert np.all((dets.tlwh[:, 3] > 50) & (dets.tlwh[:, 3] < 200))
             assert np.all(dets.tlwh[:, 3] > dets.tlwh[:, 2])  # upright boxes
             xyxy = dets.xyxy
-            assert np.all(xyxy[:, :2] >= 0) and np.all(xyxy[:, 2] <= 768) and np.all(xyxy[:, 3] <= 576)
+            assert (
+                np.all(xyxy[:, :2] >= 0) and np.all(xyxy[:, 2] <= 768) and np.all(xyxy[:, 3] <= 576)
+            )
             iou = iou_matrix(dets.tlwh, dets.tlwh)
             np.fill_diagonal(iou, 0)
             assert iou.max() < 0.65
@@ -51,7 +53,12 @@ def test_blank_frame_has_no_detections() -> None:
 
 @pytest.mark.parametrize(
     "frame",
-    [np.zeros((64, 64), np.uint8), np.zeros((64, 64, 3), np.float32), [[0]], np.zeros((0, 5, 3), np.uint8)],
+    [
+        np.zeros((64, 64), np.uint8),
+        np.zeros((64, 64, 3), np.float32),
+        [[0]],
+        np.zeros((0, 5, 3), np.uint8),
+    ],
 )
 def test_bad_frames_are_rejected(frame: object) -> None:
     with pytest.raises(InvalidInputError):
@@ -60,8 +67,14 @@ def test_bad_frames_are_rejected(frame: object) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"upscale": 0}, {"scale": 1.0}, {"win_stride": (4, 8)}, {"max_overlap": 0}, {"padding": (-1, 0)},
-     {"group_threshold": -1}],
+    [
+        {"upscale": 0},
+        {"scale": 1.0},
+        {"win_stride": (4, 8)},
+        {"max_overlap": 0},
+        {"padding": (-1, 0)},
+        {"group_threshold": -1},
+    ],
 )
 def test_bad_parameters(kwargs: dict) -> None:
     with pytest.raises(ConfigurationError):
@@ -69,12 +82,15 @@ def test_bad_parameters(kwargs: dict) -> None:
 
 
 def test_suppression_drops_contained_and_overlapping_boxes() -> None:
-    tlwh = np.array([
-        [0, 0, 40, 80],     # best
-        [10, 10, 15, 30],   # inside the best: IoU small, overlap of the smaller box = 1
-        [100, 0, 40, 80],   # far away
-        [102, 2, 40, 80],   # nearly the same as the previous, lower score
-    ], dtype=np.float64)
+    tlwh = np.array(
+        [
+            [0, 0, 40, 80],  # best
+            [10, 10, 15, 30],  # inside the best: IoU small, overlap of the smaller box = 1
+            [100, 0, 40, 80],  # far away
+            [102, 2, 40, 80],  # nearly the same as the previous, lower score
+        ],
+        dtype=np.float64,
+    )
     scores = np.array([0.9, 0.95, 0.8, 0.7])
     keep = suppress_overlaps(tlwh, scores, 0.65)
     assert keep.tolist() == [1, 2]  # the small box scores higher and wins over its container

@@ -75,10 +75,15 @@ finite = st.floats(-1e4, 1e4, allow_nan=False).map(lambda v: round(v, 2))
 @settings(max_examples=30, deadline=None)
 @given(
     rows=st.lists(
-        st.tuples(st.integers(1, 5000), st.integers(-1, 999), finite, finite,
-                  st.floats(0.01, 1e3).map(lambda v: round(v, 2)),
-                  st.floats(0.01, 1e3).map(lambda v: round(v, 2)),
-                  st.floats(0, 1).map(lambda v: round(v, 4))),
+        st.tuples(
+            st.integers(1, 5000),
+            st.integers(-1, 999),
+            finite,
+            finite,
+            st.floats(0.01, 1e3).map(lambda v: round(v, 2)),
+            st.floats(0.01, 1e3).map(lambda v: round(v, 2)),
+            st.floats(0, 1).map(lambda v: round(v, 4)),
+        ),
         max_size=20,
     )
 )
@@ -119,8 +124,9 @@ def test_writer_abort_keeps_old_file(tmp_path: Path) -> None:
 def _frames() -> dict[int, Detections]:
     rng = np.random.default_rng(0)
     return {
-        1: Detections.from_tlwh([[1, 2, 3, 4], [5, 6, 7, 8]], [0.9, 0.8], [0, 2],
-                                rng.normal(size=(2, 16))),
+        1: Detections.from_tlwh(
+            [[1, 2, 3, 4], [5, 6, 7, 8]], [0.9, 0.8], [0, 2], rng.normal(size=(2, 16))
+        ),
         2: Detections.empty(16),
         4: Detections.from_tlwh([[9, 9, 9, 9]], [0.7], [1], rng.normal(size=(1, 16))),
     }
@@ -147,7 +153,9 @@ def test_cache_round_trip_with_features(tmp_path: Path) -> None:
 
 
 def test_cache_reads_original_combined_npy(tmp_path: Path) -> None:
-    rows = np.array([[1, -1, 10, 20, 30, 60, 0.9, -1, -1, -1], [2, -1, 11, 21, 30, 60, 0.8, -1, -1, -1]])
+    rows = np.array(
+        [[1, -1, 10, 20, 30, 60, 0.9, -1, -1, -1], [2, -1, 11, 21, 30, 60, 0.8, -1, -1, -1]]
+    )
     features = np.eye(2, 4)
     np.save(tmp_path / "MOT16-02.npy", np.hstack([rows, features]).astype(np.float32))
     cache = DetectionCache.load(None, tmp_path / "MOT16-02.npy")

@@ -37,7 +37,9 @@ class SquareDetector:
         self.calls += 1
         ys, xs = np.nonzero(frame[:, :, 0] > 128)
         box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
-        return Detections.from_tlwh([box, [1, 1, 5, 5], [100, 80, 10, 10]], [0.9, 0.1, 0.8], [0, 0, 1])
+        return Detections.from_tlwh(
+            [box, [1, 1, 5, 5], [100, 80, 10, 10]], [0.9, 0.1, 0.8], [0, 0, 1]
+        )
 
 
 class MeanColourEncoder:

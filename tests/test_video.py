@@ -39,7 +39,7 @@ def test_missing_and_unreadable_video(tmp_path: Path) -> None:
         open_source(tmp_path / "nope.mp4")
     junk = tmp_path / "junk.avi"
     junk.write_bytes(b"this is not a video" * 100)
-    with pytest.raises(SourceError, match="cannot (open|read)"):
+    with pytest.raises(SourceError, match=r"cannot (open|read)"):
         open_source(junk)
 
 
@@ -66,7 +66,9 @@ def test_mot_sequence_dir(tmp_path: Path, vtest_frames: list[np.ndarray]) -> Non
     seq = tmp_path / "SEQ-01"
     _write_images(seq / "img1", [f[:64, :96].copy() for f in vtest_frames[:4]])
     (seq / "det").mkdir()
-    (seq / "det" / "det.txt").write_text("1,-1,1,2,10,20,0.9,-1,-1,-1\n3,-1,5,6,10,20,0.5,-1,-1,-1\n")
+    (seq / "det" / "det.txt").write_text(
+        "1,-1,1,2,10,20,0.9,-1,-1,-1\n3,-1,5,6,10,20,0.5,-1,-1,-1\n"
+    )
     np.save(seq / "det" / "det.npy", np.arange(16, dtype=np.float32).reshape(2, 8))
     (seq / "seqinfo.ini").write_text(
         "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=30\nseqLength=4\nimWidth=96\n"

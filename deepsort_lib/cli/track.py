@@ -217,9 +217,10 @@ def build_encoder(args: argparse.Namespace) -> Any:
         from deepsort_lib.models.classic import ClassicEncoder
 
         return ClassicEncoder()
+    path = _model_path(args.encoder, "encoder")
     from deepsort_lib.models.reid import OnnxEncoder
 
-    return OnnxEncoder(_model_path(args.encoder, "encoder"), providers=args.providers)
+    return OnnxEncoder(path, providers=args.providers)
 
 
 def build_tracker(args: argparse.Namespace) -> Any:
@@ -282,13 +283,23 @@ def _default_outputs(args: argparse.Namespace, source: FrameSource) -> None:
         args.mot = f"out/{name}_tracks.txt"
 
 
-def _make_sinks(
-    args: argparse.Namespace, source: FrameSource, class_names: tuple[str, ...] | None
-) -> list[Sink]:
+def _check_outputs(args: argparse.Namespace) -> None:
     if args.log is not None and Path(args.log).suffix.lower() not in (".jsonl", ".csv"):
         raise ConfigurationError(f"--log must end in .jsonl or .csv, got {args.log}")
     if args.output is not None and Path(args.output).suffix.lower() not in (".mp4", ".avi"):
         raise ConfigurationError(f"-o/--output must end in .mp4 or .avi, got {args.output}")
+    for path in (args.output, args.mot, args.log):
+        if path is not None and Path(path).is_dir():
+            raise SourceError(f"output path is a directory: {path}")
+    if args.cache_dir is not None and Path(args.cache_dir).exists() and not Path(
+        args.cache_dir
+    ).is_dir():
+        raise SourceError(f"--cache-dir is not a directory: {args.cache_dir}")
+
+
+def _make_sinks(
+    args: argparse.Namespace, source: FrameSource, class_names: tuple[str, ...] | None
+) -> list[Sink]:
     sinks: list[Sink] = []
     try:
         if args.output is not None:
@@ -320,10 +331,7 @@ def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
     from deepsort_lib.pipeline import Pipeline
 
-    if args.cache_dir is not None and Path(args.cache_dir).exists() and not Path(
-        args.cache_dir
-    ).is_dir():
-        raise SourceError(f"--cache-dir is not a directory: {args.cache_dir}")
+    _check_outputs(args)
     with ExitStack() as stack:
         source = stack.enter_context(open_source(args.source))
         detector, keep, class_names = build_detector(args, source)

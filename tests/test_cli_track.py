@@ -1,0 +1,128 @@
+"""``deepsort track``: user errors are one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deepsort_lib.cli.main import TRACK_COMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["track", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err  # one line, no traceback
+    assert lines[0].startswith("deepsort: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_registered() -> None:
+    assert "deepsort_lib.cli.track" in TRACK_COMMANDS
+
+
+def test_help_explains_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["track", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--detector",
+        "--encoder",
+        "--classes",
+        "--output",
+        "--mot",
+        "--log",
+        "--max-frames",
+        "--show-fps",
+        "--detect-every",
+        "--cache-dir",
+        "--max-cosine-distance",
+        "--nn-budget",
+        "--max-iou-distance",
+        "--max-age",
+        "--n-init",
+        "--gating-only-position",
+        "--min-score",
+        "--providers",
+    ):
+        assert option in text
+    assert "(default: 0.2)" in text and "(default: 30)" in text
+
+
+def test_missing_video(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli([str(tmp_path / "nope.avi"), "-q"], capsys)
+    assert_user_error(code, err, "not found", "nope.avi")
+
+
+def test_unreadable_video(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00garbage" * 500)
+    code, _, err = run_cli([str(junk), "-q", "-o", str(tmp_path / "o.mp4")], capsys)
+    assert_user_error(code, err, "junk.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.mp4"]  # no output started
+
+
+def test_missing_model(tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli([str(vtest), "--detector", str(tmp_path / "yolov3.onnx")], capsys)
+    assert_user_error(code, err, "detector model not found")
+    code, _, err = run_cli([str(vtest), "--encoder", str(tmp_path / "mars.onnx")], capsys)
+    assert_user_error(code, err, "encoder model not found")
+
+
+def test_model_that_is_not_onnx(
+    tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weights = tmp_path / "yolov3.weights"
+    weights.write_bytes(b"\x00" * 64)
+    code, _, err = run_cli([str(vtest), "--detector", str(weights)], capsys)
+    assert_user_error(code, err, ".onnx", "deepsort-convert")
+
+
+def test_bad_options(tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli([str(vtest), "--classes", "car"], capsys)
+    assert_user_error(code, err, "unknown class 'car'")
+    code, _, err = run_cli([str(vtest), "--log", str(tmp_path / "t.txt")], capsys)
+    assert_user_error(code, err, ".jsonl or .csv")
+    code, _, err = run_cli([str(vtest), "-o", str(tmp_path / "o.gif")], capsys)
+    assert_user_error(code, err, ".mp4 or .avi")
+    code, _, err = run_cli([str(vtest), "--detector", "public"], capsys)
+    assert_user_error(code, err, "MOTChallenge sequence")
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli([str(vtest), "--cache-dir", str(tmp_path / "file")], capsys)
+    assert_user_error(code, err, "not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_argument_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for args in (["x.avi", "--max-frames", "0"], ["x.avi", "--detect-every", "two"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["track", *args])
+        assert exit_info.value.code == 2
+        assert "error:" in capsys.readouterr().err
+
+
+def test_console_exit_status(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "deepsort_lib.cli.main", "track", str(tmp_path / "none.avi")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"deepsort: error: video file not found: {tmp_path / 'none.avi'}"
+    ]
