@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from deepsort_lib.cli.main import TRACK_COMMANDS, main
+from deepsort_lib.io.mot import read_mot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,3 +127,96 @@ def test_console_exit_status(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"deepsort: error: video file not found: {tmp_path / 'none.avi'}"
     ]
+
+
+@pytest.mark.slow
+def test_track_with_cache_then_retrack(
+    tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    common = [
+        str(vtest),
+        "--encoder",
+        "none",
+        "--max-frames",
+        "15",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "-q",
+    ]
+    code, stdout, _ = run_cli(
+        [
+            *common,
+            "-o",
+            str(out / "v.mp4"),
+            "--mot",
+            str(out / "a.txt"),
+            "--log",
+            str(out / "a.jsonl"),
+            "--show-fps",
+        ],
+        capsys,
+    )
+    assert code == 0
+    for name in ("v.mp4", "a.txt", "a.jsonl"):
+        assert f"wrote {out / name}" in stdout
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert cached == ["vtest.hog.none.det.txt", "vtest.hog.none.json"]
+
+    # Same settings from the cache: identical results, and the detector is not run.
+    import deepsort_lib.models.hog as hog
+
+    def no_detector(*_a: object, **_k: object) -> None:
+        raise AssertionError("the detector ran although detections were cached")
+
+    original = hog.HOGDetector.detect
+    hog.HOGDetector.detect = no_detector  # type: ignore[assignment,method-assign]
+    try:
+        code, stdout, err = run_cli([*common, "--mot", str(out / "b.txt")], capsys)
+        assert code == 0, err
+        assert "from cached detections" in stdout
+        assert (out / "a.txt").read_text() == (out / "b.txt").read_text()
+        # Other tracker settings from the same cache.
+        code, _, err = run_cli([*common, "--mot", str(out / "c.txt"), "--n-init", "1"], capsys)
+        assert code == 0, err
+    finally:
+        hog.HOGDetector.detect = original  # type: ignore[method-assign]
+    a, c = read_mot(out / "a.txt"), read_mot(out / "c.txt")
+    assert c.frames.min() < a.frames.min()  # n_init=1 reports tracks from the first frame
+
+
+def test_interrupted_run_leaves_no_outputs(
+    tmp_path: Path,
+    vtest: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import deepsort_lib.models.hog as hog
+
+    calls = {"n": 0}
+    original = hog.HOGDetector.detect
+
+    def interrupted(self: hog.HOGDetector, frame: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, frame)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hog.HOGDetector, "detect", interrupted)
+    code, _, err = run_cli(
+        [
+            str(vtest),
+            "--encoder",
+            "none",
+            "-q",
+            "-o",
+            str(tmp_path / "v.mp4"),
+            "--mot",
+            str(tmp_path / "r.txt"),
+            "--log",
+            str(tmp_path / "t.csv"),
+        ],
+        capsys,
+    )
+    assert code == 130 and "interrupted" in err
+    assert list(tmp_path.iterdir()) == []

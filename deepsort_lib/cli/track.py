@@ -44,7 +44,7 @@ TRACKER_OPTIONS: tuple[tuple[str, str, Any, str, str], ...] = (
      "appearance gate: largest cosine distance for a detection to match a track's gallery; "
      "raise it if ids switch after occlusions, lower it if different people swap ids"),
     ("--nn-budget", "nn_budget", int, "100",
-     "appearance features remembered per track (older ones are forgotten)"),
+     "appearance features remembered per track, older ones forgotten (0: keep all)"),
     ("--max-iou-distance", "max_iou_distance", float, "0.7",
      "IoU stage gate: largest 1 - IoU for a match of new/recently lost tracks"),
     ("--max-age", "max_age", int, "30",
@@ -124,6 +124,12 @@ def register(subparsers: Any) -> None:
              "reuse them on later runs with the same source, detector and encoder",
     )
     tracker = parser.add_argument_group("tracker (Deep SORT; defaults are the original's)")
+    tracker.add_argument(
+        "--preset", default="original", metavar="NAME",
+        help="named tracker settings: 'original' (the paper; default), 'strongsort' (EMA "
+             "appearance, NSA Kalman, global matching) or 'botsort' (xywh Kalman, low-score "
+             "second round); the options below override it",
+    )
     for flag, _key, kind, default, text in TRACKER_OPTIONS:
         tracker.add_argument(flag, type=kind, default=None, metavar="X",
                              help=f"{text} (default: {default})")
@@ -141,7 +147,10 @@ def register(subparsers: Any) -> None:
 def _tracker_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs = {key: getattr(args, key) for _f, key, *_ in TRACKER_OPTIONS}
     kwargs["gating_only_position"] = args.gating_only_position
-    return {k: v for k, v in kwargs.items() if v is not None}
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if kwargs.get("nn_budget") == 0:
+        kwargs["nn_budget"] = None
+    return kwargs
 
 
 def _model_path(text: str, role: str) -> Path:
@@ -227,7 +236,7 @@ def build_tracker(args: argparse.Namespace) -> Any:
     """A :class:`~deepsort_lib.tracking.tracker.Tracker` with the command's options."""
     from deepsort_lib.tracking.tracker import Tracker
 
-    return Tracker(**_tracker_kwargs(args))
+    return Tracker.from_preset(args.preset, **_tracker_kwargs(args))
 
 
 def _tag(text: str) -> str:
@@ -351,6 +360,10 @@ def run_track(args: argparse.Namespace) -> int:
                     cache = pipeline.build_cache(source, max_frames=args.max_frames,
                                                  on_frame=lambda _i: bar.update())
                 _save_cache(args, source, cache, complete=args.max_frames is None)
+                # Track from what was written (2-decimal boxes), so that later runs from the
+                # cache reproduce this one exactly.
+                det, npy, _ = _cache_paths(args, source)
+                cache = DetectionCache.load(det, npy if npy.is_file() else None, len(cache))
                 if not args.quiet:
                     print(f"detections cached in {args.cache_dir}", file=sys.stderr)
                 source.close()
@@ -371,8 +384,9 @@ def run_track(args: argparse.Namespace) -> int:
             summary = pipeline.process(frames, cache=cache, sinks=sinks,
                                        max_frames=args.max_frames, on_frame=on_frame)
 
+    origin = " from cached detections" if cache is not None and detector is not None else ""
     print(
-        f"tracked {summary.frames} frames at {summary.fps:.1f} fps: "
+        f"tracked {summary.frames} frames{origin} at {summary.fps:.1f} fps: "
         f"{len(summary.track_ids)} tracks"
     )
     for path in summary.outputs:
