@@ -213,8 +213,9 @@ def build_detector(
     path = _model_path(choice, "detector")
     from deepsort_lib.models.yolo import YOLOv3Detector
 
-    yolo: Any = YOLOv3Detector(path, classes=classes, providers=args.providers)
-    names = getattr(yolo, "class_names", None)
+    wanted = None if classes is None else [int(c) if c.isdigit() else c for c in classes]
+    yolo: Any = YOLOv3Detector(path, classes=wanted, providers=args.providers)
+    names = getattr(yolo, "class_names", None) or getattr(yolo, "names", None)
     return yolo, None, (tuple(names) if names is not None else None)
 
 
