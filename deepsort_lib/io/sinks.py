@@ -20,9 +20,11 @@ import numpy as np
 
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import AtomicFile
+from deepsort_lib.io.background import BackgroundWorker
 from deepsort_lib.io.draw import draw_fps, draw_tracks
 from deepsort_lib.io.mot import MotWriter
-from deepsort_lib.io.video import VideoWriter
+from deepsort_lib.io.video import Frame, VideoWriter
+from deepsort_lib.tracking.track import Track
 
 if TYPE_CHECKING:
     from deepsort_lib.pipeline import FrameResult
@@ -54,6 +56,12 @@ class VideoSink:
         Overlay the processing rate, averaged over the last ``fps_window`` frames.
     fps_window
         Frames in the FPS moving average.
+    fourcc
+        Codec of the :class:`~deepsort_lib.io.video.VideoWriter`.
+    background
+        Draw and encode on a background thread (OpenCV releases the GIL while encoding), so
+        writing overlaps the next frame's inference. Errors surface on the next ``write`` or
+        on ``close``.
     """
 
     def __init__(
@@ -65,6 +73,7 @@ class VideoSink:
         show_fps: bool = False,
         fps_window: int = 30,
         fourcc: str = "mp4v",
+        background: bool = True,
     ) -> None:
         if fps_window < 1:
             raise ConfigurationError(f"fps_window must be >= 1, got {fps_window}")
@@ -72,30 +81,51 @@ class VideoSink:
         self.class_names = class_names
         self.show_fps = show_fps
         self._times: deque[float] = deque(maxlen=fps_window + 1)
+        self._worker: BackgroundWorker[tuple[Frame, list[Track], float | None]] | None = (
+            BackgroundWorker(self._render) if background else None
+        )
 
     @property
     def path(self) -> Path:
         """Final path of the video."""
         return self.writer.path
 
+    def _render(self, item: tuple[Frame, list[Track], float | None]) -> None:
+        frame, tracks, fps = item
+        canvas = draw_tracks(frame.copy(), tracks, self.class_names)
+        if fps is not None:
+            draw_fps(canvas, fps)
+        self.writer.write(canvas)
+
     def write(self, result: FrameResult) -> None:
-        """Draw on a copy of the frame and append it."""
+        """Draw the tracks on a copy of the frame and append it to the video."""
         if result.frame is None:
             raise ConfigurationError("a video sink needs frames: run the pipeline on a source")
-        canvas = draw_tracks(result.frame.copy(), result.tracks, self.class_names)
+        fps = None
         if self.show_fps:
             self._times.append(time.perf_counter())
-            if len(self._times) > 1:
-                span = self._times[-1] - self._times[0]
-                draw_fps(canvas, (len(self._times) - 1) / span if span > 0 else 0.0)
-        self.writer.write(canvas)
+            span = self._times[-1] - self._times[0]
+            fps = (len(self._times) - 1) / span if span > 0 else 0.0
+        item = (result.frame, list(result.tracks), fps)
+        if self._worker is None:
+            self._render(item)
+        else:
+            self._worker.submit(item)
 
     def close(self) -> Path | None:
         """Finish the video; ``None`` if no frame was written."""
+        if self._worker is not None:
+            try:
+                self._worker.join()
+            except BaseException:
+                self.writer.abort()
+                raise
         return self.writer.close()
 
     def abort(self) -> None:
         """Delete the partial video."""
+        if self._worker is not None:
+            self._worker.join(cancel=True)
         self.writer.abort()
 
 
