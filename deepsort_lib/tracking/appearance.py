@@ -56,8 +56,14 @@ class AppearanceModel(Protocol):
     def keep(self, mask: BoolArray) -> None:
         """Drop the tracks where ``mask`` is False."""
 
-    def distance(self, rows: IndexArray, features: FeatureArray) -> FloatArray:
-        """``(len(rows), N)`` cosine distances to normalised detection features."""
+    def distance(
+        self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
+    ) -> FloatArray:
+        """``(len(rows), N)`` cosine distances to normalised detection features.
+
+        ``pairs`` (``(len(rows), N)`` bool), when given, says which pairs are needed; the
+        others may be left at :data:`NO_APPEARANCE`.
+        """
 
     def clear(self) -> None:
         """Remove every track."""
@@ -130,23 +136,34 @@ class FeatureGallery:
     def clear(self) -> None:
         self.keep(np.zeros(len(self), dtype=bool))
 
-    def distance(self, rows: IndexArray, features: FeatureArray) -> FloatArray:
+    def distance(
+        self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
+    ) -> FloatArray:
         n = features.shape[0]
         out = np.full((len(rows), n), NO_APPEARANCE)
         if len(rows) == 0 or n == 0 or self.dim is None:
             return out
-        counts = self._counts[rows]
-        used = int(counts.max(initial=0))
-        if used == 0:
+        if pairs is None:
+            pairs = np.ones((len(rows), n), dtype=bool)
+        used = int(self._counts[rows].max(initial=0))
+        per_row = pairs.sum(axis=1)
+        k = int(per_row.max(initial=0))
+        if used == 0 or k == 0:
             return out
-        gallery = self._samples[rows, :used]  # (R, C, D)
-        # One GEMM for all tracks; slots past a track's count are masked out below.
-        dots = (gallery.reshape(-1, gallery.shape[2]) @ features.T).reshape(len(rows), used, n)
-        empty_slot = np.arange(used)[None, :] >= counts[:, None]
+        # Only the pairs that passed the gate are scored: each track's gallery meets the few
+        # detections near it, as one batched (T, C, D) x (T, D, k) product over a view of the
+        # gallery, instead of every gallery against every detection.
+        order = np.argsort(~pairs, axis=1, kind="stable")[:, :k]  # wanted columns first
+        slot_ok = np.arange(k)[None, :] < per_row[:, None]
+        queries = np.zeros((len(self), k, features.shape[1]), dtype=np.float32)
+        queries[rows] = features[order]
+        dots = np.matmul(self._samples[:, :used], np.swapaxes(queries, 1, 2))[rows]  # (R, C, k)
+        empty_slot = np.arange(used)[None, :] >= self._counts[rows][:, None]
         dots[empty_slot] = -np.inf
-        best = dots.max(axis=1)
-        has = np.isfinite(best)
-        out[has] = 1.0 - best[has]
+        best = dots.max(axis=1)  # (R, k)
+        valid = slot_ok & np.isfinite(best)
+        r_idx, s_idx = np.nonzero(valid)
+        out[r_idx, order[r_idx, s_idx]] = 1.0 - best[r_idx, s_idx]
         out[:, ~np.any(features != 0, axis=1)] = NO_APPEARANCE
         return out
 
@@ -206,7 +223,9 @@ class EmaAppearance:
     def clear(self) -> None:
         self.keep(np.zeros(len(self), dtype=bool))
 
-    def distance(self, rows: IndexArray, features: FeatureArray) -> FloatArray:
+    def distance(
+        self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
+    ) -> FloatArray:
         out = np.full((len(rows), features.shape[0]), NO_APPEARANCE)
         if len(rows) == 0 or features.shape[0] == 0 or self.dim is None:
             return out
