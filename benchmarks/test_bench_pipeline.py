@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.conftest import ResultTable
 from deepsort_lib import Tracker
 from deepsort_lib.io.sinks import MotSink, TrackLogSink, VideoSink
 from deepsort_lib.io.video import open_source
@@ -92,7 +93,9 @@ def run_pipeline(out: Path) -> dict[str, float]:
     }
 
 
-def _report(name: str, numbers: dict[str, float], benchmark: Any) -> dict[str, float]:
+def _report(
+    name: str, numbers: dict[str, float], benchmark: Any, results: ResultTable
+) -> dict[str, float]:
     wall, inference = numbers["wall"], numbers["inference"]
     overhead = wall - inference
     row = {
@@ -104,6 +107,7 @@ def _report(name: str, numbers: dict[str, float], benchmark: Any) -> dict[str, f
     }
     benchmark.extra_info.update({k: round(v, 4) for k, v in row.items()})
     _RESULTS[name] = row
+    results.add("pipeline_overhead", peer=name, frames=N_FRAMES, **row)
     stages = " ".join(
         f"{k.removeprefix('stage_')}={v:.2f}ms" for k, v in row.items() if k.startswith("stage_")
     )
@@ -115,15 +119,15 @@ def _report(name: str, numbers: dict[str, float], benchmark: Any) -> dict[str, f
 
 
 @pytest.mark.benchmark(group="pipeline-vtest")
-def test_bare_loop(benchmark: Any) -> None:
+def test_bare_loop(benchmark: Any, results: ResultTable) -> None:
     numbers = benchmark.pedantic(run_bare, rounds=1, iterations=1)
-    _report("bare", numbers, benchmark)
+    _report("bare", numbers, benchmark, results)
 
 
 @pytest.mark.benchmark(group="pipeline-vtest")
-def test_pipeline_with_all_outputs(benchmark: Any, tmp_path: Path) -> None:
+def test_pipeline_with_all_outputs(benchmark: Any, results: ResultTable, tmp_path: Path) -> None:
     numbers = benchmark.pedantic(run_pipeline, args=(tmp_path,), rounds=1, iterations=1)
-    row = _report("pipeline", numbers, benchmark)
+    row = _report("pipeline", numbers, benchmark, results)
     if "bare" in _RESULTS:
         bare = _RESULTS["bare"]
         print(

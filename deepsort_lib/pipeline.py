@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
+from deepsort_lib.camera_motion import CameraMotion
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.mot import DetectionCache
@@ -154,6 +155,11 @@ class Pipeline:
         ``min_confidence``).
     classes
         Keep only detections of these class ids (``None`` keeps all).
+    camera_motion
+        Optional estimator of the camera's motion (e.g.
+        :class:`~deepsort_lib.camera_motion.CameraMotionEstimator`): on detected frames its
+        ``estimate(frame, tlwh)`` is passed to ``tracker.update(..., camera_motion=...)``.
+        Counted in the ``track`` timing.
     prefetch
         Decode up to this many frames ahead on a background thread, overlapping decoding
         with inference (0: decode in line). The ``decode`` timing is then the time spent
@@ -174,6 +180,7 @@ class Pipeline:
         detect_every: int = 1,
         min_score: float = 0.0,
         classes: Collection[int] | None = None,
+        camera_motion: CameraMotion | None = None,
         prefetch: int = 2,
     ) -> None:
         if detector is not None and not callable(getattr(detector, "detect", None)):
@@ -184,6 +191,8 @@ class Pipeline:
             raise ConfigurationError(f"tracker {tracker!r} has no update(detections) method")
         if int(detect_every) != detect_every or detect_every < 1:
             raise ConfigurationError(f"detect_every must be an integer >= 1, got {detect_every}")
+        if camera_motion is not None and not callable(getattr(camera_motion, "estimate", None)):
+            raise ConfigurationError(f"camera_motion {camera_motion!r} has no estimate() method")
         if int(prefetch) != prefetch or prefetch < 0:
             raise ConfigurationError(f"prefetch must be an integer >= 0, got {prefetch}")
         if detect_every > 1 and not callable(getattr(tracker, "predict", None)):
@@ -195,6 +204,7 @@ class Pipeline:
         self.min_score = float(min_score)
         self.classes = None if classes is None else np.asarray(sorted(classes), dtype=np.int64)
         self.prefetch = int(prefetch)
+        self.camera_motion = camera_motion
 
     # -- stages ----------------------------------------------------------------------------------
 
@@ -329,7 +339,14 @@ class Pipeline:
             if detected:
                 detections, detect_time, encode_time = self._detect(frame, index, cache)
                 update_start = time.perf_counter()
-                tracks = list(self.tracker.update(detections))
+                if self.camera_motion is not None:
+                    if frame is None:
+                        raise ConfigurationError("camera-motion estimation needs frames")
+                    affine = self.camera_motion.estimate(frame, detections.tlwh)
+                    update: Any = self.tracker.update
+                    tracks = list(update(detections, camera_motion=affine))
+                else:
+                    tracks = list(self.tracker.update(detections))
                 track_time = time.perf_counter() - update_start
             else:
                 detections, detect_time, encode_time = Detections.empty(), 0.0, 0.0

@@ -220,3 +220,31 @@ def test_interrupted_run_leaves_no_outputs(
     )
     assert code == 130 and "interrupted" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_camera_motion_and_detect_every(
+    tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mot = tmp_path / "r.txt"
+    code, stdout, err = run_cli(
+        [
+            str(vtest),
+            "--encoder",
+            "none",
+            "--max-frames",
+            "8",
+            "--camera-motion",
+            "sparse",
+            "--detect-every",
+            "2",
+            "--n-init",
+            "1",
+            "--mot",
+            str(mot),
+            "-q",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "tracked 8 frames" in stdout
+    assert set(read_mot(mot).frames.tolist()) <= set(range(1, 9))

@@ -198,3 +198,30 @@ def test_consumer_error_or_early_stop_leaves_no_output(tmp_path: Path) -> None:
     next(run)
     run.close()  # the caller stopped early: outputs would be incomplete
     assert list(tmp_path.iterdir()) == []
+
+
+def test_camera_motion_is_estimated_and_passed_to_the_tracker() -> None:
+    class Shift:
+        def __init__(self) -> None:
+            self.frames = 0
+
+        def estimate(self, frame: np.ndarray, tlwh: np.ndarray | None = None) -> np.ndarray:
+            self.frames += 1
+            return np.array([[1.0, 0.0, 4.0], [0.0, 1.0, 0.0]])
+
+    class MotionTracker(RecordingTracker):
+        def __init__(self) -> None:
+            super().__init__()
+            self.motions: list[np.ndarray] = []
+
+        def update(self, detections: Detections, camera_motion: np.ndarray | None = None) -> list:
+            assert camera_motion is not None
+            self.motions.append(camera_motion)
+            return super().update(detections)
+
+    motion, tracker = Shift(), MotionTracker()
+    list(Pipeline(SquareDetector(), tracker, camera_motion=motion).run(synthetic_frames(4)))
+    assert motion.frames == 4 and len(tracker.motions) == 4
+    np.testing.assert_allclose(tracker.motions[0][:, 2], [4, 0])
+    with pytest.raises(ConfigurationError, match="estimate"):
+        Pipeline(SquareDetector(), tracker, camera_motion=object())  # type: ignore[arg-type]

@@ -134,6 +134,12 @@ def register(subparsers: Any) -> None:
         tracker.add_argument(flag, type=kind, default=None, metavar="X",
                              help=f"{text} (default: {default})")
     tracker.add_argument(
+        "--camera-motion", choices=("none", "sparse", "ecc"), default="none",
+        help="compensate camera motion before association: 'sparse' (optical flow on "
+             "background corners), 'ecc' (whole-image alignment); for moving or shaking "
+             "cameras (default: none)",
+    )
+    tracker.add_argument(
         "--gating-only-position", action="store_true", default=None,
         help="gate matches on the box centre only (not size), for cameras whose boxes "
              "change shape a lot",
@@ -347,8 +353,13 @@ def run_track(args: argparse.Namespace) -> int:
         detector, keep, class_names = build_detector(args, source)
         encoder = build_encoder(args)
         tracker = build_tracker(args)
+        motion = None
+        if args.camera_motion != "none":
+            from deepsort_lib.camera_motion import CameraMotionEstimator
+
+            motion = CameraMotionEstimator(method=args.camera_motion)
         pipeline = Pipeline(detector, tracker, encoder, detect_every=args.detect_every,
-                            min_score=args.min_score, classes=keep)
+                            min_score=args.min_score, classes=keep, camera_motion=motion)
         total = source.num_frames
         if args.max_frames is not None:
             total = args.max_frames if total is None else min(total, args.max_frames)
@@ -375,7 +386,7 @@ def run_track(args: argparse.Namespace) -> int:
         _default_outputs(args, source)
         sinks = _make_sinks(args, source, class_names)
         frames: Any = source
-        if cache is not None and args.output is None:
+        if cache is not None and args.output is None and motion is None:
             frames = None  # no video to draw: track from the cache without decoding
         with _progress(total, "tracking", args.quiet) as bar:
             def on_frame(result: Any) -> None:
