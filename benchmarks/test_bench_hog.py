@@ -1,7 +1,7 @@
 """HOG people detector settings on vtest.avi: time per frame and what is found.
 
 vtest.avi has no ground truth, so "found" is the number of boxes per frame and their median
-height; its people are about 90-140 px tall and at most about 8 are in view. The default
+height; its people are about 60-120 px tall and at most about 8 are in view. The default
 (``upscale=1.5, scale=1.1``) is compared with OpenCV's usual call (no upscaling,
 ``scale=1.05``) and two other points.
 

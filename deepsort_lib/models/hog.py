@@ -4,13 +4,18 @@ OpenCV 4 ships the trained 64x128 pedestrian SVM (``HOGDescriptor.getDefaultPeop
 so this detector needs no model file. It satisfies the :class:`~deepsort_lib.protocols.Detector`
 protocol and reports every box as class 0 ("person").
 
-Tuning, measured on ``vtest.avi`` (768x576, people about 90-140 px tall):
+Tuning, measured on ``vtest.avi`` (768x576, people about 60-120 px tall; figures in
+``docs/benchmarks.md``):
 
-* The detection window is 128 px tall and the person inside it about 96 px, so people shorter
-  than ~128 px are missed at the native size. ``upscale=1.5`` brings 85 px tall people into
-  range; it costs roughly 2.25x the pixels.
-* ``scale=1.1`` between pyramid levels (rather than OpenCV's 1.05) roughly halves the time
-  with a similar number of people found; ``win_stride=(8, 8)`` is the block stride.
+* The detection window is 128 px tall and the person inside it about 96 px, so smaller
+  people are missed at the native size. ``upscale=1.5`` finds about 55% more boxes per frame
+  than no upscaling (4.2 against 2.7); it costs roughly 2.25x the pixels.
+* ``scale=1.1`` between pyramid levels (rather than OpenCV's 1.05) halves the time of the
+  upscaled search for about a fifth fewer boxes; ``win_stride=(8, 8)`` is the block stride.
+* Grouped hits still overlap, often a small box inside a larger one: they are suppressed
+  greedily by the overlap of the smaller box (:func:`suppress_overlaps`).
+* The window keeps a context margin around the person; ``tight_boxes`` trims it so the
+  boxes hug the person as MOTChallenge ground truth does.
 * The SVM margin of each box becomes a score in (0, 1) by the logistic function, so a margin
   of 0 (the decision boundary) is 0.5.
 """
