@@ -23,7 +23,6 @@ def _env() -> dict[str, str]:
     # The kernel / child process must import this checkout even if it is not pip-installed.
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["MPLBACKEND"] = "Agg"
     return env
 
 
