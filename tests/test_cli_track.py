@@ -248,3 +248,40 @@ def test_camera_motion_and_detect_every(
     assert code == 0, err
     assert "tracked 8 frames" in stdout
     assert set(read_mot(mot).frames.tolist()) <= set(range(1, 9))
+
+
+def _mot_sequence(root: Path, n: int = 6, features: bool = False) -> Path:
+    import cv2
+    import numpy as np
+
+    seq = root / "SEQ-01"
+    (seq / "img1").mkdir(parents=True)
+    (seq / "det").mkdir()
+    rows = []
+    for i in range(1, n + 1):
+        frame = np.full((120, 160, 3), 30, np.uint8)
+        x = 10 + 5 * i
+        frame[30:90, x : x + 25] = 220
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.jpg"), frame)
+        rows.append(f"{i},-1,{x},30,25,60,0.95,-1,-1,-1")
+    (seq / "det" / "det.txt").write_text("\n".join(rows) + "\n")
+    if features:
+        np.save(seq / "det" / "det.npy", np.tile(np.eye(1, 8, dtype=np.float32), (n, 1)))
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=10\nseqLength={n}\n"
+    )
+    return seq
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_mot_sequence_with_public_detections(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], features: bool
+) -> None:
+    seq = _mot_sequence(tmp_path, features=features)
+    mot = tmp_path / "res" / "SEQ-01.txt"
+    code, stdout, err = run_cli([str(seq), "--encoder", "none", "--mot", str(mot), "-q"], capsys)
+    assert code == 0, err
+    assert "from public detections" in stdout
+    results = read_mot(mot)
+    assert results.frames.tolist() == [3, 4, 5, 6]  # confirmed after n_init = 3 frames
+    assert set(results.ids.tolist()) == {1}

@@ -385,9 +385,16 @@ def run_track(args: argparse.Namespace) -> int:
 
         _default_outputs(args, source)
         sinks = _make_sinks(args, source, class_names)
+        if detector is None and isinstance(source, MotSequenceSource):
+            cache = source.detections  # public detections
         frames: Any = source
-        if cache is not None and args.output is None and motion is None:
-            frames = None  # no video to draw: track from the cache without decoding
+        needs_frames = (
+            args.output is not None
+            or motion is not None
+            or (encoder is not None and getattr(cache, "feature_dim", None) is None)
+        )
+        if cache is not None and not needs_frames:
+            frames = None  # nothing needs pixels: track from the detections without decoding
         with _progress(total, "tracking", args.quiet) as bar:
             def on_frame(result: Any) -> None:
                 bar.update()
@@ -396,7 +403,9 @@ def run_track(args: argparse.Namespace) -> int:
             summary = pipeline.process(frames, cache=cache, sinks=sinks,
                                        max_frames=args.max_frames, on_frame=on_frame)
 
-    origin = " from cached detections" if cache is not None and detector is not None else ""
+    origin = ""
+    if cache is not None:
+        origin = " from cached detections" if detector is not None else " from public detections"
     print(
         f"tracked {summary.frames} frames{origin} at {summary.fps:.1f} fps: "
         f"{len(summary.track_ids)} tracks"
