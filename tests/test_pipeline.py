@@ -225,3 +225,15 @@ def test_camera_motion_is_estimated_and_passed_to_the_tracker() -> None:
     np.testing.assert_allclose(tracker.motions[0][:, 2], [4, 0])
     with pytest.raises(ConfigurationError, match="estimate"):
         Pipeline(SquareDetector(), tracker, camera_motion=object())  # type: ignore[arg-type]
+
+
+def test_csv_log_quotes_awkward_class_names(tmp_path: Path) -> None:
+    import csv
+
+    sink = TrackLogSink(tmp_path / "t.csv", class_names=['cone, "orange"'])
+    pipe = Pipeline(SquareDetector(), RecordingTracker(), classes=[0], min_score=0.5)
+    pipe.process(synthetic_frames(2), sinks=[sink])
+    with open(tmp_path / "t.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and rows[0]["class_name"] == 'cone, "orange"'
+    assert rows[1]["frame"] == "2" and float(rows[1]["x"]) == 14.0

@@ -8,6 +8,8 @@ an exception, so an interrupted run leaves no output that looks complete.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import time
@@ -185,7 +187,7 @@ class TrackLogSink:
         self.class_names = class_names
         self._file = AtomicFile(target)
         if self.csv:
-            self._file.write(",".join(LOG_FIELDS) + "\n")
+            self._file.write(_csv_line(LOG_FIELDS))
 
     @property
     def path(self) -> Path:
@@ -207,11 +209,11 @@ class TrackLogSink:
                 round(float(t.confidence), 4), t.time_since_update,
             )
             if self.csv:
-                lines.append(",".join(str(v) for v in values))
+                lines.append(_csv_line(values))
             else:
-                lines.append(json.dumps(dict(zip(LOG_FIELDS, values, strict=True))))
+                lines.append(json.dumps(dict(zip(LOG_FIELDS, values, strict=True))) + "\n")
         if lines:
-            self._file.write("\n".join(lines) + "\n")
+            self._file.write("".join(lines))
 
     def close(self) -> Path:
         """Finish: the file appears at :attr:`path`."""
@@ -220,6 +222,13 @@ class TrackLogSink:
     def abort(self) -> None:
         """Discard the log."""
         self._file.abort()
+
+
+def _csv_line(values: Sequence[object]) -> str:
+    # The csv module quotes class names holding commas or quotes.
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
 
 
 __all__ = ["LOG_FIELDS", "MotSink", "Sink", "TrackLogSink", "VideoSink"]
