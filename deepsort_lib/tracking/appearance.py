@@ -69,6 +69,15 @@ class AppearanceModel(Protocol):
         """Remove every track."""
 
 
+def _wanted_columns(pairs: BoolArray, per_row: NDArray[np.int64], k: int) -> IndexArray:
+    """``(R, k)`` column indices of each row's True entries, left-aligned, padded with 0."""
+    r, c = np.nonzero(pairs)  # row-major: each row's columns in order
+    position = np.arange(len(r)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    order = np.zeros((pairs.shape[0], k), dtype=np.intp)
+    order[r, position] = c
+    return order
+
+
 class FeatureGallery:
     """Per-track ring buffers of the last ``budget`` features (Deep SORT's ``nn_budget``).
 
@@ -174,7 +183,7 @@ class FeatureGallery:
         for bucket in np.unique(buckets):
             sel = active[buckets == bucket]
             k = int(per_row[sel].max())
-            order = np.argsort(~pairs[sel], axis=1, kind="stable")[:, :k]  # wanted first
+            order = _wanted_columns(pairs[sel], per_row[sel], k)
             queries = features[order]  # (S, k, D)
             if bucket == 0:
                 # The common case (at most one nearby detection): a batched product over a
