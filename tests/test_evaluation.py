@@ -189,8 +189,9 @@ def test_cli_eval_bad_iou(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("sequence", ["TUD-Stadtmitte", "TUD-Campus"])
 def test_ground_truth_as_detections_scores_about_100(sequence: str) -> None:
-    from deepsort_lib.boxes import Detections
     from deepsort_lib.tracking.tracker import Tracker
+
+    from deepsort_lib.boxes import Detections
 
     gt = load_gt(sequence)
     ids = gt[:, 1].astype(int)
