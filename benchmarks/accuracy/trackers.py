@@ -7,7 +7,8 @@ Every entry builds a fresh *runner*: ``step(detections) -> (K, 5)`` array of
 so the conversion is part of the measured time (it is what a user of that library pays too).
 
 To add a tracker (e.g. a new preset of ours), add one entry to :data:`REGISTRY` with
-:func:`register` or extend :data:`OUR_PRESETS`.
+:func:`register`; every entry of ``deepsort_lib.tracking.tracker.PRESETS`` is registered
+automatically as ``deepsort_lib <preset>``.
 
 Peers are imported lazily: a peer that is not installed raises ``ImportError`` naming
 ``scripts/setup_peers.sh`` only when it is actually run.
@@ -105,46 +106,52 @@ def _xyxy_to_tlwh(xyxy: Any) -> Rows:
 # Ours
 
 
-#: Presets of our tracker run by the benchmark; the lead adds names here as they land.
-OUR_PRESETS: tuple[str, ...] = ("original",)
+def _our_presets() -> tuple[str, ...]:
+    """Every preset of our tracker (``original`` first); new presets join automatically."""
+    from deepsort_lib.tracking.tracker import PRESETS
+
+    return ("original", *sorted(set(PRESETS) - {"original"}))
 
 
 class _OursRunner:
     """``deepsort_lib.tracking.tracker.Tracker``; output: tracks returned by ``update``."""
 
-    def __init__(self, preset: str, box: str) -> None:
+    def __init__(self, preset: str, **overrides: Any) -> None:
         from deepsort_lib.tracking.tracker import Tracker
 
-        from_preset = getattr(Tracker, "from_preset", None)
-        if from_preset is not None:
-            self.tracker = from_preset(preset)
-        elif preset == "original":
-            self.tracker = Tracker()
-        else:
-            raise ValueError(f"Tracker has no presets yet; cannot build {preset!r}")
-        self.box = box
+        self.tracker = Tracker.from_preset(preset, **overrides)
 
     def step(self, detections: Detections) -> Rows:
         tracks = self.tracker.update(detections)
         if not tracks:
             return np.zeros((0, 5))
-        ids = [t.track_id for t in tracks]
-        boxes = [getattr(t, self.box) for t in tracks]
-        return _rows(ids, boxes)
+        return _rows([t.track_id for t in tracks], [t.tlwh for t in tracks])
 
 
 def _register_ours() -> None:
-    for preset in OUR_PRESETS:
+    for preset in _our_presets():
         register(
             TrackerSpec(
                 name=f"deepsort_lib {preset}",
-                factory=lambda preset=preset: _OursRunner(preset, "tlwh"),  # type: ignore[misc]
+                factory=lambda preset=preset: _OursRunner(preset),  # type: ignore[misc]
                 package="deepsort_lib",
                 output_rule="confirmed tracks matched this frame, Kalman box",
                 uses_appearance=True,
                 settings=f"Tracker.from_preset({preset!r})",
             )
         )
+        if preset == "original":
+            register(
+                TrackerSpec(
+                    name="deepsort_lib original (app rule)",
+                    factory=lambda: _OursRunner("original", output_max_misses=1),
+                    package="deepsort_lib",
+                    output_rule="deep_sort_app rule: confirmed tracks with time_since_update "
+                    "<= 1 (a track missed this frame is reported at its prediction), Kalman box",
+                    uses_appearance=True,
+                    settings="Tracker.from_preset('original', output_max_misses=1)",
+                )
+            )
 
 
 # --------------------------------------------------------------------------------------------
