@@ -53,6 +53,8 @@ DEFAULT_NOISE_LEVELS: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6)
 #: The level of the headline table.
 HEADLINE_NOISE = 0.4
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+#: The row time ratios are relative to.
+REFERENCE = "deepsort_lib original"
 METRICS = ("mota", "idf1", "hota", "deta", "assa", "num_switches", "ms_per_frame")
 
 
@@ -228,15 +230,24 @@ def markdown(
         "",
         f"## Headline: feature noise {head}",
         "",
-        "| tracker | MOTA % | IDF1 % | HOTA % | DetA % | AssA % | IDSW | ms/frame |",
-        "|---|---|---|---|---|---|---|---|",
+        f"Time ratio: ms/frame divided by that of `{REFERENCE}` in the same seed, averaged "
+        "over seeds (less sensitive to machine load than ms/frame).",
+        "",
+        "| tracker | MOTA % | IDF1 % | HOTA % | DetA % | AssA % | IDSW | ms/frame | time ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    ref = by.get((REFERENCE, head))
     for n in names:
         c = by[(n, head)]
+        ratio = "-"
+        if ref is not None:
+            pairs = zip(c.per_seed, ref.per_seed, strict=True)
+            r = [a["ms_per_frame"] / b["ms_per_frame"] for a, b in pairs]
+            ratio = f"{np.mean(r):.2f}"
         lines.append(
             f"| {n} | {_pct(c, 'mota')} | {_pct(c, 'idf1')} | {_pct(c, 'hota')} | "
             f"{_pct(c, 'deta')} | {_pct(c, 'assa')} | {_num(c, 'num_switches')} | "
-            f"{_num(c, 'ms_per_frame', '.2f')} |"
+            f"{_num(c, 'ms_per_frame', '.2f')} | {ratio} |"
         )
     for key, label in (("idf1", "IDF1 %"), ("hota", "HOTA %"), ("num_switches", "IDSW")):
         lines += [

@@ -116,16 +116,17 @@ def _our_presets() -> tuple[str, ...]:
 class _OursRunner:
     """``deepsort_lib.tracking.tracker.Tracker``; output: tracks returned by ``update``."""
 
-    def __init__(self, preset: str, **overrides: Any) -> None:
+    def __init__(self, preset: str, box: str = "tlwh", **overrides: Any) -> None:
         from deepsort_lib.tracking.tracker import Tracker
 
         self.tracker = Tracker.from_preset(preset, **overrides)
+        self.box = box  # "tlwh" (Kalman) or "detection_tlwh" (the matched detection)
 
     def step(self, detections: Detections) -> Rows:
         tracks = self.tracker.update(detections)
         if not tracks:
             return np.zeros((0, 5))
-        return _rows([t.track_id for t in tracks], [t.tlwh for t in tracks])
+        return _rows([t.track_id for t in tracks], [getattr(t, self.box) for t in tracks])
 
 
 def _register_ours() -> None:
@@ -150,6 +151,17 @@ def _register_ours() -> None:
                     "<= 1 (a track missed this frame is reported at its prediction), Kalman box",
                     uses_appearance=True,
                     settings="Tracker.from_preset('original', output_max_misses=1)",
+                )
+            )
+            register(
+                TrackerSpec(
+                    name="deepsort_lib original (detector box)",
+                    factory=lambda: _OursRunner("original", box="detection_tlwh"),
+                    package="deepsort_lib",
+                    output_rule="confirmed tracks matched this frame, the matched detector box "
+                    "(Track.detection_tlwh)",
+                    uses_appearance=True,
+                    settings="Tracker.from_preset('original')",
                 )
             )
 
@@ -283,7 +295,7 @@ class _BoxmotRunner:
             class_ids=torch.zeros(len(detections), dtype=torch.int64),
             sample_id=f"frame{self.count}",
             embeddings=torch.from_numpy(
-                np.ascontiguousarray(feats, dtype=np.float32)
+                np.array(feats, dtype=np.float32)  # a writable copy, as torch wants
                 if feats is not None
                 else np.zeros((0, dim), np.float32)
             ),
