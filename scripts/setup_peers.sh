@@ -11,8 +11,8 @@
 # - roboflow `trackers` 2.6 asks for supervision >= 0.26 (0.30 satisfies it) and the GUI
 #   opencv-python; installed --no-deps so the headless OpenCV 4.x of the library stays the
 #   only cv2.
-# - BoxMOT asks for opencv-python < 5, pandas < 3 and torch/torchvision: it gets the CPU torch
-#   wheel (never a multi-GB CUDA build) and --no-deps for the rest of its heavy extras.
+# - BoxMOT asks for opencv-python < 5, pandas < 3, torch/torchvision, timm, ...: it gets the
+#   CPU torch wheel (never a multi-GB CUDA build) and, --no-deps, only what its trackers import.
 # - deep-sort-realtime would pull opencv-python (GUI) and torch for an embedder we never use.
 # - TrackEval (HOTA) asks for the GUI opencv-python and pycocotools: --no-deps, it needs only
 #   numpy and scipy for the metrics we use.
@@ -45,7 +45,6 @@ pip --upgrade pip
 # from a local wheel directory on our machines (pip's find-links); elsewhere use
 # PIP_EXTRA_INDEX_URL pointing at the PyTorch CPU index.
 pip "torch==2.13.0+cpu"
-pip --no-deps "torchvision==0.28.0"
 pip -c "$cons" -e ".[eval,test]"
 pip -c "$cons" "threadpoolctl>=3" "tabulate"
 
@@ -57,11 +56,12 @@ pip -c "$cons" "supervision==0.30.*"
 pip --no-deps "trackers==2.6.1"
 pip -c "$cons" "pydeprecate>=0.8" "requests>=2.28"
 pip --no-deps "trackeval==1.3.0"
-# BoxMOT and the part of its dependencies that its trackers import (no GUI OpenCV, no CUDA).
+# BoxMOT and only the dependencies its StrongSORT / BoT-SORT trackers import when given
+# precomputed embeddings: no re-ID backbones (timm, torchvision), no model downloaders
+# (gdown, huggingface-hub), no GUI OpenCV, no CUDA.
 pip --no-deps "boxmot==25.0.0"
-pip -c "$cons" "lapx>=0.5.5,<1" "filterpy>=1.4.5" "scikit-learn>=1.3,<2" "platformdirs>=4.3,<5" \
-    "gdown>=5.1,<6" "huggingface-hub>=1.7.1" "click>=8.1.8" "pyarrow>=18,<24" "timm>=1.0.15,<2" \
-    "typing-extensions>=4.12.2" "tqdm>=4.67.1"
+pip -c "$cons" "lapx>=0.5.5,<1" "filterpy>=1.4.5" "platformdirs>=4.3,<5" "click>=8.1.8" \
+    "typing-extensions>=4.12.2" "tqdm>=4.67.1" "pandas>=2,<3"
 
 echo "$want" > "$stamp"
 echo "setup_peers: done ($VENV)"
