@@ -238,8 +238,10 @@ class BoxKalmanModel:
         dims = 2 if only_position else _NDIM
         chol = _cholesky(s[:, :dims, :dims])
         diff = measurements[None, :, :dims] - projected[:, None, :dims]  # (T, N, d)
-        y = _forward_substitute(chol, diff)
-        out: FloatArray = np.sum(y * y, axis=2)
+        # Far-apart boxes may overflow to inf, which simply fails the gate.
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = _forward_substitute(chol, diff)
+            out: FloatArray = np.sum(y * y, axis=2)
         return out
 
 

@@ -482,14 +482,8 @@ class Tracker:
             cost = 1.0 - iou_matrix(self._state_tlwh(rows), dets.tlwh[cols])
             max_distance = cfg.max_iou_distance
         else:
-            # Appearance only where the gate lets a pair through: the GEMM shrinks with it.
-            cost = np.full(mahalanobis.shape, INFEASIBLE_COST)
-            live_r = np.flatnonzero(inside.any(axis=1))
-            live_c = np.flatnonzero(inside.any(axis=0))
-            if len(live_r) and len(live_c):
-                cost[np.ix_(live_r, live_c)] = self._appearance.distance(
-                    rows[live_r], features[cols[live_c]]
-                )
+            # Appearance only where the gate lets a pair through; the rest is gated below.
+            cost = self._appearance.distance(rows, features[cols], inside)
             if cfg.matching == "global":
                 motion = np.minimum(mahalanobis / threshold, 1.0)
                 w = cfg.appearance_weight
