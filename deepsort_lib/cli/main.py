@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from deepsort_lib.errors import DeepSortError
 
 #: Modules providing the sub-commands of ``deepsort``.
-TRACK_COMMANDS: tuple[str, ...] = ("deepsort_lib.cli.track",)
+TRACK_COMMANDS: tuple[str, ...] = ("deepsort_lib.cli.track", "deepsort_lib.cli.evaluate")
 #: Modules providing the sub-commands of ``deepsort-convert``.
 CONVERT_COMMANDS: tuple[str, ...] = ()
 
