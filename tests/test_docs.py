@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_mkdocs_strict_build(tmp_path: Path) -> None:
     # Build a copy so the test never writes into the checkout.
-    for name in ("mkdocs.yml", "docs", "deepsort_lib"):
+    for name in ("mkdocs.yml", "docs", "deepsort_lib", "benchmarks/results"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -35,6 +35,8 @@ def test_mkdocs_strict_build(tmp_path: Path) -> None:
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
     for name in ("Pipeline", "TrackerConfig", "DetectionCache", "HOGDetector", "VideoSink"):
         assert name in api  # rendered from the docstrings
+    bench = (tmp_path / "site" / "benchmarks" / "index.html").read_text(encoding="utf-8")
+    assert "overhead_share" in bench and "--8&lt;--" not in bench  # tables were included
 
 
 def test_every_track_option_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
