@@ -212,6 +212,13 @@ def write_reid_metadata(
     """
     if "preset" in entries and entries["preset"] in PRESETS:
         entries = {**PRESETS[entries["preset"]].as_kwargs(), **entries}
+    missing = [k for k in ("input_size", "channel_order", "layout") if entries.get(k) is None]
+    if missing:
+        raise ConfigurationError(f"re-ID metadata needs {missing} (or a known preset)")
+    unknown = set(entries) - {*missing, "input_size", "channel_order", "layout", "mean", "std",
+                              "feature_dim", "preset"}
+    if unknown:
+        raise ConfigurationError(f"unknown re-ID metadata entries {sorted(unknown)}")
     meta = reid_metadata(**entries)
     try:
         model = onnx.load(str(model_in))
