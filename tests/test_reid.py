@@ -128,7 +128,8 @@ def test_mars_layer_output_sizes() -> None:
     assert shapes["res9.add"] == ["N", 128, 16, 8]
     assert shapes["flat"] == ["N", 16384]
     io = inferred.graph
-    assert io.input[0].name == "images" and io.input[0].type.tensor_type.elem_type == TensorProto.UINT8
+    assert io.input[0].name == "images"
+    assert io.input[0].type.tensor_type.elem_type == TensorProto.UINT8
     assert io.output[0].name == "features"
 
 
@@ -322,7 +323,8 @@ def test_osnet_preset(tmp_path: Path) -> None:
     model = colour_means_model("NCHW", ["N", 3, 256, 128], dim=512)
     path = save_model(model, tmp_path / "osnet.onnx")
     encoder = OnnxEncoder.from_preset("osnet", path)
-    assert (encoder.input_size, encoder.channel_order, encoder.layout) == ((256, 128), "RGB", "NCHW")
+    assert encoder.input_size == (256, 128)
+    assert (encoder.channel_order, encoder.layout) == ("RGB", "NCHW")
     assert encoder.feature_dim == 512
     features = encoder.encode(uniform_frame((0, 128, 255)), [[10, 10, 50, 100]])
     rgb = np.array([255, 128, 0]) / 255.0

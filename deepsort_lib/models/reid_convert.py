@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -306,9 +307,12 @@ def convert_float16(
         blocked = (
             [*float16.DEFAULT_OP_BLOCK_LIST, "Cast"] if op_block_list is None else op_block_list
         )
-        converted = float16.convert_float_to_float16(
-            model, keep_io_types=keep_io_types, op_block_list=blocked
-        )
+        with warnings.catch_warnings():
+            # Weights below fp16's range are flushed, and it says so once per value.
+            warnings.filterwarnings("ignore", message=".*will be truncated to.*")
+            converted = float16.convert_float_to_float16(
+                model, keep_io_types=keep_io_types, op_block_list=blocked
+            )
     except Exception as exc:  # onnx / onnxconverter-common raise many unrelated types
         raise ModelError(f"cannot convert {model_in} to float16: {exc}") from exc
     meta = {p.key: p.value for p in model.metadata_props}
