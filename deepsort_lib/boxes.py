@@ -148,8 +148,8 @@ class Detections:
     """
 
     tlwh: FloatArray
-    scores: FloatArray = field(default=None)  # type: ignore[assignment]
-    class_ids: IntArray = field(default=None)  # type: ignore[assignment]
+    scores: FloatArray = field(default=None)  # type: ignore[arg-type]
+    class_ids: IntArray = field(default=None)  # type: ignore[arg-type]
     features: FeatureArray | None = None
 
     def __post_init__(self) -> None:
