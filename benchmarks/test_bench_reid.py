@@ -8,7 +8,8 @@ Peers are measured side by side in one run (pytest-benchmark groups):
   ``int8`` is what ``deepsort-convert quantize-encoder`` writes (the shared helper: int8
   activations), ``int8-u8s8`` the same calibration with uint8 activations;
 * ``reid-threads``: fp32 with 1 vs 2 onnxruntime intra-op threads;
-* ``reid-classic``: the zero-download ClassicEncoder, for scale.
+* ``reid-classic``: the zero-download ClassicEncoder, for scale;
+* ``reid-skip-low-scores``: encoding only the boxes the tracker reads appearance for.
 
 The model is the random-weight mars-small128 network (exact layer shapes, 2.8M parameters);
 the int8 model is calibrated on crops of ``data/vtest.avi``. ``extra_info`` carries crops/s
@@ -27,9 +28,10 @@ import cv2
 import numpy as np
 import pytest
 
+from deepsort_lib.boxes import Detections
 from deepsort_lib.models.classic import ClassicEncoder
 from deepsort_lib.models.mars import write_mars_small128
-from deepsort_lib.models.reid import OnnxEncoder
+from deepsort_lib.models.reid import OnnxEncoder, encode_detections
 from deepsort_lib.models.reid_convert import quantize_encoder, video_crops
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"
@@ -168,3 +170,28 @@ def test_classic_encoder(benchmark: Any, scene: tuple[np.ndarray, np.ndarray]) -
     frame, boxes = scene
     encoder = ClassicEncoder()
     _run(benchmark, lambda: encoder.encode(frame, boxes), {"encoder": "classic"})
+
+
+@pytest.mark.benchmark(group="reid-skip-low-scores")
+@pytest.mark.parametrize("min_score", [None, 0.6])
+def test_skip_low_scores(
+    benchmark: Any,
+    models: dict[str, Path],
+    scene: tuple[np.ndarray, np.ndarray],
+    min_score: float | None,
+) -> None:
+    """``encode_detections(min_score=high_score_threshold)``: 6 of the 20 boxes score low.
+
+    0.6 is the ``botsort`` tracker preset's ``high_score_threshold``: below it detections only
+    take part in the IoU-only low-score round, so their features are never read.
+    """
+    frame, boxes = scene
+    rng = np.random.default_rng(1)
+    scores = np.concatenate([rng.uniform(0.6, 1.0, 14), rng.uniform(0.1, 0.6, 6)])
+    dets = Detections.from_tlwh(boxes, scores=scores)
+    encoder = OnnxEncoder(models["fp32"], batch_size=32, providers="cpu", threads=THREADS)
+    _run(
+        benchmark,
+        lambda: encode_detections(encoder, frame, dets, min_score=min_score),
+        {"min_score": min_score, "encoded": int(np.sum(scores >= (min_score or 0.0)))},
+    )
