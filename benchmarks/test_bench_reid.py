@@ -5,8 +5,9 @@ Peers are measured side by side in one run (pytest-benchmark groups):
 * ``reid-batching``: one batched ``encode`` call (batch 32) vs the original's batch-size-1
   loop (one ``encode`` call per box), fp32;
 * ``reid-precision-bs{1,16,32}``: fp32 vs static int8 at inference batch sizes 1, 16, 32:
+  ``fp32-elu`` is fp32 with ``Elu`` rewritten as ``Max``/``Exp``/``Min`` (``decompose_elu``),
   ``int8`` is what ``deepsort-convert quantize-encoder`` writes (the shared helper: int8
-  activations), ``int8-u8s8`` the same calibration with uint8 activations;
+  activations), ``int8-u8s8`` the proposal: the ELU rewrite, then uint8 activations;
 * ``reid-threads``: fp32 with 1 vs 2 onnxruntime intra-op threads;
 * ``reid-classic``: the zero-download ClassicEncoder, for scale;
 * ``reid-skip-low-scores``: encoding only the boxes the tracker reads appearance for.
@@ -26,13 +27,14 @@ from typing import Any
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.models.classic import ClassicEncoder
 from deepsort_lib.models.mars import write_mars_small128
-from deepsort_lib.models.reid import OnnxEncoder, encode_detections
-from deepsort_lib.models.reid_convert import quantize_encoder, video_crops
+from deepsort_lib.models.reid import OnnxEncoder, encode_detections, save_model
+from deepsort_lib.models.reid_convert import decompose_elu, quantize_encoder, video_crops
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"
 BOXES_PER_FRAME = 20
@@ -46,11 +48,16 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bench_reid")
     fp32 = write_mars_small128(folder / "mars.onnx")
     int8 = quantize_encoder(fp32, folder / "mars.int8.onnx", VIDEO, frames=24, boxes_per_frame=8)
-    return {"fp32": fp32, "int8": int8, "int8-u8s8": _u8s8(fp32, folder)}
+    model = onnx.load(str(fp32))
+    decompose_elu(model)
+    fp32_elu = save_model(model, folder / "mars.elu.onnx")
+    return {"fp32": fp32, "fp32-elu": fp32_elu, "int8": int8, "int8-u8s8": _u8s8(fp32_elu, folder)}
 
 
 def _u8s8(fp32: Path, folder: Path) -> Path:
     """The proposed variant: uint8 activations (x86's fast u8 x s8 kernels), same calibration.
+
+    Quantises the ELU-decomposed graph, as ``quantize_encoder`` does.
 
     Built with onnxruntime's quantiser directly because the shared ``quantize_int8`` fixes
     int8 activations; this peer shows what exposing ``activation_type`` there would buy.
@@ -134,7 +141,7 @@ def test_batched_vs_one_by_one(
     _run(benchmark, fn, {"mode": mode})
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8", "int8-u8s8"])
+@pytest.mark.parametrize("precision", ["fp32", "fp32-elu", "int8", "int8-u8s8"])
 @pytest.mark.parametrize("batch_size", [1, 16, 32])
 def test_int8_vs_fp32(
     benchmark: Any,

@@ -407,3 +407,49 @@ def test_video_crops_are_real_frames(tmp_path: Path) -> None:
     assert boxes.shape == (2, 64, 32, 3)
     with pytest.raises(SourceError):
         video_crops(tmp_path / "nope.avi", (128, 64))
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 0.0, 1.5])
+def test_decompose_elu_is_exact(tmp_path: Path, alpha: float) -> None:
+    from deepsort_lib.models.reid_convert import decompose_elu
+
+    node = helper.make_node("Elu", ["x"], ["y"], name="act", alpha=alpha)
+    graph = helper.make_graph(
+        [node],
+        "elu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    reference = onnx.ModelProto()
+    reference.CopyFrom(model)
+    rewritten = decompose_elu(model)
+    ops = [n.op_type for n in model.graph.node]
+    if alpha > 1.0:  # max(x, alpha * (exp(x) - 1)) is not Elu there: left alone
+        assert rewritten == 0 and ops == ["Elu"]
+        return
+    assert rewritten == 1 and "Elu" not in ops
+    onnx.checker.check_model(model)
+    x = np.linspace(-8, 8, 1001).astype(np.float32)
+    expected = np.where(x > 0, x, alpha * np.expm1(x))
+    for m in (reference, model):
+        np.testing.assert_allclose(_run_plain(m, x), expected, atol=1e-6)
+
+
+def _run_plain(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    from deepsort_lib.models.runtime import create_session
+
+    session = create_session(model.SerializeToString(), providers="cpu")
+    return np.asarray(session.run(None, {"x": x})[0])
+
+
+def test_mars_with_decomposed_elu_gives_the_same_features(mars: OnnxEncoder) -> None:
+    from deepsort_lib.models.reid_convert import decompose_elu
+
+    model = build_mars_small128(seed=3)
+    # conv 1 and 2, one in the first residual block, two in each of the other five, dense.
+    assert decompose_elu(model) == 2 + 1 + 5 * 2 + 1
+    fast = OnnxEncoder(model.SerializeToString(), providers="cpu")
+    crops = np.random.default_rng(4).integers(0, 256, (5, 128, 64, 3), dtype=np.uint8)
+    np.testing.assert_allclose(fast.encode_crops(crops), mars.encode_crops(crops), atol=1e-5)

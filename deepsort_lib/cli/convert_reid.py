@@ -58,7 +58,8 @@ def _quantize(args: argparse.Namespace) -> int:
 
     out = quantize_encoder(
         args.model, args.output, args.calibration_video, frames=args.frames,
-        boxes_per_frame=args.boxes_per_frame, method=args.method, **_preprocessing(args),
+        boxes_per_frame=args.boxes_per_frame, method=args.method, rewrite_elu=args.rewrite_elu,
+        **_preprocessing(args),
     )
     print(f"wrote {out}")
     return 0
@@ -104,6 +105,9 @@ def register(subparsers: Any) -> None:
     q.add_argument("--frames", type=int, default=24, help="frames used for calibration")
     q.add_argument("--boxes-per-frame", type=int, default=8)
     q.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax")
+    q.add_argument(
+        "--rewrite-elu", action="store_true", help="rewrite Elu as Max/Exp/Min first (exact)"
+    )
     _add_preprocessing(q)
     q.set_defaults(handler=_quantize)
 
