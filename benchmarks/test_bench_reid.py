@@ -38,8 +38,9 @@ from deepsort_lib.models.reid_convert import decompose_elu, quantize_encoder, vi
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"
 BOXES_PER_FRAME = 20
-# One intra-op thread: on the shared 2-core development machine a second thread mostly waits
-# for the other core (measured slower and far noisier than one); raise it on a free machine.
+# One intra-op thread: on the shared 2-core development machine a second thread helps only
+# while nobody else runs (1.93x when quiet, slower than one thread under load; see the
+# reid-threads group), and single-thread ratios are far more stable.
 THREADS = 1
 
 
