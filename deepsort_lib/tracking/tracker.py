@@ -20,7 +20,7 @@ Tracking with a Deep Association Metric"):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -615,10 +615,6 @@ class Tracker:
             )
             for i, (tid, cls, conf, state, hits, age, tsu, det) in enumerate(columns)
         ]
-
-    def state_dict(self) -> dict[str, Any]:
-        """The configuration as plain data (for logging and reproducibility)."""
-        return asdict(self.config)
 
 
 __all__ = ["PRESETS", "Tracker", "TrackerConfig"]
