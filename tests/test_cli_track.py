@@ -91,6 +91,15 @@ def test_model_that_is_not_onnx(
     assert_user_error(code, err, ".onnx", "deepsort-convert")
 
 
+def test_corrupt_model(tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "mars.onnx"
+    bad.write_bytes(b"not a protobuf" * 10)
+    out = tmp_path / "o.mp4"
+    code, _, err = run_cli([str(vtest), "--encoder", str(bad), "-o", str(out)], capsys)
+    assert_user_error(code, err, "model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mars.onnx"]  # nothing written
+
+
 def test_bad_options(tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli([str(vtest), "--classes", "car"], capsys)
     assert_user_error(code, err, "unknown class 'car'")
@@ -279,9 +288,31 @@ def test_mot_sequence_with_public_detections(
 ) -> None:
     seq = _mot_sequence(tmp_path, features=features)
     mot = tmp_path / "res" / "SEQ-01.txt"
-    code, stdout, err = run_cli([str(seq), "--encoder", "none", "--mot", str(mot), "-q"], capsys)
+    # With cached features the (default, classic) encoder is never run.
+    encoder = "classic" if features else "none"
+    code, stdout, err = run_cli([str(seq), "--encoder", encoder, "--mot", str(mot), "-q"], capsys)
     assert code == 0, err
     assert "from public detections" in stdout
     results = read_mot(mot)
     assert results.frames.tolist() == [3, 4, 5, 6]  # confirmed after n_init = 3 frames
     assert set(results.ids.tolist()) == {1}
+
+
+@pytest.mark.slow
+def test_zero_download_default(
+    tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = run_cli([str(vtest), "--max-frames", "12", "-q"], capsys)
+    assert code == 0, err
+    # With no output option: out/<name>_tracked.mp4 and out/<name>_tracks.txt, and it says so.
+    assert stdout.splitlines()[1:] == [
+        "wrote out/vtest_tracked.mp4",
+        "wrote out/vtest_tracks.txt",
+    ]
+    capture = cv2.VideoCapture(str(tmp_path / "out" / "vtest_tracked.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    assert int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) == 768
+    assert len(read_mot(tmp_path / "out" / "vtest_tracks.txt")) > 0

@@ -13,6 +13,7 @@ from deepsort_lib import Encoder, Tracker
 from deepsort_lib.io.mot import read_mot
 from deepsort_lib.io.sinks import MotSink, TrackLogSink, VideoSink
 from deepsort_lib.io.video import open_source
+from deepsort_lib.models.classic import ClassicEncoder
 from deepsort_lib.models.hog import HOGDetector
 from deepsort_lib.pipeline import FrameResult, Pipeline, RunSummary
 
@@ -22,14 +23,10 @@ pytestmark = pytest.mark.slow
 
 
 def make_encoder(name: str) -> Encoder | None:
-    if name == "none":
-        return None
-    from deepsort_lib.models.classic import ClassicEncoder
-
-    return ClassicEncoder()
+    return ClassicEncoder() if name == "classic" else None
 
 
-@pytest.fixture(scope="module", params=["none"])
+@pytest.fixture(scope="module", params=["classic", "none"])
 def run(
     request: pytest.FixtureRequest, vtest: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, list[FrameResult], RunSummary]:
@@ -59,6 +56,8 @@ def test_tracks_come_out_and_ids_persist(run: tuple[Path, list[FrameResult], Run
     assert max(lengths.values()) >= 60  # somebody is followed for most of the clip
     for r in results:
         assert len({t.track_id for t in r.tracks}) == len(r.tracks)  # no duplicate ids per frame
+        if r.detections.features is not None:
+            assert r.detections.features.shape[0] == len(r.detections)
 
 
 def test_output_video_decodes(run: tuple[Path, list[FrameResult], RunSummary]) -> None:
