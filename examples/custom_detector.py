@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from deepsort_lib import Detections, Detector, Tracker
-from deepsort_lib.io.sinks import MotSink, VideoSink
+from deepsort_lib.io.sinks import MotSink, Sink, VideoSink
 from deepsort_lib.io.video import open_source
 from deepsort_lib.pipeline import Pipeline
 
@@ -69,7 +69,7 @@ def main() -> None:
     pipeline = Pipeline(detector, Tracker(n_init=2, max_age=15))
 
     with open_source(args.video) as source:
-        sinks = []
+        sinks: list[Sink] = []
         if args.output:
             sinks.append(VideoSink(args.output, source.fps))
         if args.mot:
