@@ -144,3 +144,12 @@ def test_draw_tracks_marks_box_in_its_colour() -> None:
     before = canvas.copy()
     draw_fps(canvas, 12.5)
     assert np.any(canvas[:20, :60] != before[:20, :60])
+
+
+def test_labels_stay_inside_the_frame() -> None:
+    canvas = np.zeros((100, 120, 3), np.uint8)
+    draw_tracks(canvas, [_track(22, [100, 40, 18, 40], 0)], ["person"])
+    colour = np.array(color_for_id(22), np.uint8)
+    label_rows = canvas[20:38]
+    filled = np.all(label_rows == colour, axis=-1)
+    assert filled[:, :100].any()  # the label moved left of the box to fit

@@ -63,9 +63,10 @@ def draw_tracks(
         text = _label(track, class_names)
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         top = max(y - th - base - 2, 0)
-        cv2.rectangle(frame, (x, top), (x + tw + 4, top + th + base + 2), color, -1)
+        left = max(min(x, frame.shape[1] - tw - 4), 0)  # keep the label inside the frame
+        cv2.rectangle(frame, (left, top), (left + tw + 4, top + th + base + 2), color, -1)
         cv2.putText(
-            frame, text, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+            frame, text, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
             (255, 255, 255), 1, cv2.LINE_AA,
         )
     return frame
