@@ -106,7 +106,11 @@ def register(subparsers: Any) -> None:
     q.add_argument("--boxes-per-frame", type=int, default=8)
     q.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax")
     q.add_argument(
-        "--rewrite-elu", action="store_true", help="rewrite Elu as Max/Exp/Min first (exact)"
+        "--keep-elu",
+        dest="rewrite_elu",
+        action="store_false",
+        help="do not rewrite Elu as Max/Exp/Min first (the rewrite is exact and about 1.4x "
+        "faster in int8)",
     )
     _add_preprocessing(q)
     q.set_defaults(handler=_quantize)

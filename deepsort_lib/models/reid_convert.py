@@ -274,7 +274,7 @@ def quantize_encoder(
     per_channel: bool = True,
     method: str = "minmax",
     boxes: BoxSource | None = None,
-    rewrite_elu: bool = False,
+    rewrite_elu: bool = True,
     **encoder_kwargs: Any,
 ) -> Path:
     """Static int8 copy of a re-ID model, calibrated on crops of a real video.
@@ -292,10 +292,9 @@ def quantize_encoder(
     per_channel, method
         See :func:`deepsort_lib.models.quantize.quantize_int8`.
     rewrite_elu
-        Apply :func:`decompose_elu` first (same function). Off by default: with the int8
-        activations the shared quantiser uses, onnxruntime then leaves most convolutions in
-        float and the model gets slower; with uint8 activations it is about 2x fp32
-        (``benchmarks/test_bench_reid.py``).
+        Apply :func:`decompose_elu` first (same function). onnxruntime's CPU ``Elu`` is slow
+        and breaks up the integer graph; rewritten, the uint8-activation model runs at about
+        2x fp32 (``benchmarks/test_bench_reid.py``).
     **encoder_kwargs
         Preprocessing arguments of :class:`~deepsort_lib.models.reid.OnnxEncoder` for models
         without metadata; the resolved preprocessing is stored in the int8 model.
