@@ -65,9 +65,7 @@ class StageTimings:
         return self.detect + self.encode
 
     def __add__(self, other: StageTimings) -> StageTimings:
-        return StageTimings(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self))
-        )
+        return StageTimings(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
     def as_dict(self) -> dict[str, float]:
         """The stages by name."""
@@ -214,9 +212,9 @@ class Pipeline:
             keep &= np.isin(detections.class_ids, self.classes)
         return detections if bool(keep.all()) else detections[keep]
 
-    def _detect(self, frame: Frame | None, index: int, cache: Mapping[int, Detections] | None) -> (
-        tuple[Detections, float, float]
-    ):
+    def _detect(
+        self, frame: Frame | None, index: int, cache: Mapping[int, Detections] | None
+    ) -> tuple[Detections, float, float]:
         """Detections of one frame (from the cache or the detector) and the encoder's time."""
         detect_time = 0.0
         if cache is not None:
@@ -360,7 +358,10 @@ class Pipeline:
                 for sink in sinks:
                     sink.write(partial)
                 timings = StageTimings(
-                    decode_time, detect_time, encode_time, track_time,
+                    decode_time,
+                    detect_time,
+                    encode_time,
+                    track_time,
                     time.perf_counter() - write_start,
                 )
             count += 1

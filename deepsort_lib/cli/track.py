@@ -40,18 +40,43 @@ bad option), 130 when interrupted. Outputs of an interrupted run are not written
 
 #: Tracker options: (flag, Tracker keyword, type, default shown in --help, help).
 TRACKER_OPTIONS: tuple[tuple[str, str, Any, str, str], ...] = (
-    ("--max-cosine-distance", "max_cosine_distance", float, "0.2",
-     "appearance gate: largest cosine distance for a detection to match a track's gallery; "
-     "raise it if ids switch after occlusions, lower it if different people swap ids"),
-    ("--nn-budget", "nn_budget", int, "100",
-     "appearance features remembered per track, older ones forgotten (0: keep all)"),
-    ("--max-iou-distance", "max_iou_distance", float, "0.7",
-     "IoU stage gate: largest 1 - IoU for a match of new/recently lost tracks"),
-    ("--max-age", "max_age", int, "30",
-     "frames a lost track is kept alive (predicted) before deletion; raise it for long "
-     "occlusions or with --detect-every"),
-    ("--n-init", "n_init", int, "3",
-     "consecutive matched frames before a track is confirmed and reported"),
+    (
+        "--max-cosine-distance",
+        "max_cosine_distance",
+        float,
+        "0.2",
+        "appearance gate: largest cosine distance for a detection to match a track's gallery; "
+        "raise it if ids switch after occlusions, lower it if different people swap ids",
+    ),
+    (
+        "--nn-budget",
+        "nn_budget",
+        int,
+        "100",
+        "appearance features remembered per track, older ones forgotten (0: keep all)",
+    ),
+    (
+        "--max-iou-distance",
+        "max_iou_distance",
+        float,
+        "0.7",
+        "IoU stage gate: largest 1 - IoU for a match of new/recently lost tracks",
+    ),
+    (
+        "--max-age",
+        "max_age",
+        int,
+        "30",
+        "frames a lost track is kept alive (predicted) before deletion; raise it for long "
+        "occlusions or with --detect-every",
+    ),
+    (
+        "--n-init",
+        "n_init",
+        int,
+        "3",
+        "consecutive matched frames before a track is confirmed and reported",
+    ),
 )
 
 
@@ -74,75 +99,119 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source", metavar="SOURCE",
-                        help="video file, camera index, image folder or MOTChallenge sequence")
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="video file, camera index, image folder or MOTChallenge sequence",
+    )
     models = parser.add_argument_group("models")
     models.add_argument(
-        "--detector", metavar="hog|public|MODEL.onnx", default=None,
+        "--detector",
+        metavar="hog|public|MODEL.onnx",
+        default=None,
         help="'hog': OpenCV's built-in HOG people detector (no download; default for videos); "
-             "'public': a MOTChallenge sequence's det/det.txt (default for sequences); "
-             "or a YOLOv3 .onnx file (see deepsort-convert)",
+        "'public': a MOTChallenge sequence's det/det.txt (default for sequences); "
+        "or a YOLOv3 .onnx file (see deepsort-convert)",
     )
     models.add_argument(
-        "--encoder", metavar="classic|none|MODEL.onnx", default="classic",
+        "--encoder",
+        metavar="classic|none|MODEL.onnx",
+        default="classic",
         help="appearance features: 'classic' (colour/gradient descriptor, no download; "
-             "default), 'none' (motion only), or a re-ID .onnx such as mars-small128",
+        "default), 'none' (motion only), or a re-ID .onnx such as mars-small128",
     )
     models.add_argument(
-        "--classes", metavar="NAMES", default=None,
+        "--classes",
+        metavar="NAMES",
+        default=None,
         help="comma-separated class names or ids to keep, e.g. person,car "
-             "(default: all the detector reports; HOG only knows 'person')",
+        "(default: all the detector reports; HOG only knows 'person')",
     )
     models.add_argument(
-        "--min-score", type=float, default=0.0, metavar="S",
+        "--min-score",
+        type=float,
+        default=0.0,
+        metavar="S",
         help="drop detections scoring below S before tracking (default: 0)",
     )
     models.add_argument(
-        "--providers", default="auto", metavar="auto|cpu|cuda|tensorrt",
+        "--providers",
+        default="auto",
+        metavar="auto|cpu|cuda|tensorrt",
         help="onnxruntime execution providers for .onnx models (default: auto)",
     )
     outputs = parser.add_argument_group("outputs")
-    outputs.add_argument("-o", "--output", metavar="VIDEO.mp4", default=None,
-                         help="annotated video (boxes, track ids, class names)")
-    outputs.add_argument("--mot", metavar="RESULTS.txt", default=None,
-                         help="MOTChallenge result file (frame,id,x,y,w,h,conf,-1,-1,-1)")
-    outputs.add_argument("--log", metavar="TRACKS.jsonl|.csv", default=None,
-                         help="per-frame track log as JSON lines or CSV")
-    outputs.add_argument("--show-fps", action="store_true",
-                         help="draw the processing frame rate on the video")
-    outputs.add_argument("-q", "--quiet", action="store_true",
-                         help="no progress bar (outputs are still printed)")
+    outputs.add_argument(
+        "-o",
+        "--output",
+        metavar="VIDEO.mp4",
+        default=None,
+        help="annotated video (boxes, track ids, class names)",
+    )
+    outputs.add_argument(
+        "--mot",
+        metavar="RESULTS.txt",
+        default=None,
+        help="MOTChallenge result file (frame,id,x,y,w,h,conf,-1,-1,-1)",
+    )
+    outputs.add_argument(
+        "--log",
+        metavar="TRACKS.jsonl|.csv",
+        default=None,
+        help="per-frame track log as JSON lines or CSV",
+    )
+    outputs.add_argument(
+        "--show-fps", action="store_true", help="draw the processing frame rate on the video"
+    )
+    outputs.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar (outputs are still printed)"
+    )
     run = parser.add_argument_group("running")
-    run.add_argument("--max-frames", type=_positive_int, default=None, metavar="N",
-                     help="stop after N frames")
-    run.add_argument("--detect-every", type=_positive_int, default=1, metavar="N",
-                     help="run the detector on every N-th frame; the tracker predicts in "
-                          "between (faster, less accurate; default: 1)")
     run.add_argument(
-        "--cache-dir", metavar="DIR", default=None,
+        "--max-frames", type=_positive_int, default=None, metavar="N", help="stop after N frames"
+    )
+    run.add_argument(
+        "--detect-every",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run the detector on every N-th frame; the tracker predicts in "
+        "between (faster, less accurate; default: 1)",
+    )
+    run.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
         help="save detections (+features) there on the first run (MOT det.txt + .npy) and "
-             "reuse them on later runs with the same source, detector and encoder",
+        "reuse them on later runs with the same source, detector and encoder",
     )
     tracker = parser.add_argument_group("tracker (Deep SORT; defaults are the original's)")
     tracker.add_argument(
-        "--preset", default="original", metavar="NAME",
+        "--preset",
+        default="original",
+        metavar="NAME",
         help="named tracker settings: 'original' (the paper; default), 'strongsort' (EMA "
-             "appearance, NSA Kalman, global matching) or 'botsort' (xywh Kalman, low-score "
-             "second round); the options below override it",
+        "appearance, NSA Kalman, global matching) or 'botsort' (xywh Kalman, low-score "
+        "second round); the options below override it",
     )
     for flag, _key, kind, default, text in TRACKER_OPTIONS:
-        tracker.add_argument(flag, type=kind, default=None, metavar="X",
-                             help=f"{text} (default: {default})")
+        tracker.add_argument(
+            flag, type=kind, default=None, metavar="X", help=f"{text} (default: {default})"
+        )
     tracker.add_argument(
-        "--camera-motion", choices=("none", "sparse", "ecc"), default="none",
+        "--camera-motion",
+        choices=("none", "sparse", "ecc"),
+        default="none",
         help="compensate camera motion before association: 'sparse' (optical flow on "
-             "background corners), 'ecc' (whole-image alignment); for moving or shaking "
-             "cameras (default: none)",
+        "background corners), 'ecc' (whole-image alignment); for moving or shaking "
+        "cameras (default: none)",
     )
     tracker.add_argument(
-        "--gating-only-position", action="store_true", default=None,
+        "--gating-only-position",
+        action="store_true",
+        default=None,
         help="gate matches on the box centre only (not size), for cameras whose boxes "
-             "change shape a lot",
+        "change shape a lot",
     )
     parser.set_defaults(handler=run_track)
 
@@ -307,9 +376,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
     for path in (args.output, args.mot, args.log):
         if path is not None and Path(path).is_dir():
             raise SourceError(f"output path is a directory: {path}")
-    if args.cache_dir is not None and Path(args.cache_dir).exists() and not Path(
-        args.cache_dir
-    ).is_dir():
+    if (
+        args.cache_dir is not None
+        and Path(args.cache_dir).exists()
+        and not Path(args.cache_dir).is_dir()
+    ):
         raise SourceError(f"--cache-dir is not a directory: {args.cache_dir}")
 
 
@@ -320,8 +391,15 @@ def _make_sinks(
     try:
         if args.output is not None:
             fourcc = "MJPG" if Path(args.output).suffix.lower() == ".avi" else "mp4v"
-            sinks.append(VideoSink(args.output, source.fps, class_names=class_names,
-                                   show_fps=args.show_fps, fourcc=fourcc))
+            sinks.append(
+                VideoSink(
+                    args.output,
+                    source.fps,
+                    class_names=class_names,
+                    show_fps=args.show_fps,
+                    fourcc=fourcc,
+                )
+            )
         if args.mot is not None:
             sinks.append(MotSink(args.mot))
         if args.log is not None:
@@ -336,8 +414,9 @@ def _make_sinks(
 def _progress(total: int | None, desc: str, quiet: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="frame", disable=quiet, file=sys.stderr,
-                dynamic_ncols=True)
+    return tqdm(
+        total=total, desc=desc, unit="frame", disable=quiet, file=sys.stderr, dynamic_ncols=True
+    )
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -358,8 +437,15 @@ def run_track(args: argparse.Namespace) -> int:
             from deepsort_lib.camera_motion import CameraMotionEstimator
 
             motion = CameraMotionEstimator(method=args.camera_motion)
-        pipeline = Pipeline(detector, tracker, encoder, detect_every=args.detect_every,
-                            min_score=args.min_score, classes=keep, camera_motion=motion)
+        pipeline = Pipeline(
+            detector,
+            tracker,
+            encoder,
+            detect_every=args.detect_every,
+            min_score=args.min_score,
+            classes=keep,
+            camera_motion=motion,
+        )
         total = source.num_frames
         if args.max_frames is not None:
             total = args.max_frames if total is None else min(total, args.max_frames)
@@ -369,8 +455,9 @@ def run_track(args: argparse.Namespace) -> int:
             cache = _load_cache(args, source, total)
             if cache is None:
                 with _progress(total, "detecting", args.quiet) as bar:
-                    cache = pipeline.build_cache(source, max_frames=args.max_frames,
-                                                 on_frame=lambda _i: bar.update())
+                    cache = pipeline.build_cache(
+                        source, max_frames=args.max_frames, on_frame=lambda _i: bar.update()
+                    )
                 _save_cache(args, source, cache, complete=args.max_frames is None)
                 # Track from what was written (2-decimal boxes), so that later runs from the
                 # cache reproduce this one exactly.
@@ -396,12 +483,14 @@ def run_track(args: argparse.Namespace) -> int:
         if cache is not None and not needs_frames:
             frames = None  # nothing needs pixels: track from the detections without decoding
         with _progress(total, "tracking", args.quiet) as bar:
+
             def on_frame(result: Any) -> None:
                 bar.update()
                 bar.set_postfix(tracks=len(result.tracks), refresh=False)
 
-            summary = pipeline.process(frames, cache=cache, sinks=sinks,
-                                       max_frames=args.max_frames, on_frame=on_frame)
+            summary = pipeline.process(
+                frames, cache=cache, sinks=sinks, max_frames=args.max_frames, on_frame=on_frame
+            )
 
     origin = ""
     if cache is not None:

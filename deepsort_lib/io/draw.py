@@ -66,8 +66,14 @@ def draw_tracks(
         left = max(min(x, frame.shape[1] - tw - 4), 0)  # keep the label inside the frame
         cv2.rectangle(frame, (left, top), (left + tw + 4, top + th + base + 2), color, -1)
         cv2.putText(
-            frame, text, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-            (255, 255, 255), 1, cv2.LINE_AA,
+            frame,
+            text,
+            (left + 2, top + th + 1),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            font_scale,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
         )
     return frame
 
@@ -78,7 +84,13 @@ def draw_fps(frame: Frame, fps: float, *, font_scale: float = 0.8) -> Frame:
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 2)
     cv2.rectangle(frame, (0, 0), (tw + 12, th + base + 12), (0, 0, 0), -1)
     cv2.putText(
-        frame, text, (6, th + 6), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 255, 0), 2,
+        frame,
+        text,
+        (6, th + 6),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        font_scale,
+        (0, 255, 0),
+        2,
         cv2.LINE_AA,
     )
     return frame

@@ -124,15 +124,18 @@ class MotData:
     def __getitem__(self, index: slice | NDArray[np.bool_] | NDArray[np.intp]) -> MotData:
         """Rows selected by a mask, an index array or a slice."""
         return MotData(
-            self.frames[index], self.ids[index], self.tlwh[index], self.scores[index],
+            self.frames[index],
+            self.ids[index],
+            self.tlwh[index],
+            self.scores[index],
             self.extra[index],
         )
 
     def as_array(self) -> FloatArray:
         """The ``(N, 10)`` table in file column order."""
-        return np.column_stack(
-            [self.frames, self.ids, self.tlwh, self.scores, self.extra]
-        ).astype(np.float64)
+        return np.column_stack([self.frames, self.ids, self.tlwh, self.scores, self.extra]).astype(
+            np.float64
+        )
 
     def frame_slices(self) -> dict[int, NDArray[np.intp]]:
         """Row indices of each frame number, for frames that have rows."""
@@ -140,9 +143,7 @@ class MotData:
         sorted_frames = self.frames[order]
         starts = np.flatnonzero(np.r_[True, sorted_frames[1:] != sorted_frames[:-1]])
         ends = np.r_[starts[1:], len(order)]
-        return {
-            int(sorted_frames[s]): order[s:e] for s, e in zip(starts, ends, strict=True)
-        }
+        return {int(sorted_frames[s]): order[s:e] for s, e in zip(starts, ends, strict=True)}
 
 
 def _parse_error(path: Path, message: str) -> InvalidInputError:
@@ -310,9 +311,9 @@ class DetectionCache(Mapping[int, Detections]):
         self._dim = None if feats is None else int(feats.shape[1])
 
     @classmethod
-    def from_frames(cls, frames: Mapping[int, Detections], num_frames: int | None = None) -> (
-        DetectionCache
-    ):
+    def from_frames(
+        cls, frames: Mapping[int, Detections], num_frames: int | None = None
+    ) -> DetectionCache:
         """Build from ``{frame number: Detections}`` (all with features, or none)."""
         keys = sorted(frames)
         dets = [frames[k] for k in keys]
@@ -333,8 +334,10 @@ class DetectionCache(Mapping[int, Detections]):
         if has == {True}:
             dim = next(d.features.shape[1] for d in dets if d.features is not None and len(d))
             features = np.concatenate(
-                [d.features if d.features is not None else np.zeros((0, dim), np.float32)
-                 for d in dets]
+                [
+                    d.features if d.features is not None else np.zeros((0, dim), np.float32)
+                    for d in dets
+                ]
             )
         return cls(data, features, num_frames=max([num_frames or 0, *keys]))
 
@@ -428,8 +431,9 @@ class DetectionCache(Mapping[int, Detections]):
             if features is None or features.shape[1] <= 10:
                 raise InvalidInputError("without det.txt the .npy must hold (N, 10 + D) rows")
             rows = features[:, :10].astype(np.float64)
-            data = MotData.from_arrays(rows[:, 0], rows[:, 1], rows[:, 2:6], rows[:, 6],
-                                       rows[:, 7:10])
+            data = MotData.from_arrays(
+                rows[:, 0], rows[:, 1], rows[:, 2:6], rows[:, 6], rows[:, 7:10]
+            )
             return cls(data, features[:, 10:], num_frames)
         data = read_mot(det_path)
         if features is not None and features.shape[0] != len(data):

@@ -165,7 +165,15 @@ class MotSink:
 
 #: Columns of the track log (CSV header / JSON keys).
 LOG_FIELDS: tuple[str, ...] = (
-    "frame", "track_id", "x", "y", "w", "h", "class_id", "class_name", "confidence",
+    "frame",
+    "track_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "class_id",
+    "class_name",
+    "confidence",
     "time_since_update",
 )
 
@@ -205,8 +213,16 @@ class TrackLogSink:
             )
             x, y, w, h = (round(float(v), 2) for v in t.tlwh)
             values = (
-                result.frame_index, t.track_id, x, y, w, h, t.class_id, name,
-                round(float(t.confidence), 4), t.time_since_update,
+                result.frame_index,
+                t.track_id,
+                x,
+                y,
+                w,
+                h,
+                t.class_id,
+                name,
+                round(float(t.confidence), 4),
+                t.time_since_update,
             )
             if self.csv:
                 lines.append(_csv_line(values))
