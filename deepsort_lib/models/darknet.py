@@ -799,8 +799,8 @@ def write_random_weights(
     seed: int = 0,
     version: tuple[int, int, int] = (0, 2, 0),
     seen: int = 0,
-    objectness_bias: float = 0.0,
-    logit_scale: float = 1.5,
+    objectness_bias: float = -3.0,
+    logit_scale: float = 3.0,
 ) -> Path:
     """Write a ``.weights`` file of the right layout for ``cfg`` with random but sane values.
 
