@@ -583,8 +583,8 @@ def quantize_yolo(
     """Static int8 (QDQ) quantisation of a converted YOLO model, calibrated on your frames.
 
     Each calibration frame is letterboxed exactly as :class:`YOLOv3Detector` does at run time.
-    The box-decoding nodes of a ``decode=True`` model stay in float (exp/sigmoid of large
-    logits lose too much in int8).
+    The box-decoding nodes of a ``decode=True`` model and the nodes producing the outputs
+    stay in float (exp/sigmoid of large logits, and pixel coordinates, lose too much in int8).
 
     Parameters
     ----------
@@ -606,7 +606,12 @@ def quantize_yolo(
     if not feeds:
         raise InvalidInputError("quantisation needs at least one calibration frame")
     graph = onnx.load(str(model_in), load_external_data=False).graph
-    exclude = [n.name for n in graph.node if n.name.startswith(DECODE_PREFIX)]
+    outputs = {o.name for o in graph.output}
+    exclude = [
+        n.name
+        for n in graph.node
+        if n.name.startswith(DECODE_PREFIX) or any(o in outputs for o in n.output)
+    ]
     return quantize_int8(
         model_in, model_out, feeds, per_channel=per_channel, method=method, exclude_nodes=exclude
     )
