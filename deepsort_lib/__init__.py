@@ -16,10 +16,12 @@ from deepsort_lib.errors import (
 from deepsort_lib.protocols import Detector, Encoder
 from deepsort_lib.protocols import Tracker as TrackerProtocol
 from deepsort_lib.tracking.track import Track, TrackState
+from deepsort_lib.tracking.tracker import PRESETS, Tracker, TrackerConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PRESETS",
     "ConfigurationError",
     "DeepSortError",
     "Detection",
@@ -31,6 +33,8 @@ __all__ = [
     "SourceError",
     "Track",
     "TrackState",
+    "Tracker",
+    "TrackerConfig",
     "TrackerProtocol",
     "__version__",
 ]

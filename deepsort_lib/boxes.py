@@ -107,7 +107,7 @@ def iou_matrix(tlwh_a: ArrayLike, tlwh_b: ArrayLike) -> FloatArray:
 
 def _as_float_matrix(name: str, values: Any, columns: int | None) -> FloatArray:
     try:
-        array = np.asarray(values, dtype=np.float64)
+        array = np.array(values, dtype=np.float64)  # a copy: we freeze it below
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name} must be numeric, got {type(values).__name__}") from exc
     if array.ndim == 1 and array.size == 0:
@@ -148,8 +148,8 @@ class Detections:
     """
 
     tlwh: FloatArray
-    scores: FloatArray = field(default=None)  # type: ignore[assignment]
-    class_ids: IntArray = field(default=None)  # type: ignore[assignment]
+    scores: FloatArray = field(default=None)  # type: ignore[arg-type]
+    class_ids: IntArray = field(default=None)  # type: ignore[arg-type]
     features: FeatureArray | None = None
 
     def __post_init__(self) -> None:
@@ -301,7 +301,10 @@ def as_detections(obj: Any, features: ArrayLike | None = None) -> Detections:
     if isinstance(obj, np.ndarray) or (
         isinstance(obj, Sequence) and len(obj) and not isinstance(obj[0], Detection)
     ):
-        rows = np.asarray(obj)
+        try:
+            rows = np.asarray(obj, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read detections from this input: {exc}") from exc
         if rows.size == 0:
             return Detections(np.zeros((0, 4)), None, None, features)  # type: ignore[arg-type]
         if rows.ndim != 2 or rows.shape[1] not in (4, 5, 6):

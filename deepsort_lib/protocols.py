@@ -36,7 +36,9 @@ class Encoder(Protocol):
     ``(N, D)`` float32 array; rows should be L2-normalised for the cosine metric.
     """
 
-    def encode(self, frame: NDArray[np.uint8], tlwh: NDArray[np.float64]) -> NDArray[np.float32]: ...
+    def encode(
+        self, frame: NDArray[np.uint8], tlwh: NDArray[np.float64]
+    ) -> NDArray[np.float32]: ...
 
 
 @runtime_checkable

@@ -44,7 +44,9 @@ def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """``deepsort``: track objects in videos, evaluate results."""
     parser = _build_parser(
-        "deepsort", "Deep SORT multi-object tracking: track videos, evaluate results.", TRACK_COMMANDS
+        "deepsort",
+        "Deep SORT multi-object tracking: track videos, evaluate results.",
+        TRACK_COMMANDS,
     )
     return _run(parser, argv)
 

@@ -82,7 +82,9 @@ def quantize_int8(
         "percentile": CalibrationMethod.Percentile,
     }
     if method not in methods:
-        raise InvalidInputError(f"unknown calibration method {method!r}; use one of {list(methods)}")
+        raise InvalidInputError(
+            f"unknown calibration method {method!r}; use one of {list(methods)}"
+        )
     batches = list(calibration)
     if not batches:
         raise InvalidInputError("quantisation needs at least one calibration input")
@@ -90,7 +92,9 @@ def quantize_int8(
     target = Path(model_out)
     if not source.is_file():
         raise ModelError(f"model file not found: {source}")
-    metadata = {p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props}
+    metadata = {
+        p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props
+    }
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quantized = Path(tmp) / "quantized.onnx"

@@ -79,7 +79,9 @@ class BoxKalmanModel:
 
     def __post_init__(self) -> None:
         if self.measurement not in ("xyah", "xywh"):
-            raise ConfigurationError(f"measurement must be 'xyah' or 'xywh', got {self.measurement!r}")
+            raise ConfigurationError(
+                f"measurement must be 'xyah' or 'xywh', got {self.measurement!r}"
+            )
         if not (self.std_weight_position > 0 and self.std_weight_velocity > 0):
             raise ConfigurationError("noise weights must be positive")
 
@@ -236,8 +238,11 @@ class BoxKalmanModel:
         dims = 2 if only_position else _NDIM
         chol = _cholesky(s[:, :dims, :dims])
         diff = measurements[None, :, :dims] - projected[:, None, :dims]  # (T, N, d)
-        y = _forward_substitute(chol, diff)
-        return np.sum(y * y, axis=2)
+        # Far-apart boxes may overflow to inf, which simply fails the gate.
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = _forward_substitute(chol, diff)
+            out: FloatArray = np.sum(y * y, axis=2)
+        return out
 
 
 # -- small dense linear algebra without BLAS -------------------------------------------------
@@ -253,7 +258,8 @@ def _diag(values: FloatArray) -> FloatArray:
 
 def _bmm(a: FloatArray, b: FloatArray) -> FloatArray:
     """Batched matrix product as broadcast multiply-add (no BLAS call, see module doc)."""
-    return np.einsum("tij,tjk->tik", a, b)
+    out: FloatArray = np.einsum("tij,tjk->tik", a, b)
+    return out
 
 
 def _cholesky(a: FloatArray) -> FloatArray:
@@ -287,7 +293,8 @@ def _inv_spd(a: FloatArray) -> FloatArray:
     eye = np.broadcast_to(np.eye(n), a.shape)
     # L^{-1} column by column, then A^{-1} = L^{-T} L^{-1}.
     low_inv = np.swapaxes(_forward_substitute(low, eye), 1, 2)
-    return np.einsum("tki,tkj->tij", low_inv, low_inv)
+    out: FloatArray = np.einsum("tki,tkj->tij", low_inv, low_inv)
+    return out
 
 
 # -- filterpy reference ----------------------------------------------------------------------
@@ -347,7 +354,8 @@ class FilterpyBoxFilter:
         d = z - (h @ self.mean)
         if only_position:
             s, d = s[:2, :2], d[:, :2]
-        return np.einsum("ni,ij,nj->n", d, np.linalg.inv(s), d)
+        out: FloatArray = np.einsum("ni,ij,nj->n", d, np.linalg.inv(s), d)
+        return out
 
 
 @dataclass(frozen=True)

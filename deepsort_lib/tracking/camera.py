@@ -1,0 +1,47 @@
+"""Camera-motion compensation of track states (the maths; estimation lives at the edge).
+
+Given the affine map ``x' = A x + t`` from the previous frame's pixels to the current
+frame's, a track's centre moves by the full map, its velocity by ``A`` alone, and its size by
+the map's isotropic scale ``s = sqrt(|det A|)``. The covariance follows the same linear map
+(``P' = J P J^T``). This is the compensation of BoT-SORT, written for both measurement
+conventions (``xyah``: the aspect ratio is scale-free and stays as it is).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def warp_jacobian(affine: FloatArray, measurement: str = "xyah") -> FloatArray:
+    """The 8x8 linear part of the state transform for one affine map."""
+    a = affine[:, :2]
+    scale = float(np.sqrt(abs(np.linalg.det(a))))
+    j = np.zeros((8, 8))
+    for offset in (0, 4):  # position block, then velocity block
+        j[offset : offset + 2, offset : offset + 2] = a
+        if measurement == "xyah":
+            j[offset + 2, offset + 2] = 1.0
+            j[offset + 3, offset + 3] = scale
+        else:
+            j[offset + 2, offset + 2] = scale
+            j[offset + 3, offset + 3] = scale
+    return j
+
+
+def warp_states(
+    means: FloatArray, covariances: FloatArray, affine: FloatArray, measurement: str = "xyah"
+) -> tuple[FloatArray, FloatArray]:
+    """Move ``(T, 8)`` states and ``(T, 8, 8)`` covariances by a ``(2, 3)`` affine map."""
+    if means.shape[0] == 0:
+        return means, covariances
+    j = warp_jacobian(affine, measurement)
+    new_means = np.einsum("ij,tj->ti", j, means)
+    new_means[:, :2] += affine[:, 2]
+    new_covs = np.einsum("ij,tjk,lk->til", j, covariances, j)
+    return new_means, new_covs
+
+
+__all__ = ["warp_jacobian", "warp_states"]
