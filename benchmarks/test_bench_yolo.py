@@ -19,6 +19,7 @@ Run: ``.venv/bin/python -m pytest benchmarks/test_bench_yolo.py``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from onnx import TensorProto, helper
 
 from benchmarks.conftest import ResultTable, blas_threads
 from deepsort_lib.boxes import Detections, iou_matrix
@@ -150,6 +152,18 @@ def test_forward(
     results.add("yolo_forward", **row)
 
 
+def _matmul_model(n: int) -> bytes:
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "a"], ["c"])],
+        "gemm",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
 @pytest.mark.parametrize("threads", THREADS)
 def test_gemm_bound(benchmark: Any, models: Models, results: ResultTable, threads: int) -> None:
     """float32 GEMM throughput of this machine, and how close onnxruntime's forward comes."""
@@ -162,6 +176,15 @@ def test_gemm_bound(benchmark: Any, models: Models, results: ResultTable, thread
     gemm = 2 * n**3 / float(benchmark.stats.stats.median) / 1e9
     bound = models.bflop / gemm
     row: dict[str, Any] = {"threads": threads, "gemm_gflops": gemm, "bound_ms": bound * 1e3}
+    # The same GEMM through onnxruntime's own kernels (MLAS), for reference.
+    mlas = create_session(_matmul_model(n), providers="cpu", threads=threads)
+    mlas.run(None, {"a": a})
+    rounds = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        mlas.run(None, {"a": a})
+        rounds.append(time.perf_counter() - start)
+    row["mlas_gemm_gflops"] = 2 * n**3 / float(np.median(rounds)) / 1e9
     if (ort := _times.get(("onnxruntime", threads))) is not None:
         row["ort_ms"] = ort * 1e3
         row["ort_over_bound"] = ort / bound
