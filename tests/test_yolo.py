@@ -381,6 +381,15 @@ def test_unknown_layout_names_what_was_found(tmp_path: Path) -> None:
         YOLOv3Detector(_save(graph, tmp_path / "odd.onnx"))
     with pytest.raises(ModelError, match="not found"):
         YOLOv3Detector(tmp_path / "missing.onnx")
+    v8 = helper.make_graph(
+        [helper.make_node("Identity", ["rows"], ["output0"])],
+        "v8",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 84, 8400])],
+        [numpy_helper.from_array(np.zeros((1, 84, 8400), np.float32), "rows")],
+    )
+    with pytest.raises(ModelError, match=r"YOLOv8-style.*output0 .*\[1, 84, 8400\]"):
+        YOLOv3Detector(_save(v8, tmp_path / "v8.onnx"))
 
 
 # -- int8 and CLI --------------------------------------------------------------------------------

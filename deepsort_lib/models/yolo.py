@@ -314,7 +314,13 @@ def _sniff(session: Any, meta: dict[str, str]) -> _Layout:
     if len(inputs) != 1:
         raise ModelError(f"unknown YOLO layout: {_describe(session)}")
     if len(outputs) == 1 and ranks == [3]:
-        last = _static(outputs[0].shape[2])
+        rows, last = _static(outputs[0].shape[1]), _static(outputs[0].shape[2])
+        if rows is not None and last is not None and rows < last:
+            # [B, 4 + C, N]: YOLOv8-style, transposed and without objectness.
+            raise ModelError(
+                "unknown YOLO layout: the single output looks like [B, 4 + classes, N] "
+                f"(YOLOv8-style, no objectness), not [B, N, 5 + classes]; {_describe(session)}"
+            )
         if last is None or last < 6:
             raise ModelError(
                 f"unknown YOLO layout: a single rank-3 output must be [B, N, 5 + classes]; "
