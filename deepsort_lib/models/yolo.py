@@ -315,7 +315,13 @@ def _sniff(session: Any, meta: dict[str, str]) -> _Layout:
         raise ModelError(f"unknown YOLO layout: {_describe(session)}")
     if len(outputs) == 1 and ranks == [3]:
         rows, last = _static(outputs[0].shape[1]), _static(outputs[0].shape[2])
-        if rows is not None and last is not None and rows < last:
+        named = _meta_names(meta)
+        transposed = (
+            rows is not None and last is not None and rows < last
+            if named is None
+            else last != 5 + len(named) and rows == 4 + len(named)
+        )
+        if transposed:
             # [B, 4 + C, N]: YOLOv8-style, transposed and without objectness.
             raise ModelError(
                 "unknown YOLO layout: the single output looks like [B, 4 + classes, N] "
@@ -354,20 +360,24 @@ def _sniff(session: Any, meta: dict[str, str]) -> _Layout:
     raise ModelError(f"unknown YOLO layout: {_describe(session)}")
 
 
-def _names_from_metadata(meta: dict[str, str], classes: int) -> list[str]:
+def _meta_names(meta: dict[str, str]) -> list[str] | None:
+    """Class names from our metadata or Ultralytics' ``names`` dict literal; None if absent."""
     if META_PREFIX + "names" in meta:
-        names = [str(n) for n in json.loads(meta[META_PREFIX + "names"])]
-    elif "names" in meta:  # Ultralytics: a Python dict literal {0: 'person', ...}
+        return [str(n) for n in json.loads(meta[META_PREFIX + "names"])]
+    if "names" in meta:
         try:
             parsed = ast.literal_eval(meta["names"])
         except (ValueError, SyntaxError) as exc:
             raise ModelError(f"cannot read the model's 'names' metadata: {exc}") from exc
-        names = (
-            [str(parsed[k]) for k in sorted(parsed)]
-            if isinstance(parsed, dict)
-            else list(map(str, parsed))
-        )
-    else:
+        if isinstance(parsed, dict):
+            return [str(parsed[k]) for k in sorted(parsed)]
+        return [str(n) for n in parsed]
+    return None
+
+
+def _names_from_metadata(meta: dict[str, str], classes: int) -> list[str]:
+    names = _meta_names(meta)
+    if names is None:
         return class_names(classes)
     if len(names) != classes:
         raise ModelError(
