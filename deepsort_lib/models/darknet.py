@@ -150,7 +150,12 @@ class WeightsHeader:
 
 
 def seen_is_64bit(major: int, minor: int) -> bool:
-    """Darknet's rule: ``seen`` is 64-bit from version 0.2 on, unless a field is >= 1000."""
+    """Darknet's rule: ``seen`` is 64-bit from version 0.2 on, unless a field is >= 1000.
+
+    A version field >= 1000 is the marker of old files with transposed fully-connected
+    weights (pjreddie's Darknet). OpenCV and AlexeyAB's fork skip that exception, so the
+    readers disagree on such files only.
+    """
     return major * 10 + minor >= 2 and major < 1000 and minor < 1000
 
 
