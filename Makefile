@@ -19,5 +19,12 @@ lint: setup
 	$(VENV)/bin/ruff check deepsort_lib tests benchmarks
 	$(VENV)/bin/mypy
 
+## Speed benchmarks (pytest-benchmark, peers side by side, ratios); writes benchmarks/results/.
 bench: setup
-	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-only
+	$(PY) -m pytest benchmarks -p no:cacheprovider --ignore=benchmarks/test_accuracy.py
+
+## Accuracy vs peers (5 seeds, noise sweep) and the ablation of the tracker options.
+bench-accuracy: setup
+	bash scripts/setup_peers.sh
+	.venv-peers/bin/python -m benchmarks.accuracy.run --seeds 5
+	.venv-peers/bin/python -m benchmarks.accuracy.ablation --seeds 5

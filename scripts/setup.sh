@@ -36,12 +36,15 @@ fi
 stamp="$VENV/.deepsort-setup"
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setup: creating $VENV and installing deepsort_lib[test,eval,docs]"
+    echo "setup: creating $VENV and installing deepsort_lib[test,eval,docs,convert]"
     [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[test,eval,docs]"
+    "$VENV/bin/python" -m pip install -q -e ".[test,eval,docs,convert]"
     # The original Deep SORT as packaged on PyPI, our reference peer. --no-deps: it would pull
     # opencv-python (GUI build) next to our headless OpenCV, and torch for an embedder we never use.
     "$VENV/bin/python" -m pip install -q --no-deps "deep-sort-realtime==1.3.2"
+    # TrackEval (HOTA). --no-deps: it declares the GUI opencv-python and pycocotools, while the
+    # HOTA metric needs only numpy and scipy.
+    "$VENV/bin/python" -m pip install -q --no-deps "trackeval==1.3.0"
     echo "$want" > "$stamp"
 fi

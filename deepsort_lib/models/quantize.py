@@ -47,6 +47,7 @@ def quantize_int8(
     per_channel: bool = True,
     method: str = "minmax",
     exclude_nodes: Iterable[str] = (),
+    activation_type: str = "uint8",
 ) -> Path:
     """Write a statically quantised (QDQ, int8) copy of an ONNX model.
 
@@ -63,6 +64,9 @@ def quantize_int8(
         ``"minmax"``, ``"entropy"`` or ``"percentile"`` activation calibration.
     exclude_nodes
         Node names to leave in float (e.g. the last layers, when they lose accuracy).
+    activation_type
+        ``"uint8"`` (asymmetric; x86's fastest integer kernels take unsigned activations) or
+        ``"int8"``. Both hold the same 256 levels, so accuracy is the same.
 
     Returns
     -------
@@ -84,6 +88,11 @@ def quantize_int8(
     if method not in methods:
         raise InvalidInputError(
             f"unknown calibration method {method!r}; use one of {list(methods)}"
+        )
+    activation_types = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
+    if activation_type not in activation_types:
+        raise InvalidInputError(
+            f"activation_type must be 'uint8' or 'int8', got {activation_type!r}"
         )
     batches = list(calibration)
     if not batches:
@@ -107,7 +116,7 @@ def quantize_int8(
                 _Reader(batches),
                 quant_format=QuantFormat.QDQ,
                 per_channel=per_channel,
-                activation_type=QuantType.QInt8,
+                activation_type=activation_types[activation_type],
                 weight_type=QuantType.QInt8,
                 calibrate_method=methods[method],
                 nodes_to_exclude=list(exclude_nodes),

@@ -79,6 +79,7 @@ def create_session(
     model: str | os.PathLike[str] | bytes,
     providers: ProviderSpec = "auto",
     threads: int | None = None,
+    allow_spinning: bool = True,
 ) -> ort.InferenceSession:
     """Create an inference session.
 
@@ -90,6 +91,9 @@ def create_session(
         See :func:`resolve_providers`.
     threads
         Intra-op threads; ``None`` lets onnxruntime use one per physical core.
+    allow_spinning
+        Let idle worker threads spin for new work (onnxruntime's default). Turn it off on a
+        machine shared with other busy processes: spinning threads then steal their cores.
 
     Raises
     ------
@@ -104,6 +108,8 @@ def create_session(
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not allow_spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source: Any = model
     if not isinstance(model, bytes):
         path = Path(model)

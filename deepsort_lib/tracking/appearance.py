@@ -69,6 +69,15 @@ class AppearanceModel(Protocol):
         """Remove every track."""
 
 
+def _wanted_columns(pairs: BoolArray, per_row: NDArray[np.int64], k: int) -> IndexArray:
+    """``(R, k)`` column indices of each row's True entries, left-aligned, padded with 0."""
+    r, c = np.nonzero(pairs)  # row-major: each row's columns in order
+    position = np.arange(len(r)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    order = np.zeros((pairs.shape[0], k), dtype=np.intp)
+    order[r, position] = c
+    return order
+
+
 class FeatureGallery:
     """Per-track ring buffers of the last ``budget`` features (Deep SORT's ``nn_budget``).
 
@@ -83,28 +92,44 @@ class FeatureGallery:
             raise ConfigurationError(f"nn_budget must be >= 1 or None, got {budget}")
         self.budget = budget
         self.dim: int | None = None
-        self._capacity = budget if budget is not None else 8
+        self._capacity = budget if budget is not None else 8  # features per track
+        # Storage is indexed by slot, not by track row: births and deaths only touch the small
+        # row -> slot map and a free list, never copy the (slots, capacity, dim) block.
         self._samples = np.zeros((0, self._capacity, 0), dtype=np.float32)
-        self._counts = np.zeros(0, dtype=np.int64)
-        self._heads = np.zeros(0, dtype=np.int64)  # next slot to overwrite
+        self._counts = np.zeros(0, dtype=np.int64)  # per slot
+        self._heads = np.zeros(0, dtype=np.int64)  # per slot: next position to overwrite
+        self._slots = np.zeros(0, dtype=np.intp)  # per track row
+        self._free = np.zeros(0, dtype=np.intp)
 
     def __len__(self) -> int:
-        return int(self._counts.shape[0])
+        return int(self._slots.shape[0])
 
     def _ensure_dim(self, dim: int) -> None:
         if self.dim is None:
             self.dim = dim
-            self._samples = np.zeros((len(self), self._capacity, dim), dtype=np.float32)
+            self._samples = np.zeros(
+                (self._samples.shape[0], self._capacity, dim), dtype=np.float32
+            )
+
+    def _allocate(self, count: int) -> NDArray[np.intp]:
+        if len(self._free) < count:
+            old = self._samples.shape[0]
+            new = max(2 * old, old + count - len(self._free), 16)
+            grown = np.zeros((new, self._capacity, self.dim or 0), dtype=np.float32)
+            grown[:old] = self._samples
+            self._samples = grown
+            self._counts = np.concatenate([self._counts, np.zeros(new - old, dtype=np.int64)])
+            self._heads = np.concatenate([self._heads, np.zeros(new - old, dtype=np.int64)])
+            self._free = np.concatenate([self._free, np.arange(old, new)])
+        slots, self._free = self._free[:count], self._free[count:]
+        self._counts[slots] = 0
+        self._heads[slots] = 0
+        return slots
 
     def add_tracks(self, features: FeatureArray | None, count: int) -> None:
         if features is not None:
             self._ensure_dim(features.shape[1])
-        dim = self.dim or 0
-        self._samples = np.concatenate(
-            [self._samples, np.zeros((count, self._capacity, dim), dtype=np.float32)]
-        )
-        self._counts = np.concatenate([self._counts, np.zeros(count, dtype=np.int64)])
-        self._heads = np.concatenate([self._heads, np.zeros(count, dtype=np.int64)])
+        self._slots = np.concatenate([self._slots, self._allocate(count)])
         if features is not None and count:
             self.update(np.arange(len(self) - count, len(self)), features)
 
@@ -113,25 +138,25 @@ class FeatureGallery:
             return
         self._ensure_dim(features.shape[1])
         present = np.any(features != 0, axis=1)
-        rows, features = rows[present], features[present]
-        if self.budget is None and len(rows) and np.any(self._counts[rows] >= self._capacity):
+        slots, features = self._slots[rows[present]], features[present]
+        if self.budget is None and len(slots) and np.any(self._counts[slots] >= self._capacity):
             grown = np.zeros(
-                (len(self), self._capacity * 2, self._samples.shape[2]), dtype=np.float32
+                (self._samples.shape[0], self._capacity * 2, self._samples.shape[2]),
+                dtype=np.float32,
             )
             grown[:, : self._capacity] = self._samples
             self._samples = grown
             self._capacity *= 2
             # Full buffers had wrapped their head to 0; in the larger buffer they continue.
             self._heads = self._counts.copy()
-        heads = self._heads[rows]
-        self._samples[rows, heads] = features
-        self._heads[rows] = (heads + 1) % self._capacity
-        self._counts[rows] = np.minimum(self._counts[rows] + 1, self._capacity)
+        heads = self._heads[slots]
+        self._samples[slots, heads] = features
+        self._heads[slots] = (heads + 1) % self._capacity
+        self._counts[slots] = np.minimum(self._counts[slots] + 1, self._capacity)
 
     def keep(self, mask: BoolArray) -> None:
-        self._samples = self._samples[mask]
-        self._counts = self._counts[mask]
-        self._heads = self._heads[mask]
+        self._free = np.concatenate([self._free, self._slots[~mask]])
+        self._slots = self._slots[mask]
 
     def clear(self) -> None:
         self.keep(np.zeros(len(self), dtype=bool))
@@ -145,25 +170,40 @@ class FeatureGallery:
             return out
         if pairs is None:
             pairs = np.ones((len(rows), n), dtype=bool)
-        used = int(self._counts[rows].max(initial=0))
-        per_row = pairs.sum(axis=1)
-        k = int(per_row.max(initial=0))
-        if used == 0 or k == 0:
+        slots = self._slots[rows]
+        used = int(self._counts[slots].max(initial=0))
+        if used == 0:
             return out
-        # Only the pairs that passed the gate are scored: each track's gallery meets the few
-        # detections near it, as one batched (T, C, D) x (T, D, k) product over a view of the
-        # gallery, instead of every gallery against every detection.
-        order = np.argsort(~pairs, axis=1, kind="stable")[:, :k]  # wanted columns first
-        slot_ok = np.arange(k)[None, :] < per_row[:, None]
-        queries = np.zeros((len(self), k, features.shape[1]), dtype=np.float32)
-        queries[rows] = features[order]
-        dots = np.matmul(self._samples[:, :used], np.swapaxes(queries, 1, 2))[rows]  # (R, C, k)
-        empty_slot = np.arange(used)[None, :] >= self._counts[rows][:, None]
-        dots[empty_slot] = -np.inf
-        best = dots.max(axis=1)  # (R, k)
-        valid = slot_ok & np.isfinite(best)
-        r_idx, s_idx = np.nonzero(valid)
-        out[r_idx, order[r_idx, s_idx]] = 1.0 - best[r_idx, s_idx]
+        # Only gated pairs are scored: each track's gallery meets the few detections near it.
+        # Tracks are bucketed by how many detections they meet (padding each bucket to its
+        # largest), so one long-lost track with a wide gate does not inflate everyone's work.
+        per_row = pairs.sum(axis=1)
+        active = np.flatnonzero(per_row > 0)
+        buckets = np.minimum(np.ceil(np.log2(np.maximum(per_row[active], 1)) / 2), 8)
+        for bucket in np.unique(buckets):
+            sel = active[buckets == bucket]
+            k = int(per_row[sel].max())
+            order = _wanted_columns(pairs[sel], per_row[sel], k)
+            queries = features[order]  # (S, k, D)
+            if bucket == 0:
+                # The common case (at most one nearby detection): a batched product over a
+                # view of the whole gallery avoids copying every track's samples.
+                padded = np.zeros((self._samples.shape[0], k, features.shape[1]), dtype=np.float32)
+                padded[slots[sel]] = queries
+                dots = np.matmul(self._samples[:, :used], np.swapaxes(padded, 1, 2))[slots[sel]]
+            else:
+                gallery = self._samples[slots[sel], :used]
+                dots = np.matmul(gallery, np.swapaxes(queries, 1, 2))  # (S, C, k)
+            counts = self._counts[slots[sel]]
+            partial = counts < used
+            if partial.any():
+                empty_slot = np.arange(used)[None, :] >= counts[partial, None]
+                block = dots[partial]
+                block[empty_slot] = -np.inf
+                dots[partial] = block
+            best = dots.max(axis=1)  # (S, k)
+            r_idx, s_idx = np.nonzero(np.arange(k)[None, :] < per_row[sel][:, None])
+            out[sel[r_idx], order[r_idx, s_idx]] = 1.0 - best[r_idx, s_idx]
         out[:, ~np.any(features != 0, axis=1)] = NO_APPEARANCE
         return out
 

@@ -20,7 +20,7 @@ Tracking with a Deep Association Metric"):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -184,15 +184,23 @@ class TrackerConfig:
 
 
 #: Named settings. ``original`` is the paper; the others switch on later published fixes.
+#: Their measured effect, option by option, is in ``benchmarks/results/ablation.md``.
 PRESETS: dict[str, dict[str, Any]] = {
     "original": {},
+    # StrongSORT (Du et al. 2023) without its re-ID model: EMA appearance with its wider
+    # cosine threshold, NSA Kalman, one global matching on 0.98 appearance + 0.02 motion,
+    # and deep_sort_app's output rule (tracks missed for one frame are still reported).
     "strongsort": {
         "appearance": "ema",
         "nsa_kalman": True,
         "matching": "global",
         "max_cosine_distance": 0.45,
         "appearance_weight": 0.98,
+        "output_max_misses": 1,
     },
+    # BoT-SORT (Aharon et al. 2022) as far as it maps onto Deep SORT: (x, y, w, h) state,
+    # ByteTrack's low-score round, EMA appearance. Add camera-motion compensation by passing
+    # ``camera_motion=`` to ``update`` (the pipeline's ``--camera-motion``).
     "botsort": {
         "measurement": "xywh",
         "high_score_threshold": 0.6,
@@ -607,10 +615,6 @@ class Tracker:
             )
             for i, (tid, cls, conf, state, hits, age, tsu, det) in enumerate(columns)
         ]
-
-    def state_dict(self) -> dict[str, Any]:
-        """The configuration as plain data (for logging and reproducibility)."""
-        return asdict(self.config)
 
 
 __all__ = ["PRESETS", "Tracker", "TrackerConfig"]

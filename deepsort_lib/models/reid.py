@@ -1,0 +1,549 @@
+"""Appearance (re-identification) encoders on onnxruntime.
+
+:class:`OnnxEncoder` turns detection boxes into L2-normalised feature rows: crops as the
+original Deep SORT cut them (:mod:`deepsort_lib.models.crops`), the model's own preprocessing,
+batched inference. How a model wants its input (crop size, BGR/RGB, NCHW/NHWC, mean/std) is
+read, in this order of precedence, from the constructor's arguments, from the model's metadata
+(keys ``deepsort_lib.reid.*``, written by :func:`write_reid_metadata`), and from the model's
+input shape.
+
+Rows that cannot be encoded get an all-zero feature (never NaN): boxes whose crop is empty
+(zero height, wholly outside the frame) and boxes excluded by ``mask``. A zero row has cosine
+similarity 0 with every feature, i.e. cosine distance 1, beyond any usable matching threshold;
+a tracker should treat zero-norm rows as "no appearance" and not store them in its gallery.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from numpy.typing import ArrayLike, NDArray
+
+from deepsort_lib.boxes import Detections
+from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
+from deepsort_lib.models.crops import check_boxes, extract_crops
+from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
+from deepsort_lib.protocols import Encoder
+
+#: Metadata keys a model carries so that it loads with no arguments.
+META_INPUT_SIZE = "deepsort_lib.reid.input_size"  # "HxW", e.g. "128x64"
+META_CHANNEL_ORDER = "deepsort_lib.reid.channel_order"  # "BGR" or "RGB"
+META_LAYOUT = "deepsort_lib.reid.layout"  # "NCHW" or "NHWC"
+META_MEAN = "deepsort_lib.reid.mean"  # three floats, 0-255 pixel units, model channel order
+META_STD = "deepsort_lib.reid.std"
+META_FEATURE_DIM = "deepsort_lib.reid.feature_dim"
+META_PRESET = "deepsort_lib.reid.preset"
+
+CHANNEL_ORDERS = ("BGR", "RGB")
+LAYOUTS = ("NCHW", "NHWC")
+
+_INPUT_TYPES: dict[str, Any] = {
+    "tensor(uint8)": np.uint8,
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+}
+
+
+@dataclass(frozen=True)
+class EncoderPreset:
+    """How a well-known re-ID model wants its input.
+
+    ``mean`` and ``std`` are in 0-255 pixel units, in the model's channel order; ``None`` for
+    models that take raw uint8 pixels.
+    """
+
+    name: str
+    input_size: tuple[int, int]
+    channel_order: str
+    layout: str
+    mean: tuple[float, float, float] | None
+    std: tuple[float, float, float] | None
+    feature_dim: int
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`OnnxEncoder` and :func:`reid_metadata`."""
+        return {
+            "input_size": self.input_size,
+            "channel_order": self.channel_order,
+            "layout": self.layout,
+            "mean": self.mean,
+            "std": self.std,
+            "feature_dim": self.feature_dim,
+            "preset": self.name,
+        }
+
+
+#: Deep SORT's network as its frozen TensorFlow graph takes it (converted with tf2onnx).
+MARS_PRESET = EncoderPreset("mars-small128", (128, 64), "BGR", "NHWC", None, None, 128)
+#: OSNet exported from torchreid: torchvision ToTensor + ImageNet Normalize, in pixel units.
+OSNET_PRESET = EncoderPreset(
+    "osnet",
+    (256, 128),
+    "RGB",
+    "NCHW",
+    (0.485 * 255, 0.456 * 255, 0.406 * 255),
+    (0.229 * 255, 0.224 * 255, 0.225 * 255),
+    512,
+)
+PRESETS: dict[str, EncoderPreset] = {p.name: p for p in (MARS_PRESET, OSNET_PRESET)}
+
+
+def _triple(name: str, value: Any) -> tuple[float, float, float]:
+    try:
+        array = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{name} must be three numbers, got {value!r}") from exc
+    if array.size == 1:
+        array = np.repeat(array, 3)
+    if array.size != 3 or not np.all(np.isfinite(array)):
+        raise ConfigurationError(f"{name} must be three finite numbers, got {value!r}")
+    return (float(array[0]), float(array[1]), float(array[2]))
+
+
+def _size(value: Any) -> tuple[int, int]:
+    if isinstance(value, str):
+        parts = value.lower().split("x")
+    else:
+        parts = list(value)
+    try:
+        height, width = (int(p) for p in parts)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"input_size must be (height, width), got {value!r}") from exc
+    if height < 1 or width < 1:
+        raise ConfigurationError(f"input_size must be positive, got {value!r}")
+    return height, width
+
+
+def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
+    upper = str(value).upper()
+    if upper not in allowed:
+        raise ConfigurationError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return upper
+
+
+def reid_metadata(
+    *,
+    input_size: tuple[int, int] | str,
+    channel_order: str,
+    layout: str,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    feature_dim: int | None = None,
+    preset: str | None = None,
+) -> dict[str, str]:
+    """The ``deepsort_lib.reid.*`` metadata entries describing a model's preprocessing.
+
+    Parameters
+    ----------
+    input_size
+        Crop ``(height, width)`` in pixels.
+    channel_order
+        ``"BGR"`` or ``"RGB"``: the order the model expects its colour channels in.
+    layout
+        ``"NCHW"`` or ``"NHWC"``.
+    mean, std
+        Per-channel normalisation of float inputs, ``(pixel - mean) / std``, in 0-255 pixel
+        units and the model's channel order (ImageNet: mean ``0.485 * 255``, ...).
+    feature_dim, preset
+        Informational: output length and the preset name.
+    """
+    h, w = _size(input_size)
+    meta = {
+        META_INPUT_SIZE: f"{h}x{w}",
+        META_CHANNEL_ORDER: _choice("channel_order", channel_order, CHANNEL_ORDERS),
+        META_LAYOUT: _choice("layout", layout, LAYOUTS),
+    }
+    if mean is not None:
+        meta[META_MEAN] = ",".join(repr(v) for v in _triple("mean", mean))
+    if std is not None:
+        meta[META_STD] = ",".join(repr(v) for v in _triple("std", std))
+    if feature_dim is not None:
+        meta[META_FEATURE_DIM] = str(int(feature_dim))
+    if preset is not None:
+        meta[META_PRESET] = preset
+    return meta
+
+
+def save_model(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
+    """Save an ONNX model atomically (temporary file in the same folder, then ``os.replace``)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_reid_metadata(
+    model_in: str | os.PathLike[str],
+    model_out: str | os.PathLike[str] | None = None,
+    **entries: Any,
+) -> Path:
+    """Store preprocessing metadata in an ONNX model so :class:`OnnxEncoder` needs no arguments.
+
+    Parameters
+    ----------
+    model_in
+        The model to describe.
+    model_out
+        Where to write the result; defaults to overwriting ``model_in`` (atomically).
+    **entries
+        Arguments of :func:`reid_metadata`, or ``preset="mars-small128"`` / ``"osnet"`` alone
+        (other arguments then override the preset's).
+
+    Raises
+    ------
+    ModelError
+        If the model cannot be read.
+    ConfigurationError
+        If the entries are invalid.
+    """
+    if "preset" in entries and entries["preset"] in PRESETS:
+        entries = {**PRESETS[entries["preset"]].as_kwargs(), **entries}
+    missing = [k for k in ("input_size", "channel_order", "layout") if entries.get(k) is None]
+    if missing:
+        raise ConfigurationError(f"re-ID metadata needs {missing} (or a known preset)")
+    unknown = set(entries) - {*missing, "input_size", "channel_order", "layout", "mean", "std",
+                              "feature_dim", "preset"}
+    if unknown:
+        raise ConfigurationError(f"unknown re-ID metadata entries {sorted(unknown)}")
+    meta = reid_metadata(**entries)
+    try:
+        model = onnx.load(str(model_in))
+    except Exception as exc:  # onnx raises several unrelated types
+        raise ModelError(f"cannot read ONNX model {model_in}: {exc}") from exc
+    existing = {p.key: p.value for p in model.metadata_props}
+    onnx.helper.set_model_props(model, {**existing, **meta})
+    return save_model(model, model_out if model_out is not None else model_in)
+
+
+def _sniff_layout(shape: Sequence[Any]) -> str | None:
+    channels_last = shape[3] == 3
+    channels_first = shape[1] == 3
+    if channels_last != channels_first:
+        return "NHWC" if channels_last else "NCHW"
+    return None
+
+
+class OnnxEncoder:
+    """Batched re-ID encoder on any ONNX model with one image input and one feature output.
+
+    Parameters
+    ----------
+    model_path
+        ``.onnx`` file (or serialised bytes).
+    input_size
+        Crop ``(height, width)``. Default: metadata, else the model's static input shape.
+    channel_order
+        ``"BGR"`` or ``"RGB"`` as the model expects. Default: metadata, else ``"BGR"``.
+    layout
+        ``"NCHW"`` or ``"NHWC"``. Default: metadata, else whichever axis of the input shape
+        is 3.
+    mean, std
+        Normalisation of float-input models, ``(pixel - mean) / std`` in 0-255 pixel units and
+        the model's channel order. Default: metadata, else 0 and 1 (raw pixel values). Not
+        allowed for uint8-input models, which normalise inside the graph.
+    batch_size
+        Crops per inference call. Models with a fixed batch dimension use that instead (the
+        last batch is padded).
+    providers, threads
+        Passed to :func:`deepsort_lib.models.runtime.create_session`.
+
+    Raises
+    ------
+    ModelError
+        If the model cannot be loaded or its input cannot be interpreted.
+    ConfigurationError
+        If an argument is invalid or contradicts the model's static input shape.
+
+    Notes
+    -----
+    The input dtype (uint8, float32 or float16) is the model's: uint8 models get the resized
+    BGR/RGB pixels as they are. Output rows are L2-normalised float32; rows for boxes with an
+    empty crop, or masked out, are all zeros.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | bytes,
+        *,
+        input_size: tuple[int, int] | str | None = None,
+        channel_order: str | None = None,
+        layout: str | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        batch_size: int = 32,
+        providers: ProviderSpec = "auto",
+        threads: int | None = None,
+        feature_dim: int | None = None,
+        preset: str | None = None,
+    ) -> None:
+        if int(batch_size) < 1:
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        self.session = create_session(model_path, providers=providers, threads=threads)
+        self.metadata = model_metadata(self.session)
+        meta = self.metadata
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or not outputs:
+            raise ModelError(
+                f"a re-ID model needs exactly one input and an output, got {len(inputs)} inputs"
+            )
+        node = inputs[0]
+        self.input_name: str = node.name
+        self.output_name: str = outputs[0].name
+        if node.type not in _INPUT_TYPES:
+            raise ModelError(f"unsupported input type {node.type}; use uint8, float or float16")
+        self.input_dtype: Any = _INPUT_TYPES[node.type]
+        shape = list(node.shape)
+        if len(shape) != 4:
+            raise ModelError(f"the model input must be 4-D (a batch of images), got {shape}")
+
+        chosen_layout = layout or meta.get(META_LAYOUT) or _sniff_layout(shape)
+        if chosen_layout is None:
+            raise ModelError(f"cannot tell NCHW from NHWC in input shape {shape}; pass layout=")
+        self.layout = _choice("layout", chosen_layout, LAYOUTS)
+        spatial = shape[1:3] if self.layout == "NHWC" else shape[2:4]
+        static = tuple(spatial) if all(isinstance(d, int) and d > 0 for d in spatial) else None
+        size = input_size if input_size is not None else meta.get(META_INPUT_SIZE, static)
+        if size is None:
+            raise ModelError(f"the model input {shape} has no static size; pass input_size=")
+        self.input_size = _size(size)
+        if static is not None and self.input_size != static:
+            raise ConfigurationError(
+                f"input_size {self.input_size} contradicts the model's input shape {shape}"
+            )
+        self.channel_order = _choice(
+            "channel_order", channel_order or meta.get(META_CHANNEL_ORDER, "BGR"), CHANNEL_ORDERS
+        )
+
+        mean = mean if mean is not None else _meta_triple(meta, META_MEAN)
+        std = std if std is not None else _meta_triple(meta, META_STD)
+        if self.input_dtype == np.uint8:
+            if mean is not None or std is not None:
+                raise ConfigurationError("mean/std apply to float inputs; this model takes uint8")
+            self.mean = self.std = None
+        else:
+            self.mean = np.asarray(_triple("mean", 0.0 if mean is None else mean), np.float32)
+            self.std = np.asarray(_triple("std", 1.0 if std is None else std), np.float32)
+            if np.any(self.std < 1.0):
+                raise ConfigurationError(
+                    "std values below 1 look like 0-1 units; mean/std are in 0-255 pixel units "
+                    "(multiply ImageNet values by 255)"
+                )
+        batch_dim = shape[0]
+        fixed = isinstance(batch_dim, int) and batch_dim > 0
+        self.fixed_batch: int | None = batch_dim if fixed else None
+        self.batch_size = self.fixed_batch or int(batch_size)
+        out_dim = outputs[0].shape[-1] if outputs[0].shape else None
+        self._feature_dim: int | None = out_dim if isinstance(out_dim, int) else None
+        self._expected_dim = feature_dim
+        self.preset = preset
+
+    @classmethod
+    def from_preset(
+        cls, name: str, model_path: str | os.PathLike[str] | bytes, **overrides: Any
+    ) -> OnnxEncoder:
+        """An encoder for a known model family (``"mars-small128"``, ``"osnet"``).
+
+        The preset's preprocessing replaces the model's metadata; ``overrides`` (any
+        constructor argument) replace the preset's values.
+
+        Raises
+        ------
+        ConfigurationError
+            If the preset is unknown.
+        ModelError
+            If the model's feature length is not the preset's.
+        """
+        if name not in PRESETS:
+            raise ConfigurationError(f"unknown re-ID preset {name!r}; known: {sorted(PRESETS)}")
+        kwargs = {**PRESETS[name].as_kwargs(), **overrides}
+        encoder = cls(model_path, **kwargs)
+        if encoder.feature_dim != PRESETS[name].feature_dim:
+            raise ModelError(
+                f"preset {name!r} expects {PRESETS[name].feature_dim}-d features, "
+                f"the model gives {encoder.feature_dim}"
+            )
+        return encoder
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of the feature rows (runs the model once if its output shape is dynamic)."""
+        if self._feature_dim is None:
+            h, w = self.input_size
+            self._feature_dim = int(self._run(np.zeros((1, h, w, 3), np.uint8)).shape[1])
+        return self._feature_dim
+
+    def preprocess(self, crops: NDArray[np.uint8]) -> NDArray[Any]:
+        """``(n, h, w, 3)`` uint8 BGR crops -> the model's input tensor."""
+        x: NDArray[Any] = crops[..., ::-1] if self.channel_order == "RGB" else crops
+        if self.mean is not None and self.std is not None:
+            x = (x.astype(np.float32) - self.mean) / self.std
+        if self.layout == "NCHW":
+            x = x.transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(x, dtype=self.input_dtype)
+
+    def _run(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        n = len(crops)
+        batch = self.preprocess(crops)
+        if self.fixed_batch is not None and n < self.fixed_batch:
+            pad = np.zeros((self.fixed_batch - n, *batch.shape[1:]), batch.dtype)
+            batch = np.concatenate([batch, pad])
+        try:
+            out = self.session.run([self.output_name], {self.input_name: batch})[0]
+        except Exception as exc:  # onnxruntime raises several unrelated types
+            raise ModelError(f"re-ID model failed on a batch of {n} crops: {exc}") from exc
+        return np.asarray(out, np.float32).reshape(len(batch), -1)[:n]
+
+    def encode_crops(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """Features of ready-made ``(n, h, w, 3)`` uint8 BGR crops of the model's input size.
+
+        Returns
+        -------
+        ndarray of float32, shape (n, D)
+            L2-normalised rows.
+        """
+        crops = np.asarray(crops)
+        h, w = self.input_size
+        if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[1:] != (h, w, 3):
+            raise InvalidInputError(f"crops must be (n, {h}, {w}, 3) uint8, got {crops.shape}")
+        if len(crops) == 0:
+            return np.zeros((0, self.feature_dim), np.float32)
+        step = self.batch_size
+        parts = [self._run(crops[i : i + step]) for i in range(0, len(crops), step)]
+        features = np.concatenate(parts)
+        if self._expected_dim is not None and features.shape[1] != self._expected_dim:
+            raise ModelError(
+                f"the model gives {features.shape[1]}-d features, expected {self._expected_dim}"
+            )
+        if not np.all(np.isfinite(features)):
+            raise ModelError("the re-ID model produced NaN or infinite features")
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        normalised: NDArray[np.float32] = (features / np.maximum(norms, 1e-12)).astype(np.float32)
+        return normalised
+
+    def encode(
+        self,
+        frame: NDArray[np.uint8],
+        tlwh: ArrayLike,
+        mask: ArrayLike | None = None,
+    ) -> NDArray[np.float32]:
+        """One L2-normalised feature per box (the :class:`~deepsort_lib.protocols.Encoder` API).
+
+        Parameters
+        ----------
+        frame
+            ``(H, W, 3)`` uint8 BGR image.
+        tlwh
+            ``(N, 4)`` boxes in pixels; may be empty.
+        mask
+            Optional ``(N,)`` booleans: only boxes where True are encoded.
+
+        Returns
+        -------
+        ndarray of float32, shape (N, D)
+            Unit rows; all-zero rows for masked-out boxes and boxes with an empty crop
+            (zero height, wholly outside the frame).
+
+        Raises
+        ------
+        InvalidInputError
+            On a malformed frame, boxes or mask (checked before running the model).
+        """
+        crops, valid = extract_crops(frame, tlwh, self.input_size, mask=mask)
+        features = np.zeros((len(crops), self.feature_dim), np.float32)
+        index = np.flatnonzero(valid)
+        if index.size:
+            features[index] = self.encode_crops(crops[index])
+        return features
+
+
+def _meta_triple(meta: dict[str, str], key: str) -> tuple[float, float, float] | None:
+    if key not in meta:
+        return None
+    try:
+        return _triple(key, [float(v) for v in meta[key].split(",")])
+    except ValueError as exc:
+        raise ModelError(f"bad metadata {key}={meta[key]!r}") from exc
+
+
+def encode_detections(
+    encoder: Encoder,
+    frame: NDArray[np.uint8],
+    detections: Detections,
+    *,
+    min_score: float | None = None,
+) -> Detections:
+    """Attach appearance features to ``detections``, encoding only boxes the tracker will use.
+
+    Parameters
+    ----------
+    encoder
+        Any :class:`~deepsort_lib.protocols.Encoder`.
+    frame
+        ``(H, W, 3)`` uint8 BGR image the boxes refer to.
+    detections
+        The frame's detections.
+    min_score
+        Boxes scoring below this are not encoded and get all-zero rows. Set it to the
+        tracker's low-score threshold: the tracker matches those boxes on IoU only, so their
+        crops would be wasted work.
+
+    Returns
+    -------
+    Detections
+        The same boxes with ``(N, D)`` float32 features.
+    """
+    keep = (
+        np.ones(len(detections), np.bool_)
+        if min_score is None
+        else np.asarray(detections.scores >= float(min_score))
+    )
+    check_boxes(detections.tlwh)
+    index = np.flatnonzero(keep)
+    encoded = np.asarray(encoder.encode(frame, detections.tlwh[index]), np.float32)
+    if encoded.ndim != 2 or encoded.shape[0] != index.size:
+        raise ModelError(f"encoder returned shape {encoded.shape} for {index.size} boxes")
+    if index.size == len(detections):
+        return detections.with_features(encoded)
+    dim = encoded.shape[1]
+    if index.size == 0:
+        # Nothing to encode: learn the feature length from the encoder without a crop.
+        dim = int(getattr(encoder, "feature_dim", None) or dim)
+    features = np.zeros((len(detections), dim), np.float32)
+    features[index] = encoded
+    return detections.with_features(features)
+
+
+__all__ = [
+    "CHANNEL_ORDERS",
+    "LAYOUTS",
+    "MARS_PRESET",
+    "META_CHANNEL_ORDER",
+    "META_FEATURE_DIM",
+    "META_INPUT_SIZE",
+    "META_LAYOUT",
+    "META_MEAN",
+    "META_PRESET",
+    "META_STD",
+    "OSNET_PRESET",
+    "PRESETS",
+    "EncoderPreset",
+    "OnnxEncoder",
+    "encode_detections",
+    "reid_metadata",
+    "save_model",
+    "write_reid_metadata",
+]
