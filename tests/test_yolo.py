@@ -13,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from yolo_models import (  # noqa: F401  (yolo_models is a fixture)
     DARKNET_CFG,
     SMALL_CFG,
+    VTEST,
     ModelFactory,
     sample_frames,
     yolo_models,
@@ -405,6 +406,13 @@ def test_int8_quantisation_and_cli(yolo_models: ModelFactory, tmp_path: Path) ->
     assert "Exp" in decode_ops and not any(
         n.name.startswith("decode/") and n.op_type == "QuantizeLinear" for n in model.graph.node
     )
+    inits = {i.name: i for i in model.graph.initializer}
+    zero_points = {
+        inits[n.input[2]].data_type
+        for n in model.graph.node
+        if n.op_type == "QuantizeLinear" and len(n.input) > 2 and n.input[2] in inits
+    }
+    assert zero_points == {TensorProto.UINT8}  # uint8 activations by default (fast on x86)
     meta = {p.key: p.value for p in model.metadata_props}
     assert json.loads(meta["deepsort_lib.yolo.layout"]) == "decoded"
     int8 = YOLOv3Detector(out)
@@ -435,6 +443,16 @@ def test_int8_quantisation_and_cli(yolo_models: ModelFactory, tmp_path: Path) ->
         == 0
     )
     assert YOLOv3Detector(tmp_path / "cli8.onnx").layout.kind == "raw"
+    args = ["quantize-detector", str(target), "--activation-type", "int8", "--frames", "2"]
+    assert (
+        convert_main([*args, "--calibration-video", str(VTEST), "-o", str(tmp_path / "s8.onnx")])
+        == 0
+    )
+    s8 = onnx.load(str(tmp_path / "s8.onnx"))
+    assert any(
+        i.data_type == TensorProto.INT8 and i.name.endswith("zero_point")
+        for i in s8.graph.initializer
+    )
     assert (
         convert_main(
             ["darknet", str(TINY), str(files_weights(yolo_models)), "-o", str(tmp_path / "x.onnx")]

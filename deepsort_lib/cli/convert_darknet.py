@@ -102,7 +102,12 @@ def _quantize(args: argparse.Namespace) -> int:
             "no calibration frames: give --calibration-video and/or --calibration-images"
         )
     output = quantize_yolo(
-        args.model, args.output, frames, input_size=args.input_size, method=args.method
+        args.model,
+        args.output,
+        frames,
+        input_size=args.input_size,
+        method=args.method,
+        activation_type=args.activation_type,
     )
     print(f"wrote {output} (calibrated on {len(frames)} frames)")
     return 0
@@ -152,6 +157,12 @@ def register(subparsers: Any) -> None:
         choices=("minmax", "entropy", "percentile"),
         default="minmax",
         help="activation calibration (default: %(default)s)",
+    )
+    quant.add_argument(
+        "--activation-type",
+        choices=("uint8", "int8"),
+        default="uint8",
+        help="activation integer type (uint8 is faster on x86; default: %(default)s)",
     )
     quant.add_argument("--input-size", type=_size, help="network input SIZE or WxH")
     quant.set_defaults(handler=_quantize)

@@ -437,8 +437,11 @@ class YOLOv3Detector:
     input_size
         Network input ``size`` or ``(width, height)``; default: the model's fixed input, then
         its metadata, then 416.
-    providers, threads
-        Passed to :func:`deepsort_lib.models.runtime.create_session`.
+    providers, threads, allow_spinning
+        Passed to :func:`deepsort_lib.models.runtime.create_session`. Turn spinning off when
+        other CPU work (the tracker, an encoder session) runs between detections: measured
+        here, a numpy GEMM started right after a spinning 2-thread YOLOv3 run took 98 ms
+        instead of 67 ms.
 
     Raises
     ------
@@ -458,6 +461,7 @@ class YOLOv3Detector:
         input_size: int | tuple[int, int] | None = None,
         providers: ProviderSpec = "auto",
         threads: int | None = None,
+        allow_spinning: bool = True,
     ) -> None:
         for name, value in (
             ("score_threshold", score_threshold),
@@ -467,7 +471,9 @@ class YOLOv3Detector:
                 raise ConfigurationError(f"{name} must be in [0, 1], got {value}")
         self.score_threshold = float(score_threshold)
         self.nms_iou_threshold = float(nms_iou_threshold)
-        self.session = create_session(model_path, providers=providers, threads=threads)
+        self.session = create_session(
+            model_path, providers=providers, threads=threads, allow_spinning=allow_spinning
+        )
         meta = model_metadata(self.session)
         self.layout = _sniff(self.session, meta)
         self.names: list[str] = _names_from_metadata(meta, self.layout.classes)
@@ -595,6 +601,7 @@ def quantize_yolo(
     input_size: int | tuple[int, int] | None = None,
     method: str = "minmax",
     per_channel: bool = True,
+    activation_type: str = "uint8",
 ) -> Path:
     """Static int8 (QDQ) quantisation of a converted YOLO model, calibrated on your frames.
 
@@ -609,8 +616,10 @@ def quantize_yolo(
         destination (written atomically).
     frames
         BGR uint8 frames representative of deployment (a few dozen is plenty).
-    input_size, method, per_channel
-        See :class:`YOLOv3Detector` and :func:`deepsort_lib.models.quantize.quantize_int8`.
+    input_size, method, per_channel, activation_type
+        See :class:`YOLOv3Detector` and :func:`deepsort_lib.models.quantize.quantize_int8`
+        (``"uint8"`` activations ran YOLOv3-416 1.6 × faster than ``"int8"`` on AVX-512 VNNI
+        at the same agreement with fp32).
     """
     detector = YOLOv3Detector(model_in, input_size=input_size, providers="cpu", threads=1)
     if detector.layout.kind == "zoo":
@@ -629,7 +638,13 @@ def quantize_yolo(
         if n.name.startswith(DECODE_PREFIX) or any(o in outputs for o in n.output)
     ]
     return quantize_int8(
-        model_in, model_out, feeds, per_channel=per_channel, method=method, exclude_nodes=exclude
+        model_in,
+        model_out,
+        feeds,
+        per_channel=per_channel,
+        method=method,
+        exclude_nodes=exclude,
+        activation_type=activation_type,
     )
 
 
