@@ -213,13 +213,11 @@ def test_interleaved_ratios(
     n = 2048
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     # No spinning here: idle onnxruntime threads would otherwise steal the next engine's cores.
-    mlas = create_session(_matmul_model(n), providers="cpu", threads=threads, allow_spinning=False)
     runs: dict[str, Callable[[], object]] = {
         "cv2.dnn": _cv2(models, threads, blob),
         "onnxruntime": _ort(models.fp32, threads, blob, spin=False),
         "onnxruntime-int8": _ort(models.int8, threads, blob, spin=False),
         "numpy_gemm": lambda: a @ a,
-        "mlas_gemm": lambda: mlas.run(None, {"a": a}),
     }
     times: dict[str, list[float]] = {k: [] for k in runs}
 
@@ -235,7 +233,6 @@ def test_interleaved_ratios(
         benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
     t = {k: np.asarray(v) for k, v in times.items()}
     gemm = 2 * n**3 / t["numpy_gemm"] / 1e9  # GFLOP/s per round
-    mlas_gemm = 2 * n**3 / t["mlas_gemm"] / 1e9
     row = {
         "threads": threads,
         "cv2_ms": float(np.median(t["cv2.dnn"])) * 1e3,
@@ -245,10 +242,8 @@ def test_interleaved_ratios(
         "int8_speedup_vs_fp32": float(np.median(t["onnxruntime"] / t["onnxruntime-int8"])),
         "ort_gflops": float(np.median(models.bflop / t["onnxruntime"])),
         "numpy_gemm_gflops": float(np.median(gemm)),
-        "mlas_gemm_gflops": float(np.median(mlas_gemm)),
         # time / (65.9 BFLOP at the round's GEMM rate); target <= 1.5 at 2 threads
         "ort_over_gemm_bound": float(np.median(t["onnxruntime"] * gemm / models.bflop)),
-        "ort_over_mlas_bound": float(np.median(t["onnxruntime"] * mlas_gemm / models.bflop)),
     }
     benchmark.extra_info.update(row)
     results.add("yolo_interleaved", **row)
