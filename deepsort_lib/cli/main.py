@@ -18,7 +18,10 @@ from deepsort_lib.errors import DeepSortError
 #: Modules providing the sub-commands of ``deepsort``.
 TRACK_COMMANDS: tuple[str, ...] = ("deepsort_lib.cli.track", "deepsort_lib.cli.evaluate")
 #: Modules providing the sub-commands of ``deepsort-convert``.
-CONVERT_COMMANDS: tuple[str, ...] = ("deepsort_lib.cli.convert_reid",)
+CONVERT_COMMANDS: tuple[str, ...] = (
+    "deepsort_lib.cli.convert_reid",
+    "deepsort_lib.cli.convert_darknet",
+)
 
 
 def _build_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
