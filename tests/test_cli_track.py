@@ -316,3 +316,27 @@ def test_zero_download_default(
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     assert int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) == 768
     assert len(read_mot(tmp_path / "out" / "vtest_tracks.txt")) > 0
+
+
+@pytest.mark.slow
+def test_yolo_detector_from_the_command_line(
+    tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deepsort_lib.models.darknet import convert_darknet, write_random_weights
+
+    cfg = ROOT / "tests" / "data" / "small_yolo.cfg"
+    weights = write_random_weights(cfg, tmp_path / "small.weights", seed=7, objectness_bias=-1.0)
+    model = convert_darknet(cfg, weights, tmp_path / "small.onnx")
+    common = [str(vtest), "--detector", str(model), "--encoder", "none", "-q"]
+    mot = tmp_path / "r.txt"
+    code, stdout, err = run_cli(
+        [*common, "--classes", "0,1", "--max-frames", "3", "--mot", str(mot)], capsys
+    )
+    assert code == 0, err
+    assert "tracked 3 frames" in stdout and mot.is_file()
+    code, _, err = run_cli([*common, "--classes", "unicorn"], capsys)
+    assert_user_error(code, err, "unknown class 'unicorn'")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"garbage")
+    code, _, err = run_cli([str(vtest), "--detector", str(bad)], capsys)
+    assert_user_error(code, err, "model")
