@@ -86,3 +86,22 @@ def test_mot_file_matches_the_results(run: tuple[Path, list[FrameResult], RunSum
     np.testing.assert_allclose(
         mot.tlwh[rows], np.array([t.tlwh for t in last.tracks]).reshape(-1, 4), atol=0.01
     )
+
+
+def test_detect_every_three_keeps_tracks_between_detections(
+    run: tuple[Path, list[FrameResult], RunSummary],
+) -> None:
+    from deepsort_lib.io.mot import DetectionCache
+
+    _, results, _ = run
+    cache = DetectionCache.from_frames({r.frame_index: r.detections for r in results})
+    sparse = list(Pipeline(None, Tracker(), detect_every=3).run(cache=cache))
+    assert [r.detected for r in sparse[:6]] == [True, False, False] * 2
+    skipped = [r for r in sparse if not r.detected]
+    # the tracker's predictions fill the frames without detections
+    assert sum(1 for r in skipped if r.tracks) >= 0.8 * len(skipped)
+    for before, after in zip(sparse[9::3], sparse[10::3], strict=False):
+        # a predicted frame reports the tracks matched on the detector frame before it
+        assert {t.track_id for t in after.tracks} == {t.track_id for t in before.tracks}
+    lengths = Counter(t.track_id for r in sparse for t in r.tracks)
+    assert np.mean(list(lengths.values())) >= 15
