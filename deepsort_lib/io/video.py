@@ -21,6 +21,7 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -77,6 +78,18 @@ class FrameSource:
         self.close()
 
 
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    # OpenCV logs its own warnings when a device or file fails to open; the SourceError we
+    # raise says it in one line.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class VideoSource(FrameSource):
     """Frames decoded by OpenCV from a video file or a capture device.
 
@@ -99,8 +112,10 @@ class VideoSource(FrameSource):
     def __init__(self, source: str | os.PathLike[str] | int, *, default_fps: float = 25.0) -> None:
         if isinstance(source, int):
             self.name = f"camera{source}"
-            capture = cv2.VideoCapture(source)
+            with _quiet_opencv():
+                capture = cv2.VideoCapture(source)
             what = f"camera {source}"
+            reason = "no such capture device, or it is busy"
         else:
             path = Path(source)
             if not path.exists():
@@ -108,11 +123,13 @@ class VideoSource(FrameSource):
             if not path.is_file():
                 raise SourceError(f"not a video file: {path}")
             self.name = path.stem
-            capture = cv2.VideoCapture(str(path))
+            with _quiet_opencv():
+                capture = cv2.VideoCapture(str(path))
             what = f"video {path}"
+            reason = "not a video OpenCV can decode"
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"cannot open {what} (not a video OpenCV can decode)")
+            raise SourceError(f"cannot open {what} ({reason})")
         ok, first = capture.read()
         if not ok or first is None:
             capture.release()
