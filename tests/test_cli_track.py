@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deepsort_lib.cli.main import TRACK_COMMANDS, main
@@ -196,6 +198,15 @@ def test_track_with_cache_then_retrack(
         hog.HOGDetector.detect = original  # type: ignore[method-assign]
     a, c = read_mot(out / "a.txt"), read_mot(out / "c.txt")
     assert c.frames.min() < a.frames.min()  # n_init=1 reports tracks from the first frame
+    # Other detection filters invalidate the cache: the detector runs again.
+    code, stdout, err = run_cli(
+        [*common, "--mot", str(out / "d.txt"), "--min-score", "0.7"], capsys
+    )
+    assert code == 0, err
+    assert "from cached detections" in stdout  # tracked from the rebuilt cache
+    meta = json.loads((tmp_path / "cache" / "vtest.hog.none.json").read_text())
+    assert meta["settings"]["min_score"] == 0.7
+    assert np.all(read_mot(out / "d.txt").scores >= 0.7)
 
 
 def test_interrupted_run_leaves_no_outputs(

@@ -337,9 +337,29 @@ def _load_cache(
         covered = int(info["num_frames"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if info.get("settings") != _cache_settings(args):
+        return None  # other models, model files or filters: rebuild
     if not (info.get("complete") or (frames_needed is not None and covered >= frames_needed)):
         return None
     return DetectionCache.load(det, npy if npy.is_file() else None, covered)
+
+
+def _model_identity(choice: str) -> str:
+    path = Path(choice)
+    if choice in ("hog", "classic", "none", "public") or not path.is_file():
+        return choice
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _cache_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What the cached detections depend on, besides the source."""
+    return {
+        "detector": _model_identity(args.detector or "hog"),
+        "encoder": _model_identity(args.encoder),
+        "classes": args.classes,
+        "min_score": args.min_score,
+    }
 
 
 def _save_cache(
@@ -353,6 +373,7 @@ def _save_cache(
         "encoder": args.encoder,
         "num_frames": cache.num_frames,
         "complete": complete,
+        "settings": _cache_settings(args),
         "det": det.name,
         "features": npy.name if cache.features is not None else None,
     }
