@@ -15,6 +15,10 @@ demo: setup
 test: setup
 	bash scripts/check.sh
 
+## Build the documentation site into site/ (CI builds it too, in tests/test_docs.py).
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
 lint: setup
 	$(VENV)/bin/ruff check deepsort_lib tests benchmarks
 	$(VENV)/bin/mypy

@@ -27,14 +27,14 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.boxes import iou_matrix
-from deepsort_lib.errors import ConfigurationError, InvalidInputError, SourceError
+from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.io.mot import read_mot
 
 FloatArray = NDArray[np.float64]
 
@@ -103,47 +103,9 @@ class EvaluationResult:
 # Input
 
 
-def read_mot_file(path: str | os.PathLike[str]) -> FloatArray:
-    """Read a MOTChallenge text file into an ``(N, C)`` float array, ``C >= 6``.
-
-    A small private reader, kept until ``deepsort_lib.io.mot`` provides the shared one.
-
-    Raises
-    ------
-    SourceError
-        The file does not exist or cannot be read.
-    InvalidInputError
-        The file is not comma-separated numbers with at least 6 columns per row.
-    """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise SourceError(f"{p}: is a directory, expected a MOTChallenge text file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{p}: cannot read ({exc})") from None
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        return np.zeros((0, 6), dtype=np.float64)
-    try:
-        array = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=",", ndmin=2, dtype=np.float64)
-    except ValueError as exc:
-        raise InvalidInputError(
-            f"{p}: not a MOTChallenge file (comma-separated numbers expected): {exc}"
-        ) from None
-    if array.shape[1] < 6:
-        raise InvalidInputError(
-            f"{p}: MOTChallenge rows need at least 6 columns (frame,id,x,y,w,h), "
-            f"found {array.shape[1]}"
-        )
-    return array
-
-
 def _as_mot_array(name: str, data: ArrayLike | str | os.PathLike[str]) -> FloatArray:
     if isinstance(data, (str, os.PathLike)):
-        return read_mot_file(data)
+        return read_mot(data).as_array()
     try:
         array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -367,7 +329,10 @@ def evaluate_files(
 ) -> EvaluationResult:
     """:func:`evaluate` on two MOTChallenge text files."""
     return evaluate(
-        read_mot_file(gt_path), read_mot_file(results_path), iou_threshold=iou_threshold, hota=hota
+        read_mot(gt_path).as_array(),
+        read_mot(results_path).as_array(),
+        iou_threshold=iou_threshold,
+        hota=hota,
     )
 
 
@@ -415,5 +380,4 @@ __all__ = [
     "evaluate_sequences",
     "format_table",
     "hota_available",
-    "read_mot_file",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from deepsort_lib.evaluation import read_mot_file
+from deepsort_lib.io.mot import read_mot
 
 #: Sequences used by default (both 640x480, static camera, pedestrians).
 SEQUENCES: tuple[str, ...] = ("TUD-Stadtmitte", "TUD-Campus")
@@ -25,4 +25,4 @@ def gt_path(sequence: str) -> Path:
 
 def load_gt(sequence: str) -> NDArray[np.float64]:
     """The ground truth of ``sequence`` as an ``(N, >=6)`` MOTChallenge array."""
-    return read_mot_file(gt_path(sequence))
+    return read_mot(gt_path(sequence)).as_array()
