@@ -135,7 +135,7 @@ def test_file_errors(tmp_path: Path) -> None:
     short.write_text("1,2,3\n")
     with pytest.raises(InvalidInputError, match="expected 6 to 10"):
         evaluate_files(short, short)
-    with pytest.raises(SourceError, match="(?i)is a directory"):
+    with pytest.raises(SourceError, match=r"(?i)is a directory"):
         evaluate_files(tmp_path, tmp_path)
 
 
