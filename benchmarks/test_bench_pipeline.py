@@ -153,3 +153,67 @@ def test_pipeline_with_all_outputs(benchmark: Any, results: ResultTable, tmp_pat
         f"pipeline overhead is {100 * row['overhead_share']:.1f}% of the frame time "
         f"(target {100 * TARGET_SHARE:.0f}%)"
     )
+
+
+# -- skipping crops the tracker cannot use --------------------------------------------------
+
+SKIP_FRAMES = 60
+
+
+@pytest.fixture(scope="module")
+def hog_boxes() -> dict[int, Any]:
+    """HOG detections of the first frames, computed once (the detector is not under test).
+
+    The detector's threshold is lowered (SVM margin -1), ByteTrack-style, so that it also
+    reports the doubtful boxes a low-score round is for: about half score below 0.6.
+    """
+    detector = HOGDetector(hit_threshold=-1.0)
+    with open_source(VTEST) as source:
+        return {
+            index: (frame, detector.detect(frame))
+            for index, frame in source
+            if index <= SKIP_FRAMES
+        }
+
+
+@pytest.fixture(scope="module")
+def mars_encoder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from deepsort_lib.models.mars import write_mars_small128
+    from deepsort_lib.models.reid import OnnxEncoder
+
+    path = write_mars_small128(tmp_path_factory.mktemp("mars") / "mars.onnx")
+    return OnnxEncoder(path, providers="cpu", threads=1)
+
+
+@pytest.mark.benchmark(group="pipeline-encode-skip")
+@pytest.mark.parametrize("skip", ["auto", "none"])
+def test_encode_only_what_the_tracker_uses(
+    benchmark: Any, results: ResultTable, hog_boxes: dict[int, Any], mars_encoder: Any, skip: str
+) -> None:
+    # botsort preset: boxes below 0.6 only meet tracks in the ByteTrack IoU round.
+    frames = [(i, frame) for i, (frame, _) in sorted(hog_boxes.items())]
+    cache = {i: dets for i, (_, dets) in hog_boxes.items()}
+
+    def run() -> StageTimings:
+        pipe = Pipeline(
+            None,
+            Tracker.from_preset("botsort"),
+            mars_encoder,
+            encode_min_score="auto" if skip == "auto" else None,
+            prefetch=0,
+        )
+        return pipe.process(frames, cache=cache).timings
+
+    timings = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    boxes = sum(len(d) for d in cache.values())
+    low = sum(int(np.sum(d.scores < 0.6)) for d in cache.values())
+    row = {
+        "skip_low_scores": skip,
+        "frames": SKIP_FRAMES,
+        "boxes": boxes,
+        "low_score_boxes": low,
+        "encode_ms_per_frame": 1000 * timings.encode / SKIP_FRAMES,
+        "frame_ms": 1000 * benchmark.stats.stats.min / SKIP_FRAMES,
+    }
+    results.add("pipeline_encode_skip", **row)
+    print(f"\n[encode skip={skip}] {row}")

@@ -33,8 +33,9 @@ import pytest
 from deepsort_lib.boxes import Detections
 from deepsort_lib.models.classic import ClassicEncoder
 from deepsort_lib.models.mars import write_mars_small128
-from deepsort_lib.models.reid import OnnxEncoder, encode_detections, save_model
+from deepsort_lib.models.reid import OnnxEncoder, save_model
 from deepsort_lib.models.reid_convert import decompose_elu, quantize_encoder, video_crops
+from deepsort_lib.pipeline import encode_detections
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"
 BOXES_PER_FRAME = 20

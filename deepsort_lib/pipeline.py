@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.camera_motion import CameraMotion
-from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.errors import ConfigurationError, ModelError
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.mot import DetectionCache
 from deepsort_lib.io.sinks import Sink
@@ -70,6 +70,53 @@ class StageTimings:
     def as_dict(self) -> dict[str, float]:
         """The stages by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def encode_detections(
+    encoder: Encoder,
+    frame: NDArray[np.uint8],
+    detections: Detections,
+    *,
+    min_score: float | None = None,
+) -> Detections:
+    """Attach appearance features to ``detections``, encoding only boxes the tracker will use.
+
+    Parameters
+    ----------
+    encoder
+        Any :class:`~deepsort_lib.protocols.Encoder`.
+    frame
+        ``(H, W, 3)`` uint8 BGR image the boxes refer to.
+    detections
+        The frame's detections.
+    min_score
+        Boxes scoring below this are not encoded and get all-zero rows. Set it to the
+        tracker's low-score threshold: the tracker matches those boxes on IoU only, so their
+        crops would be wasted work.
+
+    Returns
+    -------
+    Detections
+        The same boxes with ``(N, D)`` float32 features.
+    """
+    keep = (
+        np.ones(len(detections), np.bool_)
+        if min_score is None
+        else np.asarray(detections.scores >= float(min_score))
+    )
+    index = np.flatnonzero(keep)
+    encoded = np.asarray(encoder.encode(frame, detections.tlwh[index]), np.float32)
+    if encoded.ndim != 2 or encoded.shape[0] != index.size:
+        raise ModelError(f"encoder returned shape {encoded.shape} for {index.size} boxes")
+    if index.size == len(detections):
+        return detections.with_features(encoded)
+    dim = encoded.shape[1]
+    if index.size == 0:
+        # Nothing to encode: learn the feature length from the encoder without a crop.
+        dim = int(getattr(encoder, "feature_dim", None) or dim)
+    features = np.zeros((len(detections), dim), np.float32)
+    features[index] = encoded
+    return detections.with_features(features)
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +205,11 @@ class Pipeline:
         :class:`~deepsort_lib.camera_motion.CameraMotionEstimator`): on detected frames its
         ``estimate(frame, tlwh)`` is passed to ``tracker.update(..., camera_motion=...)``.
         Counted in the ``track`` timing.
+    encode_min_score
+        Boxes scoring below this are not encoded (their feature rows are zeros, which the
+        tracker reads as "no appearance"). ``"auto"`` uses the tracker's
+        ``config.high_score_threshold`` when it has one: below it the tracker matches boxes
+        on IoU only, so their crops would be wasted work. ``None`` encodes every box.
     prefetch
         Decode up to this many frames ahead on a background thread, overlapping decoding
         with inference (0: decode in line). The ``decode`` timing is then the time spent
@@ -180,6 +232,7 @@ class Pipeline:
         classes: Collection[int] | None = None,
         camera_motion: CameraMotion | None = None,
         prefetch: int = 2,
+        encode_min_score: float | str | None = "auto",
     ) -> None:
         if detector is not None and not callable(getattr(detector, "detect", None)):
             raise ConfigurationError(f"detector {detector!r} has no detect(frame) method")
@@ -203,6 +256,12 @@ class Pipeline:
         self.classes = None if classes is None else np.asarray(sorted(classes), dtype=np.int64)
         self.prefetch = int(prefetch)
         self.camera_motion = camera_motion
+        if encode_min_score == "auto":
+            config = getattr(tracker, "config", None)
+            encode_min_score = getattr(config, "high_score_threshold", None)
+        elif isinstance(encode_min_score, str):
+            raise ConfigurationError("encode_min_score must be a number, None or 'auto'")
+        self.encode_min_score = None if encode_min_score is None else float(encode_min_score)
 
     # -- stages ----------------------------------------------------------------------------------
 
@@ -232,8 +291,10 @@ class Pipeline:
             if frame is None:
                 raise ConfigurationError("the encoder needs frames: run on a source")
             encoder = self.encoder
-            features, encode_time = _timed(lambda: encoder.encode(frame, detections.tlwh))
-            detections = detections.with_features(features)
+            boxes = detections
+            detections, encode_time = _timed(
+                lambda: encode_detections(encoder, frame, boxes, min_score=self.encode_min_score)
+            )
         return detections, detect_time, encode_time
 
     # -- running -------------------------------------------------------------------------------
@@ -427,4 +488,4 @@ class Pipeline:
         return DetectionCache.from_frames(per_frame, num_frames=last)
 
 
-__all__ = ["FrameResult", "Pipeline", "RunSummary", "StageTimings"]
+__all__ = ["FrameResult", "Pipeline", "RunSummary", "StageTimings", "encode_detections"]

@@ -237,3 +237,29 @@ def test_csv_log_quotes_awkward_class_names(tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and rows[0]["class_name"] == 'cone, "orange"'
     assert rows[1]["frame"] == "2" and float(rows[1]["x"]) == 14.0
+
+
+def test_low_score_boxes_are_not_encoded_when_the_tracker_ignores_their_appearance() -> None:
+    from deepsort_lib import Tracker
+
+    # The ByteTrack round matches boxes below high_score_threshold on IoU only.
+    encoder = MeanColourEncoder()
+    tracker = Tracker(high_score_threshold=0.5, low_score_threshold=0.05, n_init=1)
+    results = list(Pipeline(SquareDetector(), tracker, encoder).run(synthetic_frames(4)))
+    assert all(len(seen) == 2 for seen in encoder.seen)  # the 0.1 box was skipped
+    for r in results:
+        assert r.detections.features is not None and len(r.detections) == 3
+        np.testing.assert_array_equal(r.detections.features[1], 0.0)  # "no appearance"
+    # Explicit None encodes everything; a plain tracker without the option does too.
+    everything = MeanColourEncoder()
+    list(
+        Pipeline(SquareDetector(), tracker, everything, encode_min_score=None).run(
+            synthetic_frames(2)
+        )
+    )
+    assert all(len(seen) == 3 for seen in everything.seen)
+    plain = MeanColourEncoder()
+    list(Pipeline(SquareDetector(), RecordingTracker(), plain).run(synthetic_frames(2)))
+    assert all(len(seen) == 3 for seen in plain.seen)
+    with pytest.raises(ConfigurationError):
+        Pipeline(SquareDetector(), tracker, plain, encode_min_score="high")

@@ -16,11 +16,11 @@ from deepsort_lib.models.mars import build_mars_small128, count_parameters, writ
 from deepsort_lib.models.reid import (
     META_INPUT_SIZE,
     OnnxEncoder,
-    encode_detections,
     reid_metadata,
     save_model,
     write_reid_metadata,
 )
+from deepsort_lib.pipeline import encode_detections
 from deepsort_lib.protocols import Encoder
 
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"
@@ -168,9 +168,7 @@ def test_encode_equals_model_on_extracted_crops(mars: OnnxEncoder, frame: np.nda
     np.testing.assert_allclose(mars.encode(frame, BOXES)[valid], raw, atol=1e-5)
 
 
-def test_batching_gives_the_same_features_as_one_by_one(
-    mars_path: Path, frame: np.ndarray
-) -> None:
+def test_batching_gives_the_same_features_as_one_by_one(mars_path: Path, frame: np.ndarray) -> None:
     batched = OnnxEncoder(mars_path, providers="cpu", batch_size=32).encode(frame, BOXES)
     ones = OnnxEncoder(mars_path, providers="cpu", batch_size=1).encode(frame, BOXES)
     threes = OnnxEncoder(mars_path, providers="cpu", batch_size=3).encode(frame, BOXES)

@@ -26,11 +26,9 @@ import numpy as np
 import onnx
 from numpy.typing import ArrayLike, NDArray
 
-from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
-from deepsort_lib.models.crops import check_boxes, extract_crops
+from deepsort_lib.models.crops import extract_crops
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
-from deepsort_lib.protocols import Encoder
 
 #: Metadata keys a model carries so that it loads with no arguments.
 META_INPUT_SIZE = "deepsort_lib.reid.input_size"  # "HxW", e.g. "128x64"
@@ -479,54 +477,6 @@ def _meta_triple(meta: dict[str, str], key: str) -> tuple[float, float, float] |
         raise ModelError(f"bad metadata {key}={meta[key]!r}") from exc
 
 
-def encode_detections(
-    encoder: Encoder,
-    frame: NDArray[np.uint8],
-    detections: Detections,
-    *,
-    min_score: float | None = None,
-) -> Detections:
-    """Attach appearance features to ``detections``, encoding only boxes the tracker will use.
-
-    Parameters
-    ----------
-    encoder
-        Any :class:`~deepsort_lib.protocols.Encoder`.
-    frame
-        ``(H, W, 3)`` uint8 BGR image the boxes refer to.
-    detections
-        The frame's detections.
-    min_score
-        Boxes scoring below this are not encoded and get all-zero rows. Set it to the
-        tracker's low-score threshold: the tracker matches those boxes on IoU only, so their
-        crops would be wasted work.
-
-    Returns
-    -------
-    Detections
-        The same boxes with ``(N, D)`` float32 features.
-    """
-    keep = (
-        np.ones(len(detections), np.bool_)
-        if min_score is None
-        else np.asarray(detections.scores >= float(min_score))
-    )
-    check_boxes(detections.tlwh)
-    index = np.flatnonzero(keep)
-    encoded = np.asarray(encoder.encode(frame, detections.tlwh[index]), np.float32)
-    if encoded.ndim != 2 or encoded.shape[0] != index.size:
-        raise ModelError(f"encoder returned shape {encoded.shape} for {index.size} boxes")
-    if index.size == len(detections):
-        return detections.with_features(encoded)
-    dim = encoded.shape[1]
-    if index.size == 0:
-        # Nothing to encode: learn the feature length from the encoder without a crop.
-        dim = int(getattr(encoder, "feature_dim", None) or dim)
-    features = np.zeros((len(detections), dim), np.float32)
-    features[index] = encoded
-    return detections.with_features(features)
-
-
 __all__ = [
     "CHANNEL_ORDERS",
     "LAYOUTS",
@@ -542,7 +492,6 @@ __all__ = [
     "PRESETS",
     "EncoderPreset",
     "OnnxEncoder",
-    "encode_detections",
     "reid_metadata",
     "save_model",
     "write_reid_metadata",
