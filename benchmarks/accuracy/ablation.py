@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.accuracy.data import SEQUENCES, load_gt
-from benchmarks.accuracy.run import RESULTS_DIR, _simulate_all, _thread_limits
+from benchmarks.accuracy.run import RESULTS_DIR, Cell, _simulate_all, _thread_limits
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.simulation import NoiseModel, SimulatedSequence
 from deepsort_lib.tracking.postprocess import gaussian_smoothed_interpolation
@@ -96,13 +96,14 @@ def variants() -> list[Variant]:
 
 
 @dataclass
-class Result:
-    variant: Variant
-    level: float
-    per_seed: list[dict[str, float]] = field(default_factory=list)
+class Result(Cell):
+    """A :class:`~benchmarks.accuracy.run.Cell` that remembers its variant."""
 
-    def mean(self, key: str) -> float:
-        return float(np.mean([r[key] for r in self.per_seed]))
+    variant: Variant = field(default_factory=lambda: Variant("original", {}))
+
+    @property
+    def level(self) -> float:
+        return self.feature_noise
 
 
 def _run_one(variant: Variant, sim: SimulatedSequence) -> tuple[np.ndarray, float]:
@@ -128,7 +129,7 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> list[Result]:
     gts = {s: load_gt(s) for s in SEQUENCES}
-    results = {(v.name, lvl): Result(v, lvl) for v in chosen for lvl in levels}
+    results = {(v.name, lvl): Result(v.name, lvl, variant=v) for v in chosen for lvl in levels}
     with _thread_limits():
         for seed in seeds:
             for level in levels:
