@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import shlex
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.accuracy.data import SEQUENCES, load_gt
-from benchmarks.accuracy.run import RESULTS_DIR, Cell, _simulate_all, _thread_limits
+from benchmarks.accuracy.run import RESULTS_DIR, Cell, _simulate_all, _thread_limits, run_tracker
+from benchmarks.accuracy.trackers import TrackerSpec, _OursRunner
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.simulation import NoiseModel, SimulatedSequence
 from deepsort_lib.tracking.postprocess import gaussian_smoothed_interpolation
@@ -107,15 +107,14 @@ class Result(Cell):
 
 
 def _run_one(variant: Variant, sim: SimulatedSequence) -> tuple[np.ndarray, float]:
-    tracker = variant.tracker()
-    out: list[np.ndarray] = []
-    elapsed = 0.0
-    for frame, dets in sim.per_frame():
-        t0 = time.perf_counter()
-        tracks = tracker.update(dets)
-        elapsed += time.perf_counter() - t0
-        out.extend(np.array([frame, t.track_id, *t.tlwh]) for t in tracks)
-    rows = np.array(out).reshape(-1, 6)
+    spec = TrackerSpec(
+        name=variant.name,
+        factory=lambda: _OursRunner(variant.preset, **variant.options),
+        package="deepsort_lib",
+        output_rule="tracks returned by update, Kalman box",
+        uses_appearance=True,
+    )
+    rows, elapsed = run_tracker(spec, sim)
     if variant.gsi and len(rows):
         rows = gaussian_smoothed_interpolation(rows, max_gap=20, sigma=1.5)
         rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
