@@ -19,6 +19,10 @@ from deepsort_lib.errors import ModelError
 from deepsort_lib.models.reid import OnnxEncoder
 from deepsort_lib.models.reid_convert import convert_tf_frozen_graph
 
+# TensorFlow lives in its own virtualenv (scripts/setup_convert.sh); scripts/check.sh runs
+# this module there.
+pytestmark = pytest.mark.convert
+
 
 def frozen_graph(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Write a small frozen graph; return a test batch and TensorFlow's features for it."""
