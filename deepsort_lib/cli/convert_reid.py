@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from deepsort_lib.models.reid import PRESETS, write_reid_metadata
+from deepsort_lib.models.reid import ENCODER_PRESETS, write_reid_metadata
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -123,6 +123,6 @@ def register(subparsers: Any) -> None:
     m = subparsers.add_parser("reid-metadata", help="store preprocessing in a re-ID model")
     m.add_argument("model", help="ONNX re-ID model")
     m.add_argument("-o", "--output", help="write here instead of overwriting MODEL")
-    m.add_argument("--preset", choices=sorted(PRESETS))
+    m.add_argument("--preset", choices=sorted(ENCODER_PRESETS))
     _add_preprocessing(m)
     m.set_defaults(handler=_metadata)

@@ -16,7 +16,6 @@ a tracker should treat zero-norm rows as "no appearance" and not store them in i
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
 from deepsort_lib.models.crops import extract_crops
+from deepsort_lib.models.files import save_model
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
 
 #: Metadata keys a model carries so that it loads with no arguments.
@@ -90,7 +90,7 @@ OSNET_PRESET = EncoderPreset(
     (0.229 * 255, 0.224 * 255, 0.225 * 255),
     512,
 )
-PRESETS: dict[str, EncoderPreset] = {p.name: p for p in (MARS_PRESET, OSNET_PRESET)}
+ENCODER_PRESETS: dict[str, EncoderPreset] = {p.name: p for p in (MARS_PRESET, OSNET_PRESET)}
 
 
 def _triple(name: str, value: Any) -> tuple[float, float, float]:
@@ -169,21 +169,6 @@ def reid_metadata(
     return meta
 
 
-def save_model(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
-    """Save an ONNX model atomically (temporary file in the same folder, then ``os.replace``)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def write_reid_metadata(
     model_in: str | os.PathLike[str],
     model_out: str | os.PathLike[str] | None = None,
@@ -208,8 +193,8 @@ def write_reid_metadata(
     ConfigurationError
         If the entries are invalid.
     """
-    if "preset" in entries and entries["preset"] in PRESETS:
-        entries = {**PRESETS[entries["preset"]].as_kwargs(), **entries}
+    if "preset" in entries and entries["preset"] in ENCODER_PRESETS:
+        entries = {**ENCODER_PRESETS[entries["preset"]].as_kwargs(), **entries}
     missing = [k for k in ("input_size", "channel_order", "layout") if entries.get(k) is None]
     if missing:
         raise ConfigurationError(f"re-ID metadata needs {missing} (or a known preset)")
@@ -365,13 +350,14 @@ class OnnxEncoder:
         ModelError
             If the model's feature length is not the preset's.
         """
-        if name not in PRESETS:
-            raise ConfigurationError(f"unknown re-ID preset {name!r}; known: {sorted(PRESETS)}")
-        kwargs = {**PRESETS[name].as_kwargs(), **overrides}
+        if name not in ENCODER_PRESETS:
+            known = sorted(ENCODER_PRESETS)
+            raise ConfigurationError(f"unknown re-ID preset {name!r}; known: {known}")
+        kwargs = {**ENCODER_PRESETS[name].as_kwargs(), **overrides}
         encoder = cls(model_path, **kwargs)
-        if encoder.feature_dim != PRESETS[name].feature_dim:
+        if encoder.feature_dim != ENCODER_PRESETS[name].feature_dim:
             raise ModelError(
-                f"preset {name!r} expects {PRESETS[name].feature_dim}-d features, "
+                f"preset {name!r} expects {ENCODER_PRESETS[name].feature_dim}-d features, "
                 f"the model gives {encoder.feature_dim}"
             )
         return encoder
@@ -479,6 +465,7 @@ def _meta_triple(meta: dict[str, str], key: str) -> tuple[float, float, float] |
 
 __all__ = [
     "CHANNEL_ORDERS",
+    "ENCODER_PRESETS",
     "LAYOUTS",
     "MARS_PRESET",
     "META_CHANNEL_ORDER",
@@ -489,7 +476,6 @@ __all__ = [
     "META_PRESET",
     "META_STD",
     "OSNET_PRESET",
-    "PRESETS",
     "EncoderPreset",
     "OnnxEncoder",
     "reid_metadata",

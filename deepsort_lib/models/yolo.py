@@ -25,18 +25,15 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import onnx
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
-from deepsort_lib.models.darknet import DECODE_PREFIX, META_PREFIX, class_names
-from deepsort_lib.models.quantize import quantize_int8
+from deepsort_lib.models.darknet import META_PREFIX, class_names
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
 
 FloatArray = NDArray[np.float32]
@@ -590,64 +587,6 @@ class YOLOv3Detector:
         return finish(xyxy, conf[keep], c[keep], box.image_size, self.nms_iou_threshold)
 
 
-# -- int8 ----------------------------------------------------------------------------------------
-
-
-def quantize_yolo(
-    model_in: str | os.PathLike[str],
-    model_out: str | os.PathLike[str],
-    frames: Iterable[NDArray[np.uint8]],
-    *,
-    input_size: int | tuple[int, int] | None = None,
-    method: str = "minmax",
-    per_channel: bool = True,
-    activation_type: str = "uint8",
-) -> Path:
-    """Static int8 (QDQ) quantisation of a converted YOLO model, calibrated on your frames.
-
-    Each calibration frame is letterboxed exactly as :class:`YOLOv3Detector` does at run time.
-    The box-decoding nodes of a ``decode=True`` model and the nodes producing the outputs
-    stay in float (exp/sigmoid of large logits, and pixel coordinates, lose too much in int8).
-
-    Parameters
-    ----------
-    model_in, model_out
-        Float ``.onnx`` from :func:`deepsort_lib.models.darknet.convert_darknet` and the
-        destination (written atomically).
-    frames
-        BGR uint8 frames representative of deployment (a few dozen is plenty).
-    input_size, method, per_channel, activation_type
-        See :class:`YOLOv3Detector` and :func:`deepsort_lib.models.quantize.quantize_int8`
-        (``"uint8"`` activations ran YOLOv3-416 1.6 × faster than ``"int8"`` on AVX-512 VNNI
-        at the same agreement with fp32).
-    """
-    detector = YOLOv3Detector(model_in, input_size=input_size, providers="cpu", threads=1)
-    if detector.layout.kind == "zoo":
-        raise ModelError("the model-zoo layout has NMS inside and cannot be quantised here")
-    feeds = []
-    for frame in frames:
-        blob, _ = detector.preprocess([frame])
-        feeds.append({detector.layout.image_input: blob})
-    if not feeds:
-        raise InvalidInputError("quantisation needs at least one calibration frame")
-    graph = onnx.load(str(model_in), load_external_data=False).graph
-    outputs = {o.name for o in graph.output}
-    exclude = [
-        n.name
-        for n in graph.node
-        if n.name.startswith(DECODE_PREFIX) or any(o in outputs for o in n.output)
-    ]
-    return quantize_int8(
-        model_in,
-        model_out,
-        feeds,
-        per_channel=per_channel,
-        method=method,
-        exclude_nodes=exclude,
-        activation_type=activation_type,
-    )
-
-
 __all__ = [
     "Letterbox",
     "YOLOv3Detector",
@@ -655,6 +594,5 @@ __all__ = [
     "finish",
     "letterbox",
     "nms",
-    "quantize_yolo",
     "rows_to_candidates",
 ]

@@ -15,8 +15,11 @@ Two OpenCV methods are offered:
     OpenCV's enhanced-correlation-coefficient alignment of the whole (down-scaled) image with a
     Euclidean model: slower, but needs no texture corners.
 
-Users with another estimator (gyro data, a homography from elsewhere) simply pass their own
-``(2, 3)`` matrices to the tracker: any object with an ``estimate(frame, tlwh)`` method fits.
+It lives with the image-side models because it reads pixels with OpenCV; the tracker only
+applies the resulting warp (:mod:`deepsort_lib.tracking.camera`), so ``tracking/`` stays free
+of OpenCV. Users with another estimator (gyro data, a homography from elsewhere) simply pass
+their own ``(2, 3)`` matrices to the tracker: any object with an ``estimate(frame, tlwh)``
+method fits.
 """
 
 from __future__ import annotations
