@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.models.frames import check_frame
 
 FloatArray = NDArray[np.float64]
 
@@ -112,10 +113,12 @@ class CameraMotionEstimator:
         return affine
 
     def _grey(self, frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        image = np.asarray(frame)
-        if image.dtype != np.uint8 or image.ndim not in (2, 3):
-            raise InvalidInputError("frame must be an (H, W) or (H, W, 3) uint8 image")
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        if isinstance(frame, np.ndarray) and frame.ndim == 2 and frame.dtype == np.uint8:
+            if frame.size == 0:
+                raise InvalidInputError(f"a grey frame must be non-empty, got {frame.shape}")
+            grey = frame
+        else:
+            grey = cv2.cvtColor(check_frame(frame), cv2.COLOR_BGR2GRAY)
         if self.downscale > 1:
             h, w = grey.shape
             size = (max(1, round(w / self.downscale)), max(1, round(h / self.downscale)))

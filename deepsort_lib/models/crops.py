@@ -19,33 +19,15 @@ This module does the same, with two deliberate, documented differences:
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import InvalidInputError
+from deepsort_lib.models.frames import check_frame
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-
-def check_frame(frame: Any) -> NDArray[np.uint8]:
-    """Validate an ``(H, W, 3)`` uint8 BGR frame and return it as an array.
-
-    Raises
-    ------
-    InvalidInputError
-        If ``frame`` is not a non-empty ``(H, W, 3)`` uint8 array.
-    """
-    array = np.asarray(frame)
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3 or array.size == 0:
-        raise InvalidInputError(
-            f"frame must be a non-empty (H, W, 3) uint8 BGR image, got shape {array.shape} "
-            f"dtype {array.dtype}"
-        )
-    return array
 
 
 def check_boxes(tlwh: ArrayLike) -> NDArray[np.float64]:
@@ -166,4 +148,4 @@ def extract_crops(
     return crops, valid
 
 
-__all__ = ["check_boxes", "check_frame", "crop_regions", "extract_crops"]
+__all__ = ["check_boxes", "crop_regions", "extract_crops"]

@@ -92,9 +92,7 @@ def write_bytes(target: PathLike, data: bytes, *, inputs: Iterable[PathLike] = (
     return write_atomically(target, lambda temp: temp.write_bytes(data), inputs=inputs)
 
 
-def save_model(
-    model: onnx.ModelProto, path: PathLike, *, inputs: Iterable[PathLike] = ()
-) -> Path:
+def save_model(model: onnx.ModelProto, path: PathLike, *, inputs: Iterable[PathLike] = ()) -> Path:
     """Save an ONNX model atomically (see :func:`write_atomically`)."""
     return write_atomically(path, lambda temp: onnx.save(model, str(temp)), inputs=inputs)
 

@@ -198,8 +198,16 @@ def write_reid_metadata(
     missing = [k for k in ("input_size", "channel_order", "layout") if entries.get(k) is None]
     if missing:
         raise ConfigurationError(f"re-ID metadata needs {missing} (or a known preset)")
-    unknown = set(entries) - {*missing, "input_size", "channel_order", "layout", "mean", "std",
-                              "feature_dim", "preset"}
+    unknown = set(entries) - {
+        *missing,
+        "input_size",
+        "channel_order",
+        "layout",
+        "mean",
+        "std",
+        "feature_dim",
+        "preset",
+    }
     if unknown:
         raise ConfigurationError(f"unknown re-ID metadata entries {sorted(unknown)}")
     meta = reid_metadata(**entries)
@@ -279,10 +287,7 @@ class OnnxEncoder:
         self.metadata = model_metadata(self.session)
         meta = self.metadata
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or not outputs:
-            raise ModelError(
-                f"a re-ID model needs exactly one input and an output, got {len(inputs)} inputs"
-            )
+        _check_reid_io(self.session)
         node = inputs[0]
         self.input_name: str = node.name
         self.output_name: str = outputs[0].name
@@ -452,6 +457,24 @@ class OnnxEncoder:
         if index.size:
             features[index] = self.encode_crops(crops[index])
         return features
+
+
+def _check_reid_io(session: Any) -> None:
+    """Refuse a model without one image input and ``(N, D)`` features out (a detector, say)."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    shape = outputs[0].shape if outputs else None
+    # A rank unknown until run is let through: the rows are flattened then.
+    features = bool(outputs) and (shape is None or all(d == 1 for d in shape[2:]))
+    if len(inputs) == 1 and features:
+        return
+
+    def fmt(items: Any) -> str:
+        return ", ".join(f"{i.name} {list(i.shape or [])}" for i in items)
+
+    raise ModelError(
+        "not a re-ID model: an encoder needs one image input and (N, D) features out, got "
+        f"inputs [{fmt(inputs)}] and outputs [{fmt(outputs)}] (a detector model?)"
+    )
 
 
 def _meta_triple(meta: dict[str, str], key: str) -> tuple[float, float, float] | None:

@@ -57,16 +57,21 @@ def resolve_providers(
     Raises
     ------
     ConfigurationError
-        If a requested provider is unknown or not available in this onnxruntime build.
+        If a requested provider is unknown or not available in this onnxruntime build, or
+        the request is empty or not made of names.
     """
     have = list(available) if available is not None else available_providers()
     if providers is None or providers == "auto":
         chosen = [p for p in PREFERRED_PROVIDERS if p in have]
         return chosen or ["CPUExecutionProvider"]
     requested = [providers] if isinstance(providers, str) else list(providers)
+    if not requested or not all(isinstance(n, str) and n.strip() for n in requested):
+        raise ConfigurationError(
+            f"providers must be 'auto' or provider names such as 'cpu', got {providers!r}"
+        )
     chosen = []
     for name in requested:
-        full = _ALIASES.get(name.lower(), name)
+        full = _ALIASES.get(name.strip().lower(), name.strip())
         if full not in have:
             raise ConfigurationError(
                 f"execution provider {name!r} is not available; this onnxruntime has {have}"

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
 from deepsort_lib.models.darknet import META_PREFIX, class_names
+from deepsort_lib.models.frames import check_frame
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
 
 FloatArray = NDArray[np.float32]
@@ -92,16 +93,6 @@ class Letterbox:
         return out
 
 
-def _check_frame(frame: Any) -> NDArray[np.uint8]:
-    array = np.asarray(frame)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or 0 in array.shape:
-        raise InvalidInputError(
-            f"frames must be (H, W, 3) uint8 BGR images, got shape {array.shape} "
-            f"dtype {array.dtype}"
-        )
-    return array
-
-
 def letterbox(
     frames: Sequence[NDArray[np.uint8]],
     input_size: tuple[int, int],
@@ -127,7 +118,7 @@ def letterbox(
     blob = np.full((len(frames), 3, height, width), fill, dtype=np.float32)
     geometry = []
     for i, frame in enumerate(frames):
-        image = _check_frame(frame)
+        image = check_frame(frame)
         box = Letterbox.fit((image.shape[1], image.shape[0]), input_size)
         resized = cv2.resize(image, box.resized, interpolation=cv2.INTER_LINEAR)
         px, py = box.pad
@@ -521,7 +512,7 @@ class YOLOv3Detector:
 
     def detect_batch(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         """Detect objects in several frames (one batched forward pass where the model allows)."""
-        checked = [_check_frame(f) for f in frames]
+        checked = [check_frame(f) for f in frames]
         if not checked:
             return []
         step = self._max_batch or len(checked)
