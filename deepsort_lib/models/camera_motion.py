@@ -116,13 +116,13 @@ class CameraMotionEstimator:
         if isinstance(frame, np.ndarray) and frame.ndim == 2 and frame.dtype == np.uint8:
             if frame.size == 0:
                 raise InvalidInputError(f"a grey frame must be non-empty, got {frame.shape}")
-            grey = frame
+            grey: NDArray[np.uint8] = frame
         else:
-            grey = cv2.cvtColor(check_frame(frame), cv2.COLOR_BGR2GRAY)
+            grey = np.asarray(cv2.cvtColor(check_frame(frame), cv2.COLOR_BGR2GRAY), np.uint8)
         if self.downscale > 1:
             h, w = grey.shape
             size = (max(1, round(w / self.downscale)), max(1, round(h / self.downscale)))
-            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+            grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
         return np.ascontiguousarray(grey)
 
     def _background_mask(
