@@ -17,10 +17,10 @@ from deepsort_lib.models.reid import ENCODER_PRESETS, write_reid_metadata
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        height, width = (int(v) for v in text.lower().split("x"))
+        width, height = (int(v) for v in text.lower().split("x"))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, got {text!r}") from exc
-    return height, width
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from exc
+    return width, height
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -81,7 +81,7 @@ def _metadata(args: argparse.Namespace) -> int:
 
 
 def _add_preprocessing(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input-size", type=_size, help="crop HEIGHTxWIDTH, e.g. 256x128")
+    parser.add_argument("--input-size", type=_size, help="crop WIDTHxHEIGHT, e.g. 128x256")
     parser.add_argument("--channel-order", choices=["BGR", "RGB"])
     parser.add_argument("--layout", choices=["NCHW", "NHWC"])
     parser.add_argument("--mean", type=_floats, help="per-channel mean, 0-255 units: R,G,B")

@@ -110,7 +110,7 @@ def extract_crops(
     tlwh
         ``(N, 4)`` boxes; may be empty.
     size
-        Model input ``(height, width)``, e.g. ``(128, 64)`` for mars-small128.
+        Model input ``(width, height)`` in pixels, e.g. ``(64, 128)`` for mars-small128.
     mask
         Optional ``(N,)`` booleans: crops are only extracted where True (the others are
         reported invalid), so callers can skip boxes they will not use.
@@ -129,7 +129,7 @@ def extract_crops(
     """
     image = check_frame(frame)
     boxes = check_boxes(tlwh)
-    out_h, out_w = int(size[0]), int(size[1])
+    out_w, out_h = int(size[0]), int(size[1])
     if out_h < 1 or out_w < 1:
         raise InvalidInputError(f"crop size must be positive, got {size}")
     regions, valid = crop_regions(boxes, image.shape, out_w / out_h)

@@ -31,7 +31,10 @@ from deepsort_lib.models.files import save_model
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
 
 #: Metadata keys a model carries so that it loads with no arguments.
-META_INPUT_SIZE = "deepsort_lib.reid.input_size"  # "HxW", e.g. "128x64"
+META_INPUT_SIZE = "deepsort_lib.reid.input_size_wh"  # "WIDTHxHEIGHT", e.g. "64x128"
+#: Written before the library used (width, height) everywhere: "HEIGHTxWIDTH", e.g. "128x64".
+#: Read, as height first, only from models that lack :data:`META_INPUT_SIZE`; never written.
+LEGACY_META_INPUT_SIZE_HW = "deepsort_lib.reid.input_size"
 META_CHANNEL_ORDER = "deepsort_lib.reid.channel_order"  # "BGR" or "RGB"
 META_LAYOUT = "deepsort_lib.reid.layout"  # "NCHW" or "NHWC"
 META_MEAN = "deepsort_lib.reid.mean"  # three floats, 0-255 pixel units, model channel order
@@ -53,8 +56,9 @@ _INPUT_TYPES: dict[str, Any] = {
 class EncoderPreset:
     """How a well-known re-ID model wants its input.
 
-    ``mean`` and ``std`` are in 0-255 pixel units, in the model's channel order; ``None`` for
-    models that take raw uint8 pixels.
+    ``input_size`` is the crop ``(width, height)`` in pixels. ``mean`` and ``std`` are in
+    0-255 pixel units, in the model's channel order; ``None`` for models that take raw uint8
+    pixels.
     """
 
     name: str
@@ -79,11 +83,11 @@ class EncoderPreset:
 
 
 #: Deep SORT's network as its frozen TensorFlow graph takes it (converted with tf2onnx).
-MARS_PRESET = EncoderPreset("mars-small128", (128, 64), "BGR", "NHWC", None, None, 128)
+MARS_PRESET = EncoderPreset("mars-small128", (64, 128), "BGR", "NHWC", None, None, 128)
 #: OSNet exported from torchreid: torchvision ToTensor + ImageNet Normalize, in pixel units.
 OSNET_PRESET = EncoderPreset(
     "osnet",
-    (256, 128),
+    (128, 256),
     "RGB",
     "NCHW",
     (0.485 * 255, 0.456 * 255, 0.406 * 255),
@@ -106,17 +110,30 @@ def _triple(name: str, value: Any) -> tuple[float, float, float]:
 
 
 def _size(value: Any) -> tuple[int, int]:
-    if isinstance(value, str):
-        parts = value.lower().split("x")
-    else:
-        parts = list(value)
+    """``(width, height)`` from a pair or a ``"WIDTHxHEIGHT"`` string."""
     try:
-        height, width = (int(p) for p in parts)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"input_size must be (height, width), got {value!r}") from exc
+        parts = value.lower().split("x") if isinstance(value, str) else list(value)
+        width, height = (int(p) for p in parts)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"input_size must be (width, height) or 'WIDTHxHEIGHT', got {value!r}"
+        ) from exc
     if height < 1 or width < 1:
         raise ConfigurationError(f"input_size must be positive, got {value!r}")
-    return height, width
+    return width, height
+
+
+def _meta_size(meta: dict[str, str]) -> tuple[int, int] | None:
+    """The crop ``(width, height)`` stored in a model's metadata, old or new key."""
+    try:
+        if META_INPUT_SIZE in meta:
+            return _size(meta[META_INPUT_SIZE])
+        if LEGACY_META_INPUT_SIZE_HW in meta:
+            height, width = _size(meta[LEGACY_META_INPUT_SIZE_HW])
+            return width, height
+    except ConfigurationError as exc:
+        raise ModelError(f"bad input size in the model's metadata: {exc}") from exc
+    return None
 
 
 def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
@@ -141,7 +158,7 @@ def reid_metadata(
     Parameters
     ----------
     input_size
-        Crop ``(height, width)`` in pixels.
+        Crop ``(width, height)`` in pixels, or ``"WIDTHxHEIGHT"``.
     channel_order
         ``"BGR"`` or ``"RGB"``: the order the model expects its colour channels in.
     layout
@@ -152,9 +169,9 @@ def reid_metadata(
     feature_dim, preset
         Informational: output length and the preset name.
     """
-    h, w = _size(input_size)
+    w, h = _size(input_size)
     meta = {
-        META_INPUT_SIZE: f"{h}x{w}",
+        META_INPUT_SIZE: f"{w}x{h}",
         META_CHANNEL_ORDER: _choice("channel_order", channel_order, CHANNEL_ORDERS),
         META_LAYOUT: _choice("layout", layout, LAYOUTS),
     }
@@ -236,7 +253,8 @@ class OnnxEncoder:
     model_path
         ``.onnx`` file (or serialised bytes).
     input_size
-        Crop ``(height, width)``. Default: metadata, else the model's static input shape.
+        Crop ``(width, height)`` in pixels (or ``"WIDTHxHEIGHT"``). Default: metadata, else
+        the model's static input shape.
     channel_order
         ``"BGR"`` or ``"RGB"`` as the model expects. Default: metadata, else ``"BGR"``.
     layout
@@ -303,8 +321,10 @@ class OnnxEncoder:
             raise ModelError(f"cannot tell NCHW from NHWC in input shape {shape}; pass layout=")
         self.layout = _choice("layout", chosen_layout, LAYOUTS)
         spatial = shape[1:3] if self.layout == "NHWC" else shape[2:4]
-        static = tuple(spatial) if all(isinstance(d, int) and d > 0 for d in spatial) else None
-        size = input_size if input_size is not None else meta.get(META_INPUT_SIZE, static)
+        static = (
+            (spatial[1], spatial[0]) if all(isinstance(d, int) and d > 0 for d in spatial) else None
+        )  # (width, height)
+        size = input_size if input_size is not None else (_meta_size(meta) or static)
         if size is None:
             raise ModelError(f"the model input {shape} has no static size; pass input_size=")
         self.input_size = _size(size)
@@ -371,7 +391,7 @@ class OnnxEncoder:
     def feature_dim(self) -> int:
         """Length of the feature rows (runs the model once if its output shape is dynamic)."""
         if self._feature_dim is None:
-            h, w = self.input_size
+            w, h = self.input_size
             self._feature_dim = int(self._run(np.zeros((1, h, w, 3), np.uint8)).shape[1])
         return self._feature_dim
 
@@ -405,7 +425,7 @@ class OnnxEncoder:
             L2-normalised rows.
         """
         crops = np.asarray(crops)
-        h, w = self.input_size
+        w, h = self.input_size
         if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[1:] != (h, w, 3):
             raise InvalidInputError(f"crops must be (n, {h}, {w}, 3) uint8, got {crops.shape}")
         if len(crops) == 0:
@@ -490,6 +510,7 @@ __all__ = [
     "CHANNEL_ORDERS",
     "ENCODER_PRESETS",
     "LAYOUTS",
+    "LEGACY_META_INPUT_SIZE_HW",
     "MARS_PRESET",
     "META_CHANNEL_ORDER",
     "META_FEATURE_DIM",

@@ -159,7 +159,7 @@ def video_crops(
     video
         A file OpenCV can read (e.g. ``data/vtest.avi``).
     size
-        Crop ``(height, width)``.
+        Crop ``(width, height)`` in pixels.
     frames
         Frames used, spread evenly over the video.
     boxes_per_frame
@@ -190,7 +190,7 @@ def video_crops(
         total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         wanted = set(np.linspace(0, max(total - 1, 0), frames).astype(int).tolist())
         rng = np.random.default_rng(seed)
-        aspect = size[1] / size[0]
+        aspect = size[0] / size[1]  # width / height
         out: list[NDArray[np.uint8]] = []
         index = 0
         while wanted and index <= max(wanted):
