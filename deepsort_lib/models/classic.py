@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError
-from deepsort_lib.models.crops import extract_crops
+from deepsort_lib.models.crops import encode_boxes
 
 
 class ClassicEncoder:
@@ -161,12 +161,7 @@ class ClassicEncoder:
         InvalidInputError
             On a malformed frame, boxes or mask.
         """
-        crops, valid = extract_crops(frame, tlwh, self.crop_size, mask=mask)
-        features = np.zeros((len(crops), self.feature_dim), np.float32)
-        index = np.flatnonzero(valid)
-        if index.size:
-            features[index] = self.encode_crops(crops[index])
-        return features
+        return encode_boxes(self, frame, tlwh, self.crop_size, mask)
 
 
 __all__ = ["ClassicEncoder"]

@@ -19,6 +19,8 @@ This module does the same, with two deliberate, documented differences:
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -148,4 +150,43 @@ def extract_crops(
     return crops, valid
 
 
-__all__ = ["check_boxes", "crop_regions", "extract_crops"]
+class CropEncoder(Protocol):
+    """What :func:`encode_boxes` needs of an encoder: its feature length and a crop encoder."""
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of the feature rows."""
+        ...
+
+    def encode_crops(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """Unit feature rows of ``(n, height, width, 3)`` uint8 BGR crops."""
+        ...
+
+
+def encode_boxes(
+    encoder: CropEncoder,
+    frame: NDArray[np.uint8],
+    tlwh: ArrayLike,
+    size: tuple[int, int],
+    mask: ArrayLike | None = None,
+) -> NDArray[np.float32]:
+    """One feature row per box: ``encoder`` on the crops that exist, zero rows elsewhere.
+
+    The shared ``encode`` of the crop-based encoders; ``size`` is the crop ``(width, height)``.
+    Boxes with an empty crop (zero height, wholly outside the frame) or masked out get
+    all-zero rows, which a tracker reads as "no appearance".
+
+    Raises
+    ------
+    InvalidInputError
+        On a malformed frame, boxes or mask (checked before the encoder runs).
+    """
+    crops, valid = extract_crops(frame, tlwh, size, mask=mask)
+    features = np.zeros((len(crops), encoder.feature_dim), np.float32)
+    index = np.flatnonzero(valid)
+    if index.size:
+        features[index] = encoder.encode_crops(crops[index])
+    return features
+
+
+__all__ = ["CropEncoder", "check_boxes", "crop_regions", "encode_boxes", "extract_crops"]
