@@ -90,7 +90,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from deepsort_lib.models.yolo import quantize_yolo  # imports onnxruntime's quantiser
+    from deepsort_lib.models.quantize import quantize_yolo  # imports onnxruntime's quantiser
 
     frames: list[NDArray[np.uint8]] = []
     if args.calibration_video:
