@@ -223,3 +223,43 @@ def test_zone_parse_and_errors() -> None:
 def test_counting_imports_no_opencv() -> None:
     code = "import sys, deepsort_lib.counting\nassert 'cv2' not in sys.modules\n"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_counters_group_as_a_pipeline_sink() -> None:
+    from deepsort_lib.counting import Counters
+    from deepsort_lib.io.recorder import TrackRecorder
+    from deepsort_lib.pipeline import Pipeline
+
+    counters = Counters.from_specs(
+        ["0,200,640,200"], ["400,0,640,0,640,480,400,480"], ["person"], min_frames=2
+    )
+    assert [c.name for c in counters] == ["line 1", "zone 1"]
+    recorder = TrackRecorder()
+    frames = {}
+    for frame in range(1, 41):  # one person walking down, one walking right into the zone
+        feet = [(100, 100 + 5 * frame), (300 + 5 * frame, 100)]
+        frames[frame] = Detections.from_tlwh([_box_with_feet_at(x, y) for x, y in feet])
+    results = list(Pipeline(None, Tracker()).run(cache=frames, sinks=[counters, recorder]))
+    assert len(results) == 40 and len(recorder) > 0
+    line, zone = counters
+    assert (line.in_count, line.out_count) == (0, 1)
+    assert (zone.entries, zone.occupancy) == (1, 1)
+    assert counters.summary() == ["line 1: in 0, out 1", "zone 1: inside 1, entries 1, exits 0"]
+    assert [d["name"] for d in counters.to_dict()] == ["line 1", "zone 1"]
+    overlays = counters.overlays()
+    assert not overlays[0].closed and overlays[1].closed
+    assert overlays[0].text == "line 1: in 0, out 1"
+    # An overlay is a snapshot: counting on does not change what will be drawn.
+    counters.update([])
+    line.reset()
+    assert overlays[0].text == "line 1: in 0, out 1"
+
+
+def test_counters_from_bad_specs() -> None:
+    from deepsort_lib.counting import Counters
+
+    with pytest.raises(ConfigurationError, match="x1,y1,x2,y2"):
+        Counters.from_specs(["1,2,3"])
+    with pytest.raises(ConfigurationError, match="x1,y1"):
+        Counters.from_specs([], ["1,2,3,4"])
+    assert len(Counters.from_specs()) == 0

@@ -113,5 +113,17 @@ def test_counters_are_drawn() -> None:
     draw_zone(canvas, zone)
     assert np.any(canvas[190, 250] != before)  # shaded inside
     # Both summaries sit on dark text boxes next to their shapes.
-    assert np.all(canvas[120:150, :100] == 32, axis=-1).sum() > 500
+    assert np.all(canvas[90:120, :100] == 32, axis=-1).sum() > 500
     assert np.all(canvas[150:175, 200:300] == 32, axis=-1).sum() > 500
+
+
+def test_draw_overlays_from_snapshots() -> None:
+    from deepsort_lib.counting import Counters
+    from deepsort_lib.io.draw import draw_overlays
+
+    counters = Counters.from_specs(["0,120,320,120"], ["200,150,300,150,300,230,200,230"])
+    canvas = np.zeros((240, 320, 3), np.uint8)
+    draw_overlays(canvas, counters.overlays())
+    assert np.all(canvas[120, 160] == (0, 255, 255))
+    assert np.any(canvas[200, 250] != 0)
+    assert np.all(canvas[90:120, :100] == 32, axis=-1).sum() > 500

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from deepsort_lib.tracking.track import Track
 
 if TYPE_CHECKING:
-    from deepsort_lib.counting import LineCounter, ZoneCounter
+    from deepsort_lib.counting import CounterOverlay, LineCounter, ZoneCounter
 
 Frame = NDArray[np.uint8]
 Color = tuple[int, int, int]
@@ -171,15 +171,49 @@ def draw_tracks(
     return frame
 
 
-def _text_box(frame: Frame, text: str, origin: tuple[int, int], font_scale: float) -> None:
-    """``text`` on a dark box whose top-left is ``origin`` (clamped into the frame)."""
+def _text_box(
+    frame: Frame, text: str, origin: tuple[int, int], font_scale: float, *, above: bool = False
+) -> None:
+    """``text`` on a dark box whose top-left (bottom-left if ``above``) is ``origin``.
+
+    The box is clamped into the frame.
+    """
     (tw, th), base = cv2.getTextSize(text, _FONT, font_scale, 1)
     x = min(max(origin[0], 0), max(frame.shape[1] - tw - 8, 0))
-    y = min(max(origin[1], 0), max(frame.shape[0] - th - base - 8, 0))
+    top = origin[1] - (th + base + 8) - 3 if above else origin[1]
+    y = min(max(top, 0), max(frame.shape[0] - th - base - 8, 0))
     cv2.rectangle(frame, (x, y), (x + tw + 8, y + th + base + 8), (32, 32, 32), -1)
     cv2.putText(
         frame, text, (x + 4, y + th + 4), _FONT, font_scale, (255, 255, 255), 1, cv2.LINE_AA
     )
+
+
+def draw_overlays(
+    frame: Frame,
+    overlays: Sequence[CounterOverlay],
+    *,
+    line_color: Color = (0, 255, 255),
+    zone_color: Color = (255, 160, 0),
+    zone_alpha: float = 0.2,
+    font_scale: float = 0.55,
+) -> Frame:
+    """Draw counter overlays (lines, shaded zones, their summaries) on ``frame`` in place."""
+    for overlay in overlays:
+        points = np.round(overlay.points).astype(np.int32).reshape(-1, 1, 2)
+        if overlay.closed:
+            shaded = frame.copy()
+            cv2.fillPoly(shaded, [points], zone_color)
+            cv2.addWeighted(shaded, zone_alpha, frame, 1.0 - zone_alpha, 0.0, dst=frame)
+            cv2.polylines(frame, [points], True, zone_color, 2, cv2.LINE_AA)
+        else:
+            start, end = (tuple(int(v) for v in p[0]) for p in points[:2])
+            cv2.line(frame, start, end, line_color, 2, cv2.LINE_AA)
+            for point in (start, end):
+                cv2.circle(frame, point, 4, line_color, -1, cv2.LINE_AA)
+        corner = (int(points[:, 0, 0].min()), int(points[:, 0, 1].min()))
+        # A line's label sits above it so that the line stays visible; a zone's inside it.
+        _text_box(frame, overlay.text, corner, font_scale, above=not overlay.closed)
+    return frame
 
 
 def draw_line_counter(
@@ -191,18 +225,8 @@ def draw_line_counter(
     font_scale: float = 0.55,
 ) -> Frame:
     """Draw a counting line and its ``in / out`` totals on ``frame`` in place; returns it."""
-    start = (round(counter.start[0]), round(counter.start[1]))
-    end = (round(counter.end[0]), round(counter.end[1]))
-    cv2.line(frame, start, end, color, 2, cv2.LINE_AA)
-    for point in (start, end):
-        cv2.circle(frame, point, 4, color, -1, cv2.LINE_AA)
-    _text_box(
-        frame,
-        counter.summary(class_names),
-        (min(start[0], end[0]), min(start[1], end[1])),
-        font_scale,
-    )
-    return frame
+    overlay = counter.overlay(class_names)
+    return draw_overlays(frame, [overlay], line_color=color, font_scale=font_scale)
 
 
 def draw_zone(
@@ -215,14 +239,10 @@ def draw_zone(
     font_scale: float = 0.55,
 ) -> Frame:
     """Shade a counting zone and write its occupancy and entries on ``frame`` in place."""
-    polygon = np.round(zone.polygon).astype(np.int32).reshape(-1, 1, 2)
-    overlay = frame.copy()
-    cv2.fillPoly(overlay, [polygon], color)
-    cv2.addWeighted(overlay, alpha, frame, 1.0 - alpha, 0.0, dst=frame)
-    cv2.polylines(frame, [polygon], True, color, 2, cv2.LINE_AA)
-    x, y = polygon[:, 0, 0].min(), polygon[:, 0, 1].min()
-    _text_box(frame, zone.summary(class_names), (int(x), int(y)), font_scale)
-    return frame
+    overlay = zone.overlay(class_names)
+    return draw_overlays(
+        frame, [overlay], zone_color=color, zone_alpha=alpha, font_scale=font_scale
+    )
 
 
 def draw_fps(frame: Frame, fps: float, *, font_scale: float = 0.8) -> Frame:
@@ -238,6 +258,7 @@ __all__ = [
     "color_for_id",
     "draw_fps",
     "draw_line_counter",
+    "draw_overlays",
     "draw_tracks",
     "draw_zone",
     "label_text",
