@@ -135,3 +135,23 @@ def test_importing_interop_imports_neither_package() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_list_data_and_integer_data_follow_tracks() -> None:
+    tracker = Tracker(n_init=1, output_max_misses=1)
+    first = _frame(0.0, [0, 1, 2])
+    first.data["ids_list"] = ["a", "b", "c"]
+    first.data["frame_no"] = np.array([7, 8, 9])
+    tracks = tracker.update(from_supervision(first))
+    out = to_supervision(tracks, first)
+    assert out.data["ids_list"] == [first.data["ids_list"][t.detection_index] for t in tracks]
+    assert out.data["frame_no"].dtype.kind == "i"
+    second = _frame(3.0, [2])
+    second.data["ids_list"] = ["c"]
+    second.data["frame_no"] = np.array([10])
+    tracks = tracker.update(from_supervision(second))
+    out = to_supervision(tracks, second)
+    for k, track in enumerate(tracks):
+        want = None if track.detection_index is None else "c"
+        assert out.data["ids_list"][k] == want
+        assert out.data["frame_no"][k] == (None if want is None else 10)
