@@ -1,4 +1,4 @@
-"""The examples run: the notebook (executed with nbclient), the custom-detector and counting scripts."""
+"""The examples run: the notebook (via nbclient), the custom-detector and counting scripts."""
 
 from __future__ import annotations
 
