@@ -62,5 +62,9 @@ if [ "$MODE" = test ]; then
     # TrackEval (HOTA). --no-deps: it declares the GUI opencv-python and pycocotools, while the
     # HOTA metric needs only numpy and scipy.
     "$VENV/bin/python" -m pip install -q --no-deps "trackeval==1.3.0"
+    # Ultralytics, for the interop tests only, without its dependencies: they would pull a
+    # multi-GB CUDA torch, opencv-python 5 (no HOG) and setuptools >= 81 (no pkg_resources).
+    # The CPU torch wheel comes from pip's find-links on our machines (about 0.8 GB).
+    "$VENV/bin/python" -m pip install -q --no-deps torch==2.13.0 "torchvision==0.28.*" "ultralytics>=8.3"
 fi
 echo "$want" > "$VENV/.deepsort-setup-$MODE"
