@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.camera_motion import CameraMotion
-from deepsort_lib.errors import ConfigurationError, ModelError
+from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.mot import DetectionCache
 from deepsort_lib.io.sinks import Sink
@@ -177,6 +177,42 @@ def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
     return value, time.perf_counter() - start
 
 
+def _abort_sinks(sinks: Sequence[Sink]) -> None:
+    """Abort every sink, even if one of them fails to (the first failure is re-raised)."""
+    error: BaseException | None = None
+    for sink in sinks:
+        try:
+            sink.abort()
+        except BaseException as exc:  # keep cleaning up the others
+            error = error or exc
+    if error is not None:
+        raise error
+
+
+def _close_sinks(sinks: Sequence[Sink]) -> None:
+    """Publish every sink's output, or none: a failure aborts all that are not yet closed.
+
+    Sinks with a ``finish()`` method write and check their temporary files first, for all
+    sinks, so that the likely failures (a full disk, an incomplete video) happen before any
+    output is renamed into place.
+    """
+    closed = 0
+    try:
+        for sink in sinks:
+            finish = getattr(sink, "finish", None)
+            if callable(finish):
+                finish()
+        for sink in sinks:
+            sink.close()
+            closed += 1
+    except BaseException:
+        try:
+            _abort_sinks(sinks[closed:])
+        except BaseException:
+            pass  # the first failure is the one to report
+        raise
+
+
 class Pipeline:
     """Detector → optional encoder → tracker over a stream of frames.
 
@@ -285,6 +321,12 @@ class Pipeline:
                 )
             detector = self.detector
             detections, detect_time = _timed(lambda: detector.detect(frame))
+            if not isinstance(detections, Detections):
+                raise InvalidInputError(
+                    f"detector {type(detector).__name__}.detect returned "
+                    f"{type(detections).__name__}, not Detections: wrap its boxes with "
+                    "Detections.from_xyxy(...) or Detections.from_tlwh(...)"
+                )
         detections = self._filter(detections)
         encode_time = 0.0
         if self.encoder is not None and detections.features is None:
@@ -373,11 +415,10 @@ class Pipeline:
                 yield from self._loop(reader, cache, sinks, max_frames)
                 completed = True
             finally:
-                for sink in sinks:
-                    if completed:
-                        sink.close()
-                    else:
-                        sink.abort()
+                if completed:
+                    _close_sinks(sinks)
+                else:
+                    _abort_sinks(sinks)
 
     def _loop(
         self,

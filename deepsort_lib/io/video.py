@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -52,13 +52,18 @@ class FrameSource:
     size
         ``(width, height)`` of the frames.
     num_frames
-        Number of frames when known (``None`` for cameras).
+        Number of frames when known (``None`` for cameras): what the container declares.
+    frames_decoded
+        Frames produced so far by iterating. A video that ends early (truncated file) stops
+        with ``frames_decoded < num_frames`` and no error: compare the two (``deepsort
+        track`` warns with both counts).
     """
 
     name: str = "source"
     fps: float = 25.0
     size: tuple[int, int] = (0, 0)
     num_frames: int | None = None
+    frames_decoded: int = 0
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -149,6 +154,7 @@ class VideoSource(FrameSource):
         self._first = None
         number = 1
         while frame is not None:
+            self.frames_decoded = number
             yield number, frame
             ok, next_frame = self._capture.read()
             frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
@@ -198,7 +204,9 @@ class ImageFolderSource(FrameSource):
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:
         for number, file in enumerate(self.files, start=1):
-            yield number, _read_image(file)
+            image = _read_image(file)
+            self.frames_decoded = number
+            yield number, image
 
 
 class MotSequenceSource(ImageFolderSource):
@@ -307,7 +315,12 @@ class VideoWriter:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], fps: float = 25.0, fourcc: str = "mp4v"
+        self,
+        path: str | os.PathLike[str],
+        fps: float = 25.0,
+        fourcc: str = "mp4v",
+        *,
+        protect: Iterable[str | os.PathLike[str]] = (),
     ) -> None:
         if not fps > 0:
             raise ConfigurationError(f"fps must be positive, got {fps}")
@@ -317,12 +330,13 @@ class VideoWriter:
         self.fps = float(fps)
         self.fourcc = fourcc
         self.frames_written = 0
+        self._protect = tuple(protect)
         self._target: AtomicPath | None = None
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
 
     def _open(self, size: tuple[int, int]) -> cv2.VideoWriter:
-        self._target = AtomicPath(self.path, keep_suffix=True)
+        self._target = AtomicPath(self.path, keep_suffix=True, protect=self._protect)
         writer = cv2.VideoWriter(
             str(self._target.temp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, size
         )
@@ -345,12 +359,56 @@ class VideoWriter:
         self._writer.write(frame)
         self.frames_written += 1
 
-    def close(self) -> Path | None:
-        """Finish the file; returns its path, or ``None`` if no frame was written."""
+    def finish(self) -> None:
+        """Finalise the temporary file and check it holds every frame, without publishing it.
+
+        OpenCV's writer drops frames it cannot write (a full disk) with only a log warning, so
+        the file is checked after release: it must exist, be non-empty and report at least
+        :attr:`frames_written` frames when reopened.
+
+        Raises
+        ------
+        SourceError
+            If the file is incomplete; the temporary file is deleted, ``path`` is untouched.
+        """
         if self._writer is None or self._target is None:
-            return None
+            return
         self._writer.release()
         self._writer = None
+        if self._target.direct:
+            return  # a device or FIFO: nothing to reopen
+        temp = self._target.temp
+        try:
+            size = temp.stat().st_size
+        except OSError:
+            size = 0
+        found = 0
+        if size > 0:
+            with _quiet_opencv():
+                capture = cv2.VideoCapture(str(temp))
+                try:
+                    if capture.isOpened():
+                        found = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+                finally:
+                    capture.release()
+        if found < self.frames_written:
+            self._target.abort()
+            raise SourceError(
+                f"writing {self.path} failed: {found} of {self.frames_written} frames reached "
+                f"the file ({size} bytes; disk full?); the previous file, if any, is kept"
+            )
+
+    def close(self) -> Path | None:
+        """Finish the file; returns its path, or ``None`` if no frame was written.
+
+        Raises
+        ------
+        SourceError
+            If the video could not be written completely (see :meth:`finish`).
+        """
+        if self._target is None:
+            return None
+        self.finish()
         return self._target.commit()
 
     def abort(self) -> None:
