@@ -50,7 +50,7 @@ class Sink(Protocol):
     """Consumes per-frame results; finishes with ``close`` or ``abort``.
 
     A sink may also have ``finish()``: write everything out and check it without publishing
-    the file. The pipeline calls ``finish`` on every sink before it ``close``\ s any, so a
+    the file. The pipeline calls ``finish`` on every sink before it closes any, so a
     failing output (disk full) leaves no other output half-published.
     """
 
