@@ -91,15 +91,11 @@ def _silence_stdout() -> None:
         pass
 
 
-def _run(
-    prog: str, description: str, modules: Sequence[str], argv: Sequence[str] | None
-) -> int:
+def _run(prog: str, description: str, modules: Sequence[str], argv: Sequence[str] | None) -> int:
     with _stop_signals_raise():
         try:
             parser = argparse.ArgumentParser(prog=prog, description=description)
-            parser.add_argument(
-                "--version", action="version", version=f"%(prog)s {_version()}"
-            )
+            parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
             subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
             for name in modules:
                 importlib.import_module(name).register(subparsers)

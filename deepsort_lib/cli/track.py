@@ -273,8 +273,7 @@ def _class_ids(names: list[str], known: tuple[str, ...] | list[str]) -> list[int
         if name.isdigit():
             if known and int(name) >= len(known):
                 raise ConfigurationError(
-                    f"unknown class id {name}; this detector knows "
-                    f"{dict(enumerate(known))}"
+                    f"unknown class id {name}; this detector knows {dict(enumerate(known))}"
                 )
             ids.append(int(name))
         elif name in known:
@@ -561,8 +560,8 @@ def run_track(args: argparse.Namespace) -> int:
         decoded = getattr(source, "frames_decoded", None) if frames is not None else None
 
     truncated = ""
-    wanted = declared if args.max_frames is None or declared is None else min(
-        declared, args.max_frames
+    wanted = (
+        declared if args.max_frames is None or declared is None else min(declared, args.max_frames)
     )
     if decoded is not None and wanted is not None and decoded < wanted:
         truncated = f" (truncated video: {decoded} of {declared} declared frames decoded)"

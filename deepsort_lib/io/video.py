@@ -254,13 +254,30 @@ class MotSequenceSource(ImageFolderSource):
 def _read_seqinfo(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read_string(path.read_bytes().decode("utf-8-sig"), source=str(path))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"cannot parse {path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except configparser.Error as exc:
-        raise SourceError(f"cannot parse {path}: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"cannot parse {path}: {first}") from None
     # ConfigParser lower-cases keys: frameRate -> framerate.
-    return dict(parser["Sequence"]) if parser.has_section("Sequence") else {}
+    info: dict[str, Any] = dict(parser["Sequence"]) if parser.has_section("Sequence") else {}
+    if "framerate" in info:
+        try:
+            rate = float(info["framerate"])
+        except ValueError:
+            rate = float("nan")
+        if not 0.0 < rate < 1000.0:
+            raise SourceError(
+                f"{path}: frameRate must be a number of frames per second, "
+                f"got {info['framerate']!r}"
+            )
+        info["framerate"] = rate
+    return info
 
 
 def is_mot_sequence(path: str | os.PathLike[str]) -> bool:
@@ -290,6 +307,33 @@ def open_source(source: str | os.PathLike[str] | int) -> FrameSource:
     if path.is_dir():
         return MotSequenceSource(path) if is_mot_sequence(path) else ImageFolderSource(path)
     return VideoSource(path)
+
+
+def sample_video_frames(path: str | os.PathLike[str], count: int) -> Iterator[Frame]:
+    """``count`` frames spread evenly over a video file (all of them if it is shorter).
+
+    The one sampler of the package (model calibration uses it), decoding through
+    :class:`VideoSource`.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``count`` < 1.
+    SourceError
+        If the video cannot be opened or read.
+    """
+    if count < 1:
+        raise ConfigurationError(f"the number of frames to sample must be >= 1, got {count}")
+    with VideoSource(path) as source:
+        total = source.num_frames or 0
+        picks = np.linspace(0, max(total - 1, 0), num=min(count, max(total, 1)))
+        wanted = {int(i) + 1 for i in picks.astype(int)}  # frame numbers start at 1
+        for number, frame in source:
+            if number in wanted:
+                wanted.discard(number)
+                yield frame
+            if not wanted:
+                return
 
 
 class VideoWriter:
@@ -443,4 +487,5 @@ __all__ = [
     "VideoWriter",
     "is_mot_sequence",
     "open_source",
+    "sample_video_frames",
 ]
