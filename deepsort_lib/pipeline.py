@@ -280,6 +280,8 @@ class Pipeline:
             raise ConfigurationError(f"detect_every must be an integer >= 1, got {detect_every}")
         if camera_motion is not None and not callable(getattr(camera_motion, "estimate", None)):
             raise ConfigurationError(f"camera_motion {camera_motion!r} has no estimate() method")
+        if not np.isfinite(min_score):
+            raise ConfigurationError(f"min_score must be a finite number, got {min_score}")
         if int(prefetch) != prefetch or prefetch < 0:
             raise ConfigurationError(f"prefetch must be an integer >= 0, got {prefetch}")
         if detect_every > 1 and not callable(getattr(tracker, "predict", None)):
