@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import NoReturn
 
 from deepsort_lib.errors import DeepSortError
 
@@ -39,6 +40,13 @@ CONVERT_COMMANDS: tuple[str, ...] = (
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2, as the library's errors)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
 class Stopped(KeyboardInterrupt):
@@ -94,7 +102,7 @@ def _silence_stdout() -> None:
 def _run(prog: str, description: str, modules: Sequence[str], argv: Sequence[str] | None) -> int:
     with _stop_signals_raise():
         try:
-            parser = argparse.ArgumentParser(prog=prog, description=description)
+            parser = _Parser(prog=prog, description=description)
             parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
             subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
             for name in modules:
