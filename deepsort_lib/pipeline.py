@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from deepsort_lib.boxes import Detections
 from deepsort_lib.camera_motion import CameraMotion
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
+from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.mot import DetectionCache
 from deepsort_lib.io.sinks import Sink
@@ -175,6 +176,16 @@ def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
     start = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - start
+
+
+def _check_sink_paths(source: SourceLike | None, sinks: Sequence[Sink]) -> None:
+    """Refuse sinks whose file is the source or another sink's (see io.atomic's rules)."""
+    outputs = {
+        f"sink {i} ({type(sink).__name__})": getattr(sink, "path", None)
+        for i, sink in enumerate(sinks)
+    }
+    where = source if isinstance(source, (str, os.PathLike)) else getattr(source, "path", None)
+    check_output_paths(outputs, {"source": where})
 
 
 def _abort_sinks(sinks: Sequence[Sink]) -> None:
@@ -379,10 +390,15 @@ class Pipeline:
         SourceError
             If the source cannot be opened or read.
         """
-        if max_frames is not None and max_frames < 1:
-            raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
-        if source is None and cache is None:
-            raise ConfigurationError("give a source of frames, a detection cache, or both")
+        try:
+            if max_frames is not None and max_frames < 1:
+                raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
+            if source is None and cache is None:
+                raise ConfigurationError("give a source of frames, a detection cache, or both")
+            _check_sink_paths(source, sinks)
+        except BaseException:
+            _abort_sinks(sinks)  # their temporary files must not outlive a refused run
+            raise
         return self._run(source, cache, list(sinks), max_frames)
 
     def _run(

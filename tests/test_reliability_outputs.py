@@ -339,3 +339,22 @@ def test_full_disk_video_and_mot_fail_cleanly(small_fs: Path, tmp_path: Path) ->
     )  # fmt: skip
     assert_one_line_error(proc, "No space left on device")
     assert listing(small_fs) == ["filler", "v.avi"]
+
+
+def test_pipeline_refuses_a_sink_onto_its_source(clip: Path, tmp_path: Path) -> None:
+    from deepsort_lib.io.sinks import MotSink, TrackLogSink
+    from deepsort_lib.pipeline import Pipeline
+    from deepsort_lib.tracking.tracker import Tracker
+
+    original = clip.read_bytes()
+    pipeline = Pipeline(None, Tracker())
+    (tmp_path / "sub").mkdir()
+    for target in (clip, tmp_path / "sub" / ".." / "a.avi"):
+        with pytest.raises(SourceError, match="it is the input source"):
+            pipeline.process(str(clip), sinks=[MotSink(target)])
+    log = tmp_path / "t.csv"
+    with pytest.raises(SourceError, match="are the same file"):
+        pipeline.process(str(clip), sinks=[MotSink(log), TrackLogSink(log)])
+    assert clip.read_bytes() == original
+    assert listing(tmp_path) == ["a.avi", "sub"]  # the refused sinks' temporary files are gone
+    assert listing(tmp_path / "sub") == []

@@ -64,6 +64,8 @@ class FrameSource:
     size: tuple[int, int] = (0, 0)
     num_frames: int | None = None
     frames_decoded: int = 0
+    #: The file or folder read (``None`` for cameras); outputs may not be written onto it.
+    path: Path | None = None
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -128,6 +130,7 @@ class VideoSource(FrameSource):
             if not path.is_file():
                 raise SourceError(f"not a video file: {path}")
             self.name = path.stem
+            self.path = path
             with _quiet_opencv():
                 capture = cv2.VideoCapture(str(path))
             what = f"video {path}"
@@ -197,6 +200,7 @@ class ImageFolderSource(FrameSource):
         if not self.files:
             raise SourceError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
         self.name = path.name
+        self.path = path
         self.fps = fps
         first = _read_image(self.files[0])
         self.size = (int(first.shape[1]), int(first.shape[0]))
