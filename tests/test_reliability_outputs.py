@@ -132,6 +132,8 @@ def test_enospc_while_writing_keeps_the_previous_file(
     out.write("new\n")
     with pytest.raises(SourceError, match="No space left"):
         out.commit()
+    with pytest.raises(SourceError, match="was not written"):
+        out.commit()
     assert target.read_text() == "good\n"
     assert listing(tmp_path) == ["r.txt"]
 
@@ -168,6 +170,8 @@ def test_video_writer_detects_dropped_frames(
         writer.write(np.zeros((48, 64, 3), np.uint8))
     with pytest.raises(SourceError, match="2 of 5 frames"):
         writer.close()
+    with pytest.raises(SourceError, match="was not written"):
+        writer.close()  # a second close does not pretend success
     assert target.read_bytes() == b"previous video"
     assert listing(tmp_path) == ["v.avi"]
 
