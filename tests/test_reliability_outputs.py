@@ -362,3 +362,19 @@ def test_pipeline_refuses_a_sink_onto_its_source(clip: Path, tmp_path: Path) -> 
     assert clip.read_bytes() == original
     assert listing(tmp_path) == ["a.avi", "sub"]  # the refused sinks' temporary files are gone
     assert listing(tmp_path / "sub") == []
+
+
+def test_cli_writes_the_longest_legal_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sequence = make_sequence(tmp_path / "seq")
+    mot = tmp_path / ("r" * 250 + ".txt")
+    log = tmp_path / ("t" * 248 + ".jsonl")
+    code = main(
+        ["track", str(sequence), "--encoder", "none", "-q", "--n-init", "1", "--mot", str(mot),
+         "--log", str(log)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert len(mot.name) == 254 and len(log.name) == 254
+    assert mot.read_text().count("\n") == 5 and log.read_text().count("\n") == 5
+    assert listing(tmp_path) == sorted([log.name, mot.name, "seq"])
