@@ -25,6 +25,7 @@ from deepsort_lib.streams.runner import (
     StreamState,
     StreamStatus,
     outputs,
+    progress_line,
 )
 from deepsort_lib.streams.sources import is_live, source_name
 from deepsort_lib.streams.tracker import MultiStreamTracker
@@ -152,6 +153,7 @@ def test_a_failing_source_among_healthy_ones(tmp_path: Path, keep_partial: bool)
     assert report.streams["good1"].state is StreamState.FINISHED
     assert changes.count(("bad", StreamState.RECONNECTING)) == 2
     assert ("bad", StreamState.FAILED) in changes
+    assert progress_line(report.streams) == "good1 30 finished | bad 8 failed | good2 20 finished"
     if keep_partial:
         mot = read_mot(tmp_path / "bad.txt")
         assert set(mot.frames.tolist()) <= set(range(1, 9)) and len(mot) > 0

@@ -520,6 +520,15 @@ class MultiSourceRunner:
             self.on_status(status)
 
 
+def progress_line(statuses: Mapping[StreamId, StreamStatus]) -> str:
+    """One line for a progress display: ``a 120 | b 98 reconnecting | cam 5 failed``."""
+    parts = []
+    for status in statuses.values():
+        state = "" if status.state is StreamState.RUNNING else f" {status.state.value}"
+        parts.append(f"{status.name} {status.frames}{state}")
+    return " | ".join(parts)
+
+
 def outputs(
     folder: str | Path,
     *,
@@ -566,4 +575,5 @@ __all__ = [
     "StreamState",
     "StreamStatus",
     "outputs",
+    "progress_line",
 ]
