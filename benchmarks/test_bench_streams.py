@@ -40,7 +40,7 @@ import pytest
 
 from benchmarks.conftest import ResultTable
 from deepsort_lib import Tracker
-from deepsort_lib.pipeline import Pipeline
+from deepsort_lib.pipeline import FrameResult, Pipeline, StageTimings
 from deepsort_lib.streams import MultiStreamTracker, StreamFrame
 from deepsort_lib.streams.pipeline import MultiStreamPipeline
 from deepsort_lib.streams.runner import MultiSourceRunner, RetryPolicy
@@ -120,7 +120,7 @@ def chains(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Callable[[], C
 
 
 def _summary(
-    frames: int, wall: float, latencies: list[float], rss: float, n: int
+    frames: int, wall: float, latencies: list[float], rss: float, n: int, stages: StageTimings
 ) -> dict[str, float]:
     lat = np.asarray(latencies) * 1000
     return {
@@ -128,6 +128,8 @@ def _summary(
         "p50_ms": float(np.percentile(lat, 50)),
         "p95_ms": float(np.percentile(lat, 95)),
         "rss_mb_per_stream": rss / n,
+        # Where the time goes, per frame (the batched run shares a batch's time among its frames).
+        **{f"{k}_ms": 1000 * v / frames for k, v in stages.as_dict().items() if k != "write"},
     }
 
 
@@ -135,6 +137,7 @@ def run_separate(chain: Chain, n: int, frames: int) -> dict[str, float]:
     pipes = [Pipeline(chain.detector, Tracker(), chain.encoder) for _ in range(n)]
     runs = [p.run(str(VTEST), max_frames=frames) for p in pipes]
     latencies: list[float] = []
+    stages = StageTimings()
     base = peak = _rss_mb()
     count = 0
     start = time.perf_counter()
@@ -146,11 +149,12 @@ def run_separate(chain: Chain, n: int, frames: int) -> dict[str, float]:
                 runs.remove(run)
                 continue
             latencies.append(time.perf_counter() - t0)
+            stages = stages + result.timings
             count += 1
             peak = max(peak, _rss_mb())
     wall = time.perf_counter() - start
     assert count == n * frames
-    return _summary(count, wall, latencies, peak - base, n)
+    return _summary(count, wall, latencies, peak - base, n, stages)
 
 
 def run_batched(chain: Chain, n: int, frames: int) -> dict[str, float]:
@@ -172,11 +176,17 @@ def run_batched(chain: Chain, n: int, frames: int) -> dict[str, float]:
     )
     base = _rss_mb()
     peak = [base]
+    stages = [StageTimings()]
+
+    def on_result(sid: Any, result: FrameResult) -> None:
+        peak[0] = max(peak[0], _rss_mb())
+        stages[0] = stages[0] + result.timings
+
     start = last[0] = time.perf_counter()
-    report = runner.process(lambda sid, r: peak.__setitem__(0, max(peak[0], _rss_mb())))
+    report = runner.process(on_result)
     wall = time.perf_counter() - start
     assert report.frames == n * frames and not report.failed
-    out = _summary(report.frames, wall, cycles, peak[0] - base, n)
+    out = _summary(report.frames, wall, cycles, peak[0] - base, n, stages[0])
     out["batches"] = report.batches
     return out
 
@@ -209,6 +219,7 @@ def test_batched_vs_separate(
             p95_ms=row["p95_ms"],
             rss_mb_per_stream=row["rss_mb_per_stream"],
             batched_over_separate=ratio if peer == "batched" else 1.0,
+            **{k: row[k] for k in ("decode_ms", "detect_ms", "encode_ms", "track_ms")},
         )
     benchmark.extra_info.update({"ratio": round(ratio, 3), "separate_fps": separate["fps"]})
     print(

@@ -360,3 +360,15 @@ def test_source_names() -> None:
     assert source_name("rtsp://user:pw@cam.local:554/live/1", "x") == "cam.local_live_1"
     assert source_name(3, "x") == "camera3" and source_name("2", "x") == "camera2"
     assert source_name("/videos/a b.mp4", "x") == "a_b"
+
+
+def test_url_source_rejects_what_is_not_a_reachable_stream_url(tmp_path: Path) -> None:
+    from deepsort_lib.streams.sources import UrlSource, _redact, is_url
+
+    assert is_url("rtsp://h/x") and is_url("HTTPS://h/x.mjpg") and not is_url("clip.mp4")
+    assert not is_url(str(tmp_path)) and not is_url(0)
+    with pytest.raises(SourceError, match="not a stream URL"):
+        UrlSource(str(tmp_path / "clip.avi"))
+    with pytest.raises(SourceError, match=r"cannot open stream http://u:\*\*\*@127\.0\.0\.1:1/x"):
+        UrlSource("http://u:secret@127.0.0.1:1/x.avi")
+    assert _redact("rtsp://admin:pw@cam/live") == "rtsp://admin:***@cam/live"
