@@ -372,3 +372,22 @@ def test_url_source_rejects_what_is_not_a_reachable_stream_url(tmp_path: Path) -
     with pytest.raises(SourceError, match=r"cannot open stream http://u:\*\*\*@127\.0\.0\.1:1/x"):
         UrlSource("http://u:secret@127.0.0.1:1/x.avi")
     assert _redact("rtsp://admin:pw@cam/live") == "rtsp://admin:***@cam/live"
+
+
+class _BadClose(_Source):
+    def close(self) -> None:
+        raise OSError("close failed")
+
+
+def test_sources_numbered_from_zero_and_sources_whose_close_fails() -> None:
+    numbers: dict[str, list[int]] = {"zero": [], "badclose": []}
+    report = MultiSourceRunner(
+        {
+            "zero": [(i, _frame(1, i + 1)) for i in range(4)],
+            "badclose": lambda: _BadClose(_clip(2, 5), live=False),
+        },
+        _pipeline(),
+        policy=FAST,
+    ).process(lambda sid, r: numbers[sid].append(r.frame_index))
+    assert numbers == {"zero": [0, 1, 2, 3], "badclose": [1, 2, 3, 4, 5]}
+    assert all(s.state is StreamState.FINISHED for s in report.streams.values())

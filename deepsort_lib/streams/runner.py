@@ -206,12 +206,23 @@ class _Decoder:
             return True
         return False
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
+        try:
+            self._read()
+        except BaseException as exc:  # a bug must end the stream, never hang the runner
+            self._put(_End(StreamState.FAILED, f"decode thread failed: {_describe(exc)}"))
+
+    def _read(self) -> None:
         source, self._first = self._first, None
         if self.stop.is_set():
             _close(source)
             return
         last = delivered = attempt = 0
+        resumed = False
         while True:
             error = "the live source stopped delivering frames"
             try:
@@ -222,7 +233,7 @@ class _Decoder:
                     if item is None:
                         break
                     number, image = item
-                    if not self._live and number <= last:
+                    if resumed and not self._live and number <= last:
                         continue  # a reopened file: skip what was already delivered
                     number = last + 1 if self._live else int(number)
                     if not self._put(_Frame(number, image, time.perf_counter() - start)):
@@ -252,12 +263,16 @@ class _Decoder:
                     source = self._reopen()
                 except Exception as exc:
                     error = _describe(exc)
+            resumed = True
 
 
 def _close(source: Any) -> None:
     close = getattr(source, "close", None)
     if callable(close):
-        close()
+        try:
+            close()
+        except Exception:  # nothing more to release; the stream's state says what happened
+            pass
 
 
 class _Stream:
@@ -476,7 +491,9 @@ class MultiSourceRunner:
             try:
                 item = stream.decoder.queue.get_nowait()
             except queue.Empty:
-                return None
+                if stream.decoder.alive or not stream.decoder.queue.empty():
+                    return None
+                item = _End(StreamState.FAILED, "the decode thread stopped without a word")
             if isinstance(item, _Frame):
                 if status.state is StreamState.RECONNECTING:
                     self._set_state(status, StreamState.RUNNING)
