@@ -254,3 +254,15 @@ def test_unknown_streams_and_bad_settings() -> None:
     own = Tracker(n_init=1)
     assert mst.add_stream("z", tracker=own) is own
     assert len(mst) == 2 and list(mst) == ["x", "z"]
+
+
+def test_importing_the_tracker_side_loads_no_opencv() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, deepsort_lib.streams as s; s.MultiStreamTracker(); "
+        "print('cv2' in sys.modules, 'onnxruntime' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
