@@ -31,7 +31,9 @@ YOLO chains, ``STREAMS_SOAK_FRAMES`` the memory run).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -58,8 +60,9 @@ YOLO_N = tuple(int(n) for n in os.environ.get("STREAMS_BENCH_YOLO_N", "1,2,4").s
 #: Each peer runs this many times, alternating, and keeps its best: load on a shared machine
 #: drifts over minutes, and alternating best-of keeps the ratio fair.
 ROUNDS = 2
-#: Batched may not be slower; the margin absorbs noise on shared machines.
-TOLERANCE = 0.10
+#: Batched may not be slower. The margin is the noise of a shared 2-core machine: identical
+#: work (one stream, where nothing is batched) measured 0.92-1.10 in the same run.
+TOLERANCE = 0.20
 SOAK_FRAMES = int(os.environ.get("STREAMS_SOAK_FRAMES", "10000"))
 SOAK_STREAMS = 8
 
@@ -260,41 +263,64 @@ def test_batched_vs_separate(
     assert ratio >= 1.0 - TOLERANCE, f"batched is slower than separate pipelines: x{ratio:.2f}"
 
 
-def test_memory_8_streams_long_run(benchmark: Any, results: ResultTable) -> None:
+def soak(frames: int, streams: int = SOAK_STREAMS) -> list[dict[str, float]]:
+    """Run the memory soak in this process; RSS and table sizes every 1,000 frames."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from streams_scenes import walking_frames
 
+    scenes = [walking_frames(s, frames, 6, feature_dim=32, mean_life=200) for s in range(streams)]
+    mst = MultiStreamTracker(global_ids=True)
+    samples = [{"frame": 0, "rss_mb": _rss_mb()}]
+    start = time.perf_counter()
+    for f in range(1, frames + 1):
+        mst.update([StreamFrame(i, f, next(g)) for i, g in enumerate(scenes)])
+        if f % 1000 == 0 or f == frames:
+            assert mst.ids is not None
+            samples.append(
+                {
+                    "frame": f,
+                    "rss_mb": _rss_mb(),
+                    "live_tracks": sum(len(mst.tracker(s)) for s in mst),
+                    "id_pairs": sum(mst.ids.pairs(s) for s in mst),
+                    "global_ids_issued": mst.ids.next_id - 1,
+                    "ms_per_batch": 1000 * (time.perf_counter() - start) / f,
+                }
+            )
+    return samples
+
+
+def test_memory_8_streams_long_run(benchmark: Any, results: ResultTable) -> None:
+    # A fresh process: the models loaded by the other benchmarks would hide the curve.
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import json; from benchmarks.test_bench_streams import soak; "
+        f"print(json.dumps(soak({SOAK_FRAMES})))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+
+    def run() -> list[dict[str, float]]:
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        samples: list[dict[str, float]] = json.loads(out.stdout.strip().splitlines()[-1])
+        return samples
+
     benchmark.group = "streams memory"
-    samples: list[dict[str, float]] = []
-
-    def soak() -> None:
-        scenes = [
-            walking_frames(s, SOAK_FRAMES, 6, feature_dim=32, mean_life=200)
-            for s in range(SOAK_STREAMS)
-        ]
-        mst = MultiStreamTracker(global_ids=True)
-        start = time.perf_counter()
-        for f in range(1, SOAK_FRAMES + 1):
-            mst.update([StreamFrame(i, f, next(g)) for i, g in enumerate(scenes)])
-            if f % 1000 == 0 or f == SOAK_FRAMES:
-                assert mst.ids is not None
-                samples.append(
-                    {
-                        "frame": f,
-                        "rss_mb": _rss_mb(),
-                        "live_tracks": sum(len(mst.tracker(s)) for s in mst),
-                        "id_pairs": sum(mst.ids.pairs(s) for s in mst),
-                        "global_ids_issued": mst.ids.next_id - 1,
-                        "ms_per_batch": 1000 * (time.perf_counter() - start) / f,
-                    }
-                )
-
-    benchmark.pedantic(soak, rounds=1, iterations=1)
-    for row in samples:
-        results.add("streams_memory", streams=SOAK_STREAMS, **row)
+    samples = benchmark.pedantic(run, rounds=1, iterations=1)
+    for row in samples[1:]:
+        results.add(
+            "streams_memory", streams=SOAK_STREAMS, start_rss_mb=samples[0]["rss_mb"], **row
+        )
         print(row)
-    if len(samples) >= 3:
-        settled = samples[1]["rss_mb"]
-        growth = max(s["rss_mb"] for s in samples[1:]) - settled
-        assert growth < 25.0, f"RSS grew by {growth:.1f} MB after the first 2,000 frames"
-    assert samples[-1]["id_pairs"] <= 3 * samples[-1]["live_tracks"] + 40 * SOAK_STREAMS
+    if len(samples) >= 4:
+        # Bounded: after the first 2,000 frames (tracks and galleries at their working size),
+        # RSS stays within a few MB.
+        settled = samples[2]["rss_mb"]
+        growth = max(s["rss_mb"] for s in samples[2:]) - settled
+        assert growth < 10.0, f"RSS grew by {growth:.1f} MB after the first 2,000 frames"
+    last = samples[-1]
+    assert last["id_pairs"] <= 3 * last["live_tracks"] + 40 * SOAK_STREAMS
