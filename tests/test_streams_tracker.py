@@ -266,3 +266,26 @@ def test_importing_the_tracker_side_loads_no_opencv() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_trackers_detection_cap_is_checked_before_any_stream_moves() -> None:
+    from dataclasses import dataclass, fields
+
+    if "max_detections" in {f.name for f in fields(TrackerConfig)}:
+        capped = TrackerConfig(max_detections=3)  # type: ignore[call-arg]
+    else:  # a tracker core without the cap: give its config one
+
+        @dataclass(frozen=True)
+        class Capped(TrackerConfig):
+            max_detections: int = 3
+
+        capped = Capped()
+    mst = MultiStreamTracker(n_init=1)
+    mst.add_stream("small", tracker=Tracker(capped))
+    box = Detections.from_tlwh([[0, 0, 10, 20]])
+    mst.update([("big", 1, box), ("small", 1, box)])
+    before = _state(mst)
+    four = Detections.from_tlwh([[i * 20.0, 0, 10, 20] for i in range(4)])
+    with pytest.raises(InvalidInputError, match="max_detections=3"):
+        mst.update([("big", 2, four), ("small", 2, four)])
+    assert _state(mst) == before

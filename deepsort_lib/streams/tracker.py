@@ -354,6 +354,12 @@ class MultiStreamTracker:
                 )
             if entry.features is not None:
                 dets = dets.with_features(entry.features)
+            config = self.default_config if stream is None else stream.tracker.config
+            limit = getattr(config, "max_detections", None)  # the tracker's cap, when it has one
+            if limit is not None and len(dets) > limit:
+                raise InvalidInputError(
+                    f"stream {sid!r}: {len(dets)} detections, more than max_detections={limit}"
+                )
             known = None if stream is None else stream.feature_dim
             if dets.feature_dim is not None and known is not None and dets.feature_dim != known:
                 raise InvalidInputError(
