@@ -1,4 +1,3 @@
-import copy
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from deepsort_lib import (
     TrackState,
 )
 from deepsort_lib.synthetic import CrowdScenario
+from tests.core_state import state_of
 
 
 def box(x: float, y: float = 100.0, w: float = 40.0, h: float = 100.0) -> list[float]:
@@ -128,20 +128,12 @@ def test_predict_only_step_moves_tracks_without_counting_misses() -> None:
     assert [t.track_id for t in out] == [before.track_id]
 
 
-def _state(tracker: Tracker) -> dict[str, Any]:
-    return copy.deepcopy({k: v for k, v in vars(tracker).items() if k != "kalman"})
+def _state(tracker: Tracker) -> Any:
+    return state_of(tracker)
 
 
-def _assert_same_state(a: dict[str, Any], b: dict[str, Any]) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        va, vb = a[key], b[key]
-        if isinstance(va, np.ndarray):
-            np.testing.assert_array_equal(va, vb)
-        elif hasattr(va, "__dict__"):
-            _assert_same_state(vars(va), vars(vb))
-        else:
-            assert va == vb, key
+def _assert_same_state(a: Any, b: Any) -> None:
+    assert a == b
 
 
 @pytest.mark.parametrize(

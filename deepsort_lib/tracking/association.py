@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -53,6 +52,9 @@ def min_cost_matching(
     clamped = np.minimum(cost, max_distance + 1e-5)
     if not np.any(clamped <= max_distance):
         return Assignment(unmatched_rows=rows, unmatched_cols=cols)
+    # Imported on first use: scipy.optimize takes about a second to import.
+    from scipy.optimize import linear_sum_assignment
+
     r, c = linear_sum_assignment(clamped)
     ok = clamped[r, c] <= max_distance
     r, c = r[ok], c[ok]
