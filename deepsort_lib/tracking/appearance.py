@@ -16,7 +16,7 @@ every track is 1.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,8 +42,14 @@ def normalize_features(features: NDArray[np.floating]) -> tuple[FeatureArray, Bo
     return out, valid
 
 
+@runtime_checkable
 class AppearanceModel(Protocol):
-    """What the tracker needs from a per-track appearance store."""
+    """What the tracker needs from a per-track appearance store (a public extension point:
+    pass any object with these members as ``Tracker(appearance_model=...)``).
+
+    Rows are the tracker's track rows, kept in step by ``add_tracks`` and ``keep``. Features
+    arrive L2-normalised; an all-zero row means "no appearance" and must not be learnt.
+    """
 
     dim: int | None
 
@@ -269,7 +275,7 @@ class EmaAppearance:
         out = np.full((len(rows), features.shape[0]), NO_APPEARANCE)
         if len(rows) == 0 or features.shape[0] == 0 or self.dim is None:
             return out
-        dist = 1.0 - (self._state[rows] @ features.T).astype(np.float64)
+        dist = 1.0 - np.matmul(self._state[rows], features.T).astype(np.float64)
         valid = self._has[rows][:, None] & np.any(features != 0, axis=1)[None, :]
         out[valid] = dist[valid]
         return out

@@ -76,7 +76,7 @@ class CostContext:
     def appearance(self) -> FloatArray | None:
         """``(T, N)`` cosine distance from the tracker's appearance model (computed on first
         use, inside the gate only; 1.0 elsewhere and where either side has no appearance), or
-        ``None`` on a frame without features."""
+        ``None`` on a frame without features. Only available during the call."""
         return self._appearance()
 
 

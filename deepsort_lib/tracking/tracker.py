@@ -424,7 +424,12 @@ class Tracker:
         table = self._table
         query = None if features is None else features[cols]
 
+        in_call = [True]
+
         def appearance() -> FloatArray | None:
+            # The appearance model moves on after this frame: compute now or never.
+            if not in_call[0]:
+                raise RuntimeError("CostContext.appearance is only available during the call")
             return None if query is None else self._appearance.distance(rows, query, inside)
 
         context = CostContext(
@@ -441,7 +446,10 @@ class Tracker:
             _appearance=appearance,
         )
         assert self._cost is not None
-        raw = np.asarray(self._cost(context), dtype=np.float64)
+        try:
+            raw = np.asarray(self._cost(context), dtype=np.float64)
+        finally:
+            in_call[0] = False
         if raw.shape != (len(rows), len(cols)):
             raise ConfigurationError(
                 f"association_cost returned shape {raw.shape}, expected {(len(rows), len(cols))}"
