@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from deepsort_lib.boxes import Detection, Detections
 from deepsort_lib.errors import (
+    ConcurrentUseError,
     ConfigurationError,
     DeepSortError,
     InvalidInputError,
@@ -74,6 +75,7 @@ __all__ = [  # noqa: RUF022 - grouped: eager names, then the lazy ones
     "AppearanceModel",
     "AssociationCost",
     "CameraMotionTracker",
+    "ConcurrentUseError",
     "ConfigurationError",
     "CostContext",
     "DeepSortError",

@@ -105,10 +105,40 @@ def iou_matrix(tlwh_a: ArrayLike, tlwh_b: ArrayLike) -> FloatArray:
     return iou
 
 
-def _as_float_matrix(name: str, values: Any, columns: int | None) -> FloatArray:
+#: Largest magnitude accepted for a box coordinate or size, in pixels. Far beyond any image,
+#: and far below where the Kalman covariances (which square box sizes twice) overflow.
+MAX_COORDINATE = 1e8
+#: Largest magnitude accepted for a feature value: above it the float32 features the tracker
+#: stores, and their squared norms, are no longer finite.
+MAX_FEATURE_VALUE = 1e15
+#: Class ids are whole numbers that fit exactly in a float64 (and therefore in an int64).
+MAX_CLASS_ID = 2**53
+
+
+def _numeric(name: str, values: Any) -> NDArray[Any]:
+    """``values`` as an array of real numbers, refusing what a float cast would change."""
     try:
-        array = np.array(values, dtype=np.float64)  # a copy: we freeze it below
+        raw = np.asarray(values)
     except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be numeric, got {type(values).__name__}") from exc
+    if raw.dtype.kind == "c":
+        raise InvalidInputError(f"{name} must be real numbers, got complex values")
+    if raw.dtype.kind in "USVMm":
+        raise InvalidInputError(f"{name} must be numeric, got dtype {raw.dtype}")
+    if raw.dtype.kind == "O":
+        kinds = {np.asarray(v).dtype.kind for v in raw.reshape(-1)}
+        if kinds - set("biuf"):
+            raise InvalidInputError(f"{name} must hold only real numbers")
+    return raw
+
+
+def _as_float_matrix(
+    name: str, values: Any, columns: int | None, limit: float = np.inf
+) -> FloatArray:
+    raw = _numeric(name, values)
+    try:
+        array = np.array(raw, dtype=np.float64)  # a copy: we freeze it below
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(f"{name} must be numeric, got {type(values).__name__}") from exc
     if array.ndim == 1 and array.size == 0:
         array = array.reshape(0, columns or 0)
@@ -117,6 +147,8 @@ def _as_float_matrix(name: str, values: Any, columns: int | None) -> FloatArray:
         raise InvalidInputError(f"{name} must have shape {want}, got {array.shape}")
     if not np.all(np.isfinite(array)):
         raise InvalidInputError(f"{name} contains NaN or infinite values")
+    if array.size and np.max(np.abs(array)) > limit:
+        raise InvalidInputError(f"{name} has values beyond +-{limit:g}")
     return array
 
 
@@ -153,7 +185,7 @@ class Detections:
     features: FeatureArray | None = None
 
     def __post_init__(self) -> None:
-        tlwh = _as_float_matrix("boxes", self.tlwh, 4)
+        tlwh = _as_float_matrix("boxes", self.tlwh, 4, MAX_COORDINATE)
         n = tlwh.shape[0]
         if n and not (np.all(tlwh[:, 2] > 0) and np.all(tlwh[:, 3] > 0)):
             raise InvalidInputError("box widths and heights must be positive")
@@ -178,14 +210,22 @@ class Detections:
     def _class_ids(self, n: int) -> IntArray:
         if self.class_ids is None:
             return np.zeros(n, dtype=np.int64)
-        raw = np.asarray(self.class_ids)
-        if raw.dtype.kind not in "iuf" and raw.size:
+        if np.asarray(self.class_ids).dtype.kind in "USV":
+            raise InvalidInputError(
+                f"class ids must be integers, got dtype {np.asarray(self.class_ids).dtype}"
+            )
+        raw = _numeric("class ids", self.class_ids).reshape(-1)
+        if raw.dtype.kind == "O":
+            raw = raw.astype(np.float64)
+        if raw.size and raw.dtype.kind not in "iuf":
             raise InvalidInputError(f"class ids must be integers, got dtype {raw.dtype}")
-        raw = raw.reshape(-1)
         if raw.dtype.kind == "f" and not (
             np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
         ):
             raise InvalidInputError("class ids must be whole numbers")
+        # Checked before the cast: 1e30 or 2**64 - 1 would wrap around silently.
+        if raw.size and (np.max(raw) >= MAX_CLASS_ID or np.min(raw) <= -MAX_CLASS_ID):
+            raise InvalidInputError(f"class ids must be within +-2**53, got {raw.max()}")
         class_ids = raw.astype(np.int64)
         _check_length("class ids", class_ids, n)
         return class_ids
@@ -193,11 +233,16 @@ class Detections:
     def _features(self, n: int) -> FeatureArray | None:
         if self.features is None:
             return None
-        features = _as_float_matrix("features", self.features, None)
+        features = _as_float_matrix("features", self.features, None, MAX_FEATURE_VALUE)
         _check_length("features", features, n)
         if features.shape[1] == 0:
             raise InvalidInputError("features must have at least one dimension")
-        return features.astype(np.float32)
+        # The tracker works in float32: validate what it will see (1e39 is inf there).
+        small = features.astype(np.float32)
+        squared = np.einsum("ij,ij->i", small.astype(np.float64), small.astype(np.float64))
+        if not np.all(np.isfinite(squared)) or (small.size and np.max(squared) > 3e38):
+            raise InvalidInputError("features are too large for float32 (norm beyond 1e19)")
+        return small
 
     # -- construction ------------------------------------------------------------------------
 

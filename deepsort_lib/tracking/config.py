@@ -64,6 +64,10 @@ class TrackerConfig:
         With ``high_score_threshold``: detections below this are dropped.
     low_score_max_iou_distance
         ``1 - IoU`` threshold of the low-score round (ByteTrack: 0.5).
+    max_detections
+        Most detections one ``update`` accepts; more is an ``InvalidInputError`` (raised before
+        any state changes). Association cost grows with tracks x detections: at the default
+        2000, a frame takes well under a second and bounded memory; raise it knowingly.
     """
 
     max_cosine_distance: float = 0.2
@@ -88,6 +92,7 @@ class TrackerConfig:
     high_score_threshold: float | None = None
     low_score_threshold: float = 0.1
     low_score_max_iou_distance: float = 0.5
+    max_detections: int = 2000
 
     def __post_init__(self) -> None:
         def check(ok: bool, message: str) -> None:
@@ -119,6 +124,7 @@ class TrackerConfig:
             0.0 <= self.low_score_max_iou_distance <= 1.0,
             "low_score_max_iou_distance must be in [0, 1]",
         )
+        check(self.max_detections >= 1, "max_detections must be >= 1")
         check(
             self.std_weight_position > 0 and self.std_weight_velocity > 0,
             "Kalman noise weights must be positive",

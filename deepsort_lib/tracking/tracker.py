@@ -21,7 +21,9 @@ Tracking with a Deep Association Metric"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import Any
 
@@ -37,7 +39,7 @@ from deepsort_lib.boxes import (
     xyah_to_tlwh,
     xywh_to_tlwh,
 )
-from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.errors import ConcurrentUseError, ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.appearance import (
     AppearanceModel,
     EmaAppearance,
@@ -84,7 +86,10 @@ class Tracker:
 
     Notes
     -----
-    A tracker is not thread-safe: use one tracker per stream, from one thread at a time.
+    One tracker follows one stream, called from one thread at a time. A call that arrives
+    while another thread is inside the same tracker raises
+    :class:`~deepsort_lib.errors.ConcurrentUseError` and changes nothing (a cheap
+    non-blocking check, not a queue). Separate trackers are independent.
 
     Examples
     --------
@@ -131,6 +136,28 @@ class Tracker:
             appearance_model.clear()
             self._appearance = appearance_model
         self._table = TrackTable()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]  # locks do not copy or pickle; a copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if not self._lock.acquire(blocking=False):
+            raise ConcurrentUseError(
+                "this Tracker is already running in another thread; use one tracker per "
+                "stream and one thread at a time"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> Tracker:
@@ -163,8 +190,9 @@ class Tracker:
 
     def reset(self) -> None:
         """Forget every track. Identities keep counting up (they are never reused)."""
-        self._table = TrackTable()
-        self._appearance.clear()
+        with self._exclusive():
+            self._table = TrackTable()
+            self._appearance.clear()
 
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
@@ -207,9 +235,26 @@ class Tracker:
         Raises
         ------
         InvalidInputError
-            On malformed input; the tracker is left exactly as it was.
+            On malformed input, or more than ``max_detections`` boxes; the tracker is left
+            exactly as it was.
+        ConcurrentUseError
+            If another thread is inside this tracker; nothing is changed.
         """
+        with self._exclusive():
+            return self._update(detections, features, camera_motion)
+
+    def _update(
+        self,
+        detections: Detections | Sequence[Any] | NDArray[Any] | None,
+        features: ArrayLike | None,
+        camera_motion: ArrayLike | None,
+    ) -> list[Track]:
         dets = as_detections(detections, features)
+        if len(dets) > self.config.max_detections:
+            raise InvalidInputError(
+                f"{len(dets)} detections in one frame, more than max_detections="
+                f"{self.config.max_detections} (raise it in TrackerConfig if you mean it)"
+            )
         affine = self._check_camera_motion(camera_motion)
         self._check_feature_dim(dets)
         # Nothing above changed any state. Prediction and association below build new arrays
@@ -250,9 +295,10 @@ class Tracker:
         list of Track
             The tracks ``update`` would report, at their predicted boxes.
         """
-        self._predict_all(miss=False)
-        self._table.detection_index = np.full(len(self._table), -1, dtype=np.int64)
-        return self._output()
+        with self._exclusive():
+            self._predict_all(miss=False)
+            self._table.detection_index = np.full(len(self._table), -1, dtype=np.int64)
+            return self._output()
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -382,7 +428,34 @@ class Tracker:
         rows: IndexArray,
         cols: IndexArray,
     ) -> Assignment:
-        """Cascade (or global) matching of confirmed tracks on gated appearance."""
+        """Cascade (or global) matching of confirmed tracks on gated appearance.
+
+        A detection whose feature row is all zeros has no appearance: it is matched as on a
+        frame without features (motion only), after the detections that have one.
+        """
+        if features is None or self._cost is not None or len(cols) == 0:
+            return self._first_stage_on(dets, measurements, features, rows, cols)
+        seen = np.any(features[cols] != 0, axis=1)
+        if seen.all():
+            return self._first_stage_on(dets, measurements, features, rows, cols)
+        looks = self._first_stage_on(dets, measurements, features, rows, cols[seen])
+        blind = self._first_stage_on(dets, measurements, None, looks.unmatched_rows, cols[~seen])
+        result = Assignment(looks.track_rows, looks.detection_cols)
+        result.extend(blind)
+        result.unmatched_rows = np.sort(blind.unmatched_rows)
+        result.unmatched_cols = np.sort(
+            np.concatenate([looks.unmatched_cols, blind.unmatched_cols])
+        )
+        return result
+
+    def _first_stage_on(
+        self,
+        dets: Detections,
+        measurements: FloatArray,
+        features: NDArray[np.float32] | None,
+        rows: IndexArray,
+        cols: IndexArray,
+    ) -> Assignment:
         cfg = self.config
         table = self._table
         if len(rows) == 0 or len(cols) == 0:
