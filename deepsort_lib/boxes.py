@@ -322,23 +322,35 @@ class Detection:
     feature: Sequence[float] | NDArray[np.floating[Any]] | None = None
 
 
-def as_detections(obj: Any, features: ArrayLike | None = None) -> Detections:
+#: Box formats a raw detection array may be given in (``box_format=``).
+BOX_FORMATS = ("tlwh", "xyxy")
+
+
+def as_detections(
+    obj: Any, features: ArrayLike | None = None, box_format: str | None = None
+) -> Detections:
     """Coerce what users pass to ``Tracker.update`` into :class:`Detections`.
 
     Parameters
     ----------
     obj
-        A :class:`Detections`; an iterable of :class:`Detection`; or a numpy array of shape
-        ``(N, 4)``, ``(N, 5)`` or ``(N, 6)`` holding ``tlwh[, score[, class_id]]`` per row.
-        ``None`` and empty sequences are a frame with no detections.
+        A :class:`Detections`; an iterable of :class:`Detection`; or, with ``box_format``, an
+        array of shape ``(N, 4)``, ``(N, 5)`` or ``(N, 6)`` holding ``box[, score[, class_id]]``
+        per row. ``None`` and empty sequences are a frame with no detections.
     features
         Optional ``(N, D)`` features for the array and list forms (overrides their own).
+    box_format
+        ``"tlwh"`` (top-left x, y, width, height) or ``"xyxy"`` (corners): how to read the
+        boxes of a raw array. Required for a non-empty raw array: the two formats have the
+        same shape, and a wrong guess gives wrong tracks without an error.
 
     Raises
     ------
     InvalidInputError
-        If the input cannot be read as detections.
+        If the input cannot be read as detections, or is a raw array without ``box_format``.
     """
+    if box_format is not None and box_format not in BOX_FORMATS:
+        raise InvalidInputError(f"box_format must be one of {BOX_FORMATS}, got {box_format!r}")
     if isinstance(obj, Detections):
         return obj if features is None else obj.with_features(features)
     if obj is None:
@@ -346,20 +358,28 @@ def as_detections(obj: Any, features: ArrayLike | None = None) -> Detections:
     if isinstance(obj, np.ndarray) or (
         isinstance(obj, Sequence) and len(obj) and not isinstance(obj[0], Detection)
     ):
+        raw = _numeric("detections", obj)
         try:
-            rows = np.asarray(obj, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+            rows = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInputError(f"cannot read detections from this input: {exc}") from exc
         if rows.size == 0:
             return Detections(np.zeros((0, 4)), None, None, features)  # type: ignore[arg-type]
         if rows.ndim != 2 or rows.shape[1] not in (4, 5, 6):
             raise InvalidInputError(
                 f"a detection array must have shape (N, 4), (N, 5) or (N, 6) "
-                f"[tlwh, score, class_id], got {rows.shape}"
+                f"[box, score, class_id], got {rows.shape}"
+            )
+        if box_format is None:
+            raise InvalidInputError(
+                "a raw detection array does not say its box format: build "
+                "Detections.from_xyxy(boxes, scores, class_ids) or Detections.from_tlwh(...), "
+                "or pass box_format='xyxy' or 'tlwh'"
             )
         scores = rows[:, 4] if rows.shape[1] >= 5 else None
         class_ids = rows[:, 5] if rows.shape[1] == 6 else None
-        return Detections(rows[:, :4], scores, class_ids, features)  # type: ignore[arg-type]
+        build = Detections.from_xyxy if box_format == "xyxy" else Detections.from_tlwh
+        return build(rows[:, :4], scores, class_ids, features)
     if isinstance(obj, Iterable):
         items = list(obj)
         if not items:
@@ -387,6 +407,7 @@ def _bad_box() -> FloatArray:
 
 
 __all__ = [
+    "BOX_FORMATS",
     "Detection",
     "Detections",
     "as_detections",

@@ -35,7 +35,10 @@ def _agreement(scenario: CrowdScenario, nn_budget: int | None) -> tuple[float, i
     n_ours = n_ref = 0
     for fr in scenario.frames():
         d = fr.detections
-        mine = {t.detection_index: t.track_id for t in ours.update(d)}
+        # Both sides: confirmed tracks matched in this frame (the output rule apart).
+        mine = {
+            t.detection_index: t.track_id for t in ours.update(d) if t.detection_index is not None
+        }
         raw = [(list(b), float(s), 0) for b, s in zip(d.tlwh, d.scores, strict=True)]
         theirs = {}
         for t in ref.update_tracks(raw, embeds=list(d.features)):

@@ -65,7 +65,8 @@ def test_zero_rows_mixed_with_features_fall_back_to_motion_for_those_rows() -> N
         feats = np.array(fr.detections.features)
         feats[rng.random(len(feats)) < 0.3] = 0.0
         for t in tracker.update(fr.detections.with_features(feats)):
-            ids.setdefault(t.track_id, set()).add(int(fr.target_ids[t.detection_index]))
+            if t.detection_index is not None:
+                ids.setdefault(t.track_id, set()).add(int(fr.target_ids[t.detection_index]))
     assert all(len(v) == 1 for v in ids.values())
     assert len(ids) <= 9  # 6 targets, a few splits at most
 

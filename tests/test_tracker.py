@@ -48,13 +48,41 @@ def test_tentative_track_deleted_on_first_miss() -> None:
 
 
 def test_confirmed_track_survives_max_age_misses_then_dies() -> None:
-    tracker = Tracker(n_init=1, max_age=5)
+    tracker = Tracker(n_init=1, max_age=5, output_max_misses=0)
     tracker.update(frame(100))
     for _ in range(5):
         assert tracker.update([]) == []
         assert len(tracker) == 1
     tracker.update([])
     assert len(tracker) == 0
+
+
+@pytest.mark.parametrize("with_features", [True, False])
+def test_track_missed_exactly_max_age_frames_gets_a_new_id(with_features: bool) -> None:
+    # The original's cascade has depth max_age: a track missed max_age frames in a row is
+    # not matched on the next one (it is deleted) and the detection starts a new track.
+    def dets(x: float) -> Detections:
+        return frame(x, features=np.array([[1.0, 0.0]], np.float32) if with_features else None)
+
+    for misses, expected in ((4, 1), (5, 2)):
+        tracker = Tracker(n_init=1, max_age=5)
+        tracker.update(dets(100))
+        for _ in range(misses):
+            tracker.update(Detections.empty())
+        assert [t.track_id for t in tracker.update(dets(100))] == [expected], misses
+
+
+def test_default_output_rule_is_deep_sort_app() -> None:
+    # Confirmed tracks missed for one frame are still reported, at their predicted box.
+    tracker = Tracker(n_init=1)
+    assert tracker.config.output_max_misses == 1
+    tracker.update(frame(100))
+    missed = tracker.update([])
+    assert [(t.track_id, t.time_since_update, t.detection_index) for t in missed] == [(1, 1, None)]
+    assert tracker.update([]) == []
+    paper = Tracker(n_init=1, output_max_misses=0)
+    paper.update(frame(100))
+    assert paper.update([]) == []
 
 
 def test_return_tentative_and_output_max_misses() -> None:
@@ -110,7 +138,8 @@ def test_motion_only_tracking_keeps_ids() -> None:
     for fr in scenario.frames():
         assert fr.detections.features is None
         for t in tracker.update(fr.detections):
-            owner.setdefault(t.track_id, set()).add(int(fr.target_ids[t.detection_index]))
+            if t.detection_index is not None:
+                owner.setdefault(t.track_id, set()).add(int(fr.target_ids[t.detection_index]))
     assert owner and all(len(v) == 1 for v in owner.values())
 
 
@@ -141,11 +170,12 @@ def _assert_same_state(a: Any, b: Any) -> None:
     "bad",
     [
         lambda: Detections.from_tlwh([box(100)], features=np.ones((1, 3))),  # wrong feature dim
-        lambda: np.array([[0, 0, np.nan, 10]]),
-        lambda: np.array([[0, 0, -5, 10]]),
-        lambda: np.array([[0, 0, 10]]),
+        lambda: Detections.from_tlwh([[0, 0, np.nan, 10]]),
+        lambda: Detections.from_tlwh([[0, 0, -5, 10]]),
+        lambda: Detections.from_tlwh([[0, 0, 10]]),
         lambda: [Detection([0, 0, 1, 1]), "not a detection"],
-        lambda: np.array([["a", "b", "c", "d"]]),
+        lambda: Detections.from_tlwh([["a", "b", "c", "d"]]),
+        lambda: np.array([[100, 50, 140, 150, 0.9, 0]]),  # raw rows, box format unstated
     ],
 )
 def test_rejected_update_leaves_tracker_unchanged(bad: Any) -> None:
@@ -198,7 +228,8 @@ def test_match_classes_keeps_classes_apart() -> None:
     tracker.update(Detections.from_tlwh([box(100)], class_ids=[1]))
     out = tracker.update(Detections.from_tlwh([box(101)], class_ids=[2]))
     # The class-2 box overlaps track 1 almost perfectly, yet starts its own track.
-    assert [(t.track_id, t.class_id) for t in out] == [(2, 2)]
+    assert [(t.track_id, t.class_id) for t in out] == [(1, 1), (2, 2)]
+    assert out[0].detection_index is None and out[1].detection_index == 0
     assert {t.track_id: t.time_since_update for t in tracker.tracks} == {1: 1, 2: 0}
 
 
@@ -243,3 +274,28 @@ def test_zero_feature_rows_mean_no_appearance() -> None:
     # A zero row cannot match on appearance, but the IoU stage still takes it.
     out = tracker.update(frame(101, features=np.zeros((1, 2), np.float32)))
     assert [t.track_id for t in out] == [1]
+
+
+def test_raw_rows_need_their_box_format() -> None:
+    with pytest.raises(InvalidInputError, match="from_xyxy"):
+        Tracker().update(np.array([[100, 50, 140, 150, 0.9, 0]]))
+    out = Tracker(n_init=1).update(np.array([[100, 50, 140, 150, 0.9, 0]]), box_format="xyxy")
+    np.testing.assert_allclose(out[0].tlwh, [100, 50, 40, 100])
+    out = Tracker(n_init=1).update(np.array([[100, 50, 140, 150, 0.9, 0]]), box_format="tlwh")
+    np.testing.assert_allclose(out[0].tlwh, [100, 50, 140, 150])
+
+
+def test_classes_never_mix_by_default() -> None:
+    # A "person" (0) track is not taken over by a "car" (2) box at the same place.
+    tracker = Tracker(n_init=1)
+    assert tracker.config.match_classes
+    person = tracker.update(Detections.from_tlwh([box(100)], class_ids=[0]))[0]
+    out = tracker.update(Detections.from_tlwh([box(101)], class_ids=[2]))
+    by_id = {t.track_id: t.class_id for t in out}
+    assert by_id == {person.track_id: 0, person.track_id + 1: 2}
+    legacy = Tracker(n_init=1, match_classes=False)
+    legacy.update(Detections.from_tlwh([box(100)], class_ids=[0]))
+    assert [
+        (t.track_id, t.class_id)
+        for t in legacy.update(Detections.from_tlwh([box(101)], class_ids=[2]))
+    ] == [(1, 2)]

@@ -71,6 +71,7 @@ def matching_cascade(
     levels: NDArray[np.int64],
     rows: IndexArray,
     cols: IndexArray,
+    max_level: int | None = None,
 ) -> Assignment:
     """Deep SORT's matching cascade.
 
@@ -88,12 +89,19 @@ def matching_cascade(
         ``(len(rows),)`` time since update of each candidate track.
     rows, cols
         Track rows and detection columns that ``cost`` covers.
+    max_level
+        The cascade depth: levels above it are not visited (their tracks stay unmatched).
+        Deep SORT's depth is ``max_age``, so a track missed for ``max_age`` frames in a row
+        (level ``max_age + 1`` at association) is never matched again and gets deleted.
     """
     result = Assignment(unmatched_cols=cols)
     remaining = np.ones(len(cols), dtype=bool)
     matched_rows = np.zeros(len(rows), dtype=bool)
     # Levels without tracks are skipped, so iterating the distinct levels is the same cascade.
-    for level in np.unique(levels):
+    visit = np.unique(levels)
+    if max_level is not None:
+        visit = visit[visit <= max_level]
+    for level in visit:
         if not remaining.any():
             break
         level_rows = np.flatnonzero(levels == level)

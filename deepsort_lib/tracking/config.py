@@ -36,10 +36,12 @@ class TrackerConfig:
         Also return tentative tracks matched this frame (so the first frames are not empty).
     output_max_misses
         Also return confirmed tracks missed for up to this many frames, at their predicted
-        box (``detection_index`` is ``None`` for them). 0 returns only tracks matched this
-        frame; the original ``deep_sort_app`` used 1.
+        box (``detection_index`` is ``None`` for them). The default 1 is the rule of the
+        original ``deep_sort_app``, which produced the published results; 0 is the paper's
+        rule (only tracks matched this frame).
     match_classes
-        Never match a detection to a track of another class.
+        Never match a detection to a track of another class (so a track's class never
+        changes). On by default; single-class input is unaffected.
     kalman_backend
         ``"numpy"`` (batched, fast) or ``"filterpy"`` (the reference, one filter per track).
     appearance
@@ -80,7 +82,7 @@ class TrackerConfig:
     std_weight_position: float = 1.0 / 20
     std_weight_velocity: float = 1.0 / 160
     return_tentative: bool = False
-    output_max_misses: int = 0
+    output_max_misses: int = 1
     match_classes: bool = False
     kalman_backend: Literal["numpy", "filterpy"] = "numpy"
     appearance: Literal["gallery", "ema"] = "gallery"
@@ -138,13 +140,15 @@ class TrackerConfig:
         return CHI2INV95[2 if self.gating_only_position else 4]
 
 
-#: Named settings. ``original`` is the paper; the others switch on later published fixes.
+#: Named settings. ``original`` is nwojke's Deep SORT as its ``deep_sort_app`` runs it; the others
+#: switch on later published fixes.
 #: Their measured effect, option by option, is in ``benchmarks/results/ablation.md``.
 PRESETS: dict[str, dict[str, Any]] = {
     "original": {},
     # StrongSORT (Du et al. 2023) without its re-ID model: EMA appearance with its wider
     # cosine threshold, NSA Kalman, one global matching on 0.98 appearance + 0.02 motion,
-    # and deep_sort_app's output rule (tracks missed for one frame are still reported).
+    # and deep_sort_app's output rule (tracks missed for one frame are still reported; the
+    # default since the original's app uses it too).
     "strongsort": {
         "appearance": "ema",
         "nsa_kalman": True,
@@ -157,6 +161,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # ByteTrack's low-score round, EMA appearance. Add camera-motion compensation by passing
     # ``camera_motion=`` to ``update`` (the pipeline's ``--camera-motion``).
     "botsort": {
+        "output_max_misses": 0,  # BoT-SORT reports the tracks matched this frame
         "measurement": "xywh",
         "high_score_threshold": 0.6,
         "low_score_threshold": 0.1,

@@ -41,6 +41,7 @@ from deepsort_lib.boxes import (
 )
 from deepsort_lib.errors import ConcurrentUseError, ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.appearance import (
+    DENSE_MAX_BUDGET,
     AppearanceModel,
     EmaAppearance,
     FeatureGallery,
@@ -56,6 +57,7 @@ from deepsort_lib.tracking.association import (
 from deepsort_lib.tracking.camera import warp_states
 from deepsort_lib.tracking.config import PRESETS, TrackerConfig
 from deepsort_lib.tracking.cost import AssociationCost, CostContext
+from deepsort_lib.tracking.flat_gallery import FlatGallery
 from deepsort_lib.tracking.kalman import BoxKalmanModel, FilterpyKalmanModel
 from deepsort_lib.tracking.table import TrackTable
 from deepsort_lib.tracking.track import Track, TrackState
@@ -173,9 +175,12 @@ class Tracker:
         return cls(TrackerConfig(**{**PRESETS[name], **overrides}), **plugins)
 
     def _new_appearance(self) -> AppearanceModel:
+        budget = self.config.nn_budget
         if self.config.appearance == "ema":
             return EmaAppearance(self.config.ema_alpha)
-        return FeatureGallery(self.config.nn_budget)
+        if budget is None or budget > DENSE_MAX_BUDGET:
+            return FlatGallery(budget)  # memory follows the features kept
+        return FeatureGallery(budget)
 
     # -- public API --------------------------------------------------------------------------
 
@@ -209,15 +214,18 @@ class Tracker:
         features: ArrayLike | None = None,
         *,
         camera_motion: ArrayLike | None = None,
+        box_format: str | None = None,
     ) -> list[Track]:
         """Advance one frame with this frame's detections.
 
         Parameters
         ----------
         detections
-            A :class:`~deepsort_lib.boxes.Detections`, a list of
-            :class:`~deepsort_lib.boxes.Detection`, or an ``(N, 4|5|6)`` array of
-            ``tlwh[, score[, class_id]]`` rows. An empty input is a frame without detections.
+            A :class:`~deepsort_lib.boxes.Detections` (build one with
+            ``Detections.from_xyxy`` or ``Detections.from_tlwh``), a list of
+            :class:`~deepsort_lib.boxes.Detection`, or, with ``box_format``, an
+            ``(N, 4|5|6)`` array of ``box[, score[, class_id]]`` rows. An empty input is a
+            frame without detections.
         features
             Optional ``(N, D)`` appearance features (overrides those in ``detections``).
             Without features the frame is associated on motion alone (IoU and Mahalanobis).
@@ -225,6 +233,9 @@ class Tracker:
             Optional ``(2, 3)`` affine map from the previous frame's pixel coordinates to this
             frame's (e.g. from :class:`~deepsort_lib.camera_motion.CameraMotionEstimator`),
             applied to the predicted tracks before association.
+        box_format
+            ``"xyxy"`` or ``"tlwh"``: how to read a raw array's boxes. A non-empty raw array
+            without it is an ``InvalidInputError`` (no guessing).
 
         Returns
         -------
@@ -241,15 +252,16 @@ class Tracker:
             If another thread is inside this tracker; nothing is changed.
         """
         with self._exclusive():
-            return self._update(detections, features, camera_motion)
+            return self._update(detections, features, camera_motion, box_format)
 
     def _update(
         self,
         detections: Detections | Sequence[Any] | NDArray[Any] | None,
         features: ArrayLike | None,
         camera_motion: ArrayLike | None,
+        box_format: str | None,
     ) -> list[Track]:
-        dets = as_detections(detections, features)
+        dets = as_detections(detections, features, box_format)
         if len(dets) > self.config.max_detections:
             raise InvalidInputError(
                 f"{len(dets)} detections in one frame, more than max_detections="
@@ -483,7 +495,8 @@ class Tracker:
         cost = self._forbid_other_classes(cost, rows, dets, cols)
         if cfg.matching == "global" and (features is not None or self._cost is not None):
             return min_cost_matching(cost, max_distance, rows, cols)
-        return matching_cascade(cost, max_distance, table.time_since_update[rows], rows, cols)
+        levels = table.time_since_update[rows]
+        return matching_cascade(cost, max_distance, levels, rows, cols, cfg.max_age)
 
     def _custom_cost(
         self,
