@@ -83,7 +83,7 @@ class TrackerConfig:
     std_weight_velocity: float = 1.0 / 160
     return_tentative: bool = False
     output_max_misses: int = 1
-    match_classes: bool = False
+    match_classes: bool = True
     kalman_backend: Literal["numpy", "filterpy"] = "numpy"
     appearance: Literal["gallery", "ema"] = "gallery"
     ema_alpha: float = 0.9
