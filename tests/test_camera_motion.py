@@ -75,7 +75,7 @@ def _panning_sequence(frames: int = 80, seed: int = 1):
 
 
 def _identity_switches(use_cmc: bool) -> int:
-    tracker = Tracker(n_init=2)
+    tracker = Tracker(n_init=2, output_max_misses=0)
     estimator = CameraMotionEstimator()
     ids_of_target: dict[int, list[int]] = {}
     for image, boxes, targets in _panning_sequence():
