@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from deepsort_lib.cli.arguments import positive_int
 from deepsort_lib.cli.track_build import (
     NN_BUDGET_MAX,
     TRACKER_OPTIONS,
@@ -49,16 +50,6 @@ Outputs never replace an input, each other, a folder or a special file (see docs
 Exit status: 0 on success, 2 on a user error (missing file, unreadable video, bad model,
 bad option, failed write), 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP. Outputs of a
 failed or interrupted run are not written; previous files are kept."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -160,11 +151,11 @@ def register(subparsers: Any) -> None:
     )
     run = parser.add_argument_group("running")
     run.add_argument(
-        "--max-frames", type=_positive_int, default=None, metavar="N", help="stop after N frames"
+        "--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames"
     )
     run.add_argument(
         "--detect-every",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="run the detector on every N-th frame; the tracker predicts in "
