@@ -14,14 +14,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.cli.arguments import positive_int, size_or_width_height
 from deepsort_lib.errors import InvalidInputError, SourceError
 from deepsort_lib.io.atomic import check_output_paths
-from deepsort_lib.io.video import sample_video_frames
 from deepsort_lib.models.darknet import DEFAULT_OPSET, convert_darknet
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -29,6 +27,8 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 def video_frames(path: Path, count: int) -> Iterator[NDArray[np.uint8]]:
     """``count`` frames spread evenly over a video (all of them if it is shorter)."""
+    from deepsort_lib.io.video import sample_video_frames  # OpenCV: loaded when used
+
     return sample_video_frames(path, count)
 
 
@@ -42,6 +42,8 @@ def image_frames(paths: Sequence[Path], count: int) -> Iterator[NDArray[np.uint8
             files.append(path)
         else:
             raise SourceError(f"calibration image path not found: {path}")
+    import cv2  # loaded when used, not for --help
+
     for path in files[:count]:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:

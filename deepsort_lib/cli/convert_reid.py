@@ -14,7 +14,9 @@ from typing import Any
 
 from deepsort_lib.cli.arguments import positive_int, width_height
 from deepsort_lib.io.atomic import check_output_paths
-from deepsort_lib.models.reid import ENCODER_PRESETS, write_reid_metadata
+
+# reid_metadata, not reid: --help need not load onnxruntime and OpenCV.
+from deepsort_lib.models.reid_metadata import ENCODER_PRESETS, write_reid_metadata
 
 
 def _floats(text: str) -> tuple[float, ...]:
