@@ -14,33 +14,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from deepsort_lib.cli.arguments import positive_int, size_or_width_height
 from deepsort_lib.errors import InvalidInputError, SourceError
 from deepsort_lib.io.atomic import check_output_paths
-from deepsort_lib.io.video import sample_video_frames
 from deepsort_lib.models.darknet import DEFAULT_OPSET, convert_darknet
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def _size(text: str) -> int | tuple[int, int]:
-    parts = text.lower().replace("x", ",").split(",")
-    try:
-        values = [int(p) for p in parts if p.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT, got {text!r}") from exc
-    if len(values) == 1:
-        return values[0]
-    if len(values) == 2:
-        return values[0], values[1]
-    raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT, got {text!r}")
-
-
 def video_frames(path: Path, count: int) -> Iterator[NDArray[np.uint8]]:
     """``count`` frames spread evenly over a video (all of them if it is shorter)."""
+    from deepsort_lib.io.video import sample_video_frames  # OpenCV: loaded when used
+
     return sample_video_frames(path, count)
 
 
@@ -54,21 +42,13 @@ def image_frames(paths: Sequence[Path], count: int) -> Iterator[NDArray[np.uint8
             files.append(path)
         else:
             raise SourceError(f"calibration image path not found: {path}")
+    import cv2  # loaded when used, not for --help
+
     for path in files[:count]:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise SourceError(f"cannot read image {path}")
         yield np.asarray(image, dtype=np.uint8)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -136,7 +116,9 @@ def register(subparsers: Any) -> None:
         "--names", help="class names file, one per line (default: COCO names for 80 classes)"
     )
     convert.add_argument(
-        "--input-size", type=_size, help="network input SIZE or WxH (default: the cfg's)"
+        "--input-size",
+        type=size_or_width_height,
+        help="network input SIZE or WIDTHxHEIGHT (default: the cfg's)",
     )
     convert.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (>= 13)")
     convert.set_defaults(handler=_convert)
@@ -157,7 +139,7 @@ def register(subparsers: Any) -> None:
     )
     quant.add_argument(
         "--frames",
-        type=_positive_int,
+        type=positive_int,
         default=32,
         help="frames per source (default: %(default)s)",
     )
@@ -173,7 +155,9 @@ def register(subparsers: Any) -> None:
         default="uint8",
         help="activation integer type (uint8 is faster on x86; default: %(default)s)",
     )
-    quant.add_argument("--input-size", type=_size, help="network input SIZE or WxH")
+    quant.add_argument(
+        "--input-size", type=size_or_width_height, help="network input SIZE or WIDTHxHEIGHT"
+    )
     quant.set_defaults(handler=_quantize)
 
 

@@ -12,26 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from deepsort_lib.cli.arguments import positive_int, width_height
 from deepsort_lib.io.atomic import check_output_paths
-from deepsort_lib.models.reid import ENCODER_PRESETS, write_reid_metadata
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from exc
-    return width, height
+# reid_metadata, not reid: --help need not load onnxruntime and OpenCV.
+from deepsort_lib.models.reid_metadata import ENCODER_PRESETS, write_reid_metadata
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -108,7 +93,7 @@ def _metadata(args: argparse.Namespace) -> int:
 
 
 def _add_preprocessing(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input-size", type=_size, help="crop WIDTHxHEIGHT, e.g. 128x256")
+    parser.add_argument("--input-size", type=width_height, help="crop WIDTHxHEIGHT, e.g. 128x256")
     parser.add_argument("--channel-order", choices=["BGR", "RGB"])
     parser.add_argument("--layout", choices=["NCHW", "NHWC"])
     parser.add_argument("--mean", type=_floats, help="per-channel mean, 0-255 units: R,G,B")
@@ -140,8 +125,8 @@ def register(subparsers: Any) -> None:
     q.add_argument("model", help="float ONNX re-ID model")
     q.add_argument("--calibration-video", required=True, help="video whose crops calibrate")
     q.add_argument("-o", "--output", required=True, help="ONNX file to write")
-    q.add_argument("--frames", type=_positive_int, default=24, help="frames used for calibration")
-    q.add_argument("--boxes-per-frame", type=_positive_int, default=8, help="crops taken per frame")
+    q.add_argument("--frames", type=positive_int, default=24, help="frames used for calibration")
+    q.add_argument("--boxes-per-frame", type=positive_int, default=8, help="crops taken per frame")
     q.add_argument("--method", choices=["minmax", "entropy", "percentile"], default="minmax")
     q.add_argument(
         "--keep-elu",

@@ -12,6 +12,11 @@ Exit status and signals (docs/cli.md states them for users):
   the exit status is 128 + the signal number (130, 143, 129);
 * a closed standard output (``deepsort track ... | head -c0``) ends the command quietly with
   status 2 (files already written stay written).
+
+This module imports only the standard library (tests/test_wiring_signals.py checks it): the
+stop signals are handled from the first line of :func:`main`, and everything else (the
+sub-commands, OpenCV, onnxruntime, the models) is imported after that, so a Ctrl-C while they
+load is the same one line as any other.
 """
 
 from __future__ import annotations
@@ -25,8 +30,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
-
-from deepsort_lib.errors import DeepSortError
 
 #: Modules providing the sub-commands of ``deepsort``.
 TRACK_COMMANDS: tuple[str, ...] = ("deepsort_lib.cli.track", "deepsort_lib.cli.evaluate")
@@ -109,17 +112,6 @@ def _run(prog: str, description: str, modules: Sequence[str], argv: Sequence[str
                 importlib.import_module(name).register(subparsers)
             args = parser.parse_args(argv)
             return int(args.handler(args))
-        except DeepSortError as exc:
-            _say(prog, f"error: {_one_line(exc)}")
-            return 2
-        except BrokenPipeError:
-            _silence_stdout()
-            _say(prog, "error: standard output was closed before the command finished")
-            return 2
-        except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            _say(prog, f"error: {where}{_one_line(exc) if not exc.strerror else exc.strerror}")
-            return 2
         except Stopped as exc:
             name = signal.Signals(exc.signum).name
             _say(prog, f"interrupted by {name}; unfinished outputs were discarded")
@@ -127,6 +119,28 @@ def _run(prog: str, description: str, modules: Sequence[str], argv: Sequence[str
         except KeyboardInterrupt:
             _say(prog, "interrupted; unfinished outputs were discarded")
             return 130
+        except Exception as exc:
+            if not _user_error(prog, exc):
+                raise  # a bug: the traceback is what a report needs
+            return 2
+
+
+def _user_error(prog: str, exc: Exception) -> bool:
+    """Print ``exc`` in one line if it is the user's (bad input, file, disk); else False."""
+    # Imported here, not at the top: this module loads nothing before the signals are handled.
+    from deepsort_lib.errors import DeepSortError
+
+    if isinstance(exc, DeepSortError):  # first: SourceError is an OSError too
+        _say(prog, f"error: {_one_line(exc)}")
+    elif isinstance(exc, BrokenPipeError):
+        _silence_stdout()
+        _say(prog, "error: standard output was closed before the command finished")
+    elif isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        _say(prog, f"error: {where}{_one_line(exc) if not exc.strerror else exc.strerror}")
+    else:
+        return False
+    return True
 
 
 def _one_line(exc: BaseException) -> str:

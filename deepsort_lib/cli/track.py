@@ -7,8 +7,9 @@ import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from deepsort_lib.cli.arguments import positive_int
 from deepsort_lib.cli.track_build import (
     NN_BUDGET_MAX,
     TRACKER_OPTIONS,
@@ -23,6 +24,7 @@ from deepsort_lib.io.atomic import check_output_paths
 # The heavy modules (OpenCV, the pipeline) load when the command runs, not for --help.
 if TYPE_CHECKING:
     from deepsort_lib.boxes import Detections
+    from deepsort_lib.counting import Counters
     from deepsort_lib.io.sinks import Sink
     from deepsort_lib.io.video import FrameSource
 
@@ -42,21 +44,12 @@ examples:
   deepsort track clip.mp4 --detector yolov3.onnx --encoder mars-small128.onnx --classes person,car
   deepsort track MOT16-02/ --encoder none --mot results/MOT16-02.txt
   deepsort track data/vtest.avi --cache-dir cache/ --max-age 60   # detections reused next time
+  deepsort track data/vtest.avi --count-line 0,300,768,300 --zone 500,50,760,50,760,250,500,250
 
 Outputs never replace an input, each other, a folder or a special file (see docs/cli.md).
 Exit status: 0 on success, 2 on a user error (missing file, unreadable video, bad model,
 bad option, failed write), 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP. Outputs of a
 failed or interrupted run are not written; previous files are kept."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -136,13 +129,33 @@ def register(subparsers: Any) -> None:
     outputs.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar (outputs are still printed)"
     )
+    counting = parser.add_argument_group(
+        "counting (confirmed tracks, by a box's bottom-centre, drawn on the video)"
+    )
+    counting.add_argument(
+        "--count-line",
+        action="append",
+        default=[],
+        metavar="X1,Y1,X2,Y2",
+        help="count tracks crossing the segment from (X1,Y1) to (X2,Y2), in pixels, per "
+        "direction and class: crossing from its right-hand side to its left-hand side is "
+        "'in' (for a line drawn left to right, moving up the image); repeatable",
+    )
+    counting.add_argument(
+        "--zone",
+        action="append",
+        default=[],
+        metavar="X1,Y1,X2,Y2,X3,Y3,...",
+        help="count tracks entering and leaving the polygon with these corners (at least 3), "
+        "and report how many are inside at the end; repeatable",
+    )
     run = parser.add_argument_group("running")
     run.add_argument(
-        "--max-frames", type=_positive_int, default=None, metavar="N", help="stop after N frames"
+        "--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames"
     )
     run.add_argument(
         "--detect-every",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="run the detector on every N-th frame; the tracker predicts in "
@@ -197,7 +210,8 @@ def _default_outputs(args: argparse.Namespace, source: FrameSource) -> None:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    """Checks that need no source: suffixes, folders."""
+    """Checks that need no source: suffixes, folders, counting lines and zones."""
+    _build_counters(args, None)  # a malformed --count-line / --zone fails before any work
     for flag, value in (("-o", args.output), ("--mot", args.mot), ("--log", args.log)):
         if value is not None and Path(value).is_dir():
             raise ConfigurationError(f"{flag} {value} is a directory, not a file")
@@ -235,11 +249,17 @@ def _check_outputs(args: argparse.Namespace, source: FrameSource) -> None:
 
 
 def _make_sinks(
-    args: argparse.Namespace, source: FrameSource, class_names: tuple[str, ...] | None
+    args: argparse.Namespace,
+    source: FrameSource,
+    class_names: tuple[str, ...] | None,
+    counters: Counters | None,
 ) -> list[Sink]:
     from deepsort_lib.io.sinks import MotSink, TrackLogSink, VideoSink
 
-    sinks: list[Sink] = []
+    # The counters come first: each frame is counted before the video draws its totals.
+    # (cast: Counters.write is annotated with the pipeline's FrameResult, which it only reads
+    # as the sinks' FrameResultLike.)
+    sinks: list[Sink] = [cast("Sink", counters)] if counters is not None else []
     try:
         if args.output is not None:
             fourcc = "MJPG" if Path(args.output).suffix.lower() == ".avi" else "mp4v"
@@ -250,17 +270,28 @@ def _make_sinks(
                     class_names=class_names,
                     show_fps=args.show_fps,
                     fourcc=fourcc,
+                    overlays=counters.overlays if counters is not None else None,
                 )
             )
         if args.mot is not None:
             sinks.append(MotSink(args.mot))
         if args.log is not None:
-            sinks.append(TrackLogSink(args.log, class_names=class_names))
+            sinks.append(TrackLogSink(args.log, class_names=class_names, totals=counters))
     except BaseException:
         for sink in sinks:
             sink.abort()
         raise
     return sinks
+
+
+def _build_counters(
+    args: argparse.Namespace, class_names: tuple[str, ...] | None
+) -> Counters | None:
+    """The ``--count-line`` / ``--zone`` counters (None without any); raises ConfigurationError."""
+    from deepsort_lib.counting import Counters
+
+    counters = Counters.from_specs(args.count_line, args.zone, class_names)
+    return counters if len(counters) else None
 
 
 def _progress(total: int | None, desc: str, quiet: bool) -> Any:
@@ -300,6 +331,7 @@ def run_track(args: argparse.Namespace) -> int:
         _check_outputs(args, source)
         declared = source.num_frames
         detector, keep, class_names = build_detector(args, source)
+        counters = _build_counters(args, class_names)  # before any output exists
         encoder = build_encoder(args)
         tracker = build_tracker(args)
         motion = None
@@ -344,7 +376,7 @@ def run_track(args: argparse.Namespace) -> int:
                 if not args.quiet:
                     print(f"using cached detections from {args.cache_dir}", file=sys.stderr)
 
-        sinks = _make_sinks(args, source, class_names)
+        sinks = _make_sinks(args, source, class_names, counters)
         if detector is None and isinstance(source, MotSequenceSource):
             cache = source.detections  # public detections
             origin = " from public detections"
@@ -387,6 +419,9 @@ def run_track(args: argparse.Namespace) -> int:
         f"tracked {summary.frames} frames{origin} at {summary.fps:.1f} fps: "
         f"{len(summary.track_ids)} distinct track ids{truncated}"
     )
+    if counters is not None:
+        for line in counters.summary():
+            print(line)
     for path in summary.outputs:
         print(f"wrote {path}")
     return 0

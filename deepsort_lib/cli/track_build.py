@@ -203,7 +203,10 @@ def build_encoder(args: argparse.Namespace) -> Any:
     path = _model_path(args.encoder, "encoder")
     from deepsort_lib.models.reid import OnnxEncoder
 
-    encoder = OnnxEncoder(path, providers=args.providers)
+    try:
+        encoder = OnnxEncoder(path, providers=args.providers)
+    except ModelError as exc:  # e.g. a detector model: say which file the user gave
+        raise ModelError(f"{path} does not work as a re-ID encoder: {exc}") from exc
     _probe_encoder(encoder, path)
     return encoder
 

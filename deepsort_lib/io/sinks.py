@@ -14,19 +14,25 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import AtomicFile
 from deepsort_lib.io.background import BackgroundWorker
-from deepsort_lib.io.draw import draw_fps, draw_tracks
+from deepsort_lib.io.draw import draw_fps, draw_overlays, draw_tracks
 from deepsort_lib.io.mot import MotWriter
 from deepsort_lib.io.video import Frame, VideoWriter
 from deepsort_lib.tracking.track import Track
+
+if TYPE_CHECKING:
+    from deepsort_lib.counting import CounterOverlay
+
+#: What the video sink's worker draws: the frame, its tracks, the FPS to show, the overlays.
+_VideoItem = tuple[Frame, list[Track], float | None, Sequence["CounterOverlay"]]
 
 
 class FrameResultLike(Protocol):
@@ -82,6 +88,11 @@ class VideoSink:
         Draw and encode on a background thread (OpenCV releases the GIL while encoding), so
         writing overlaps the next frame's inference. Errors surface on the next ``write`` or
         on ``close``.
+    overlays
+        Called once per frame, on the caller's thread, for what else to draw: e.g.
+        :meth:`deepsort_lib.counting.Counters.overlays` (counting lines and zones with their
+        totals). The snapshots it returns are immutable, so the background thread draws the
+        counts as they were at that frame.
     """
 
     def __init__(
@@ -94,14 +105,16 @@ class VideoSink:
         fps_window: int = 30,
         fourcc: str = "mp4v",
         background: bool = True,
+        overlays: Callable[[], Sequence[CounterOverlay]] | None = None,
     ) -> None:
         if fps_window < 1:
             raise ConfigurationError(f"fps_window must be >= 1, got {fps_window}")
         self.writer = VideoWriter(path, fps, fourcc)
         self.class_names = class_names
         self.show_fps = show_fps
+        self.overlays = overlays
         self._times: deque[float] = deque(maxlen=fps_window + 1)
-        self._worker: BackgroundWorker[tuple[Frame, list[Track], float | None]] | None = (
+        self._worker: BackgroundWorker[_VideoItem] | None = (
             BackgroundWorker(self._render) if background else None
         )
 
@@ -110,9 +123,11 @@ class VideoSink:
         """Final path of the video."""
         return self.writer.path
 
-    def _render(self, item: tuple[Frame, list[Track], float | None]) -> None:
-        frame, tracks, fps = item
+    def _render(self, item: _VideoItem) -> None:
+        frame, tracks, fps, overlays = item
         canvas = draw_tracks(frame.copy(), tracks, self.class_names)
+        if overlays:
+            draw_overlays(canvas, overlays)
         if fps is not None:
             draw_fps(canvas, fps)
         self.writer.write(canvas)
@@ -126,7 +141,9 @@ class VideoSink:
             self._times.append(time.perf_counter())
             span = self._times[-1] - self._times[0]
             fps = (len(self._times) - 1) / span if span > 0 else 0.0
-        item = (result.frame, list(result.tracks), fps)
+        # Snapshot on this thread: the counters move on while the worker draws this frame.
+        snapshot = tuple(self.overlays()) if self.overlays is not None else ()
+        item = (result.frame, list(result.tracks), fps, snapshot)
         if self._worker is None:
             self._render(item)
         else:
@@ -205,14 +222,39 @@ LOG_FIELDS: tuple[str, ...] = (
 )
 
 
+class RunTotals(Protocol):
+    """Totals a track log ends with, e.g. :class:`deepsort_lib.counting.Counters`."""
+
+    def summary(self) -> list[str]: ...
+
+    def to_dict(self) -> list[dict[str, object]]: ...
+
+
 class TrackLogSink:
     """Writes one record per track per frame as JSON lines (``.jsonl``) or CSV (``.csv``).
 
     Fields: :data:`LOG_FIELDS`. Like the other sinks, the file appears only on :meth:`close`.
+
+    Parameters
+    ----------
+    path
+        ``.jsonl`` or ``.csv`` file.
+    class_names
+        Names by class id for the ``class_name`` field.
+    totals
+        Run totals (e.g. :class:`~deepsort_lib.counting.Counters`) that end the log once the
+        run is complete: in JSON lines one last record ``{"counts": to_dict(), "summary":
+        summary()}`` (it has no ``frame`` key); in CSV, ``#`` comment lines, one per summary
+        line, then ``# counts: <the same JSON>`` (pandas reads the rows with
+        ``comment="#"``).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, class_names: Sequence[str] | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        class_names: Sequence[str] | None = None,
+        totals: RunTotals | None = None,
     ) -> None:
         target = Path(path)
         suffix = target.suffix.lower()
@@ -220,6 +262,8 @@ class TrackLogSink:
             raise ConfigurationError(f"track log must end in .jsonl or .csv, got {target.name}")
         self.csv = suffix == ".csv"
         self.class_names = class_names
+        self.totals = totals
+        self._totals_written = False
         self._file = AtomicFile(target)
         if self.csv:
             self._file.write(_csv_line(LOG_FIELDS))
@@ -258,12 +302,26 @@ class TrackLogSink:
         if lines:
             self._file.write("".join(lines))
 
+    def _write_totals(self) -> None:
+        if self.totals is None or self._totals_written:
+            return
+        self._totals_written = True
+        counts = self.totals.to_dict()
+        lines = self.totals.summary()
+        if self.csv:
+            text = "".join(f"# {line}\n" for line in lines)
+            self._file.write(text + f"# counts: {json.dumps(counts)}\n")
+        else:
+            self._file.write(json.dumps({"counts": counts, "summary": lines}) + "\n")
+
     def finish(self) -> None:
-        """Write everything to the temporary file, without publishing it."""
+        """Write everything (the totals last) to the temporary file, without publishing it."""
+        self._write_totals()
         self._file.finish()
 
     def close(self) -> Path:
         """Finish: the file appears at :attr:`path`."""
+        self._write_totals()
         return self._file.commit()
 
     def abort(self) -> None:
@@ -278,4 +336,4 @@ def _csv_line(values: Sequence[object]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["LOG_FIELDS", "MotSink", "Sink", "TrackLogSink", "VideoSink"]
+__all__ = ["LOG_FIELDS", "MotSink", "RunTotals", "Sink", "TrackLogSink", "VideoSink"]

@@ -15,22 +15,18 @@ from pathlib import Path
 import onnx
 
 from deepsort_lib.errors import ConfigurationError, SourceError
-from deepsort_lib.io.atomic import AtomicPath
+
+# One rule for "is this output one of the inputs" (links, hard links, a/../a): io.atomic's.
+from deepsort_lib.io.atomic import AtomicPath, _same_file
 
 PathLike = str | os.PathLike[str]
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # either does not exist (yet): not the same file
-        return False
 
 
 def refuse_overwrite(target: PathLike, inputs: Iterable[PathLike]) -> None:
     """Raise :class:`ConfigurationError` if ``target`` is one of ``inputs`` (by any path or link).
 
-    Converters call it before their work, so a wrong ``-o`` fails at once.
+    Converters call it before their work, so a wrong ``-o`` fails at once; it is the same rule
+    :class:`~deepsort_lib.io.atomic.AtomicPath` applies (``protect``) when the file is created.
     """
     for source in inputs:
         if _same_file(Path(target), Path(source)):
@@ -70,12 +66,15 @@ def write_atomically(
         If the folder cannot be written (full disk, permissions).
     """
     path = Path(target)
-    refuse_overwrite(path, inputs)
-    if path.is_symlink():
-        path = path.resolve()  # replace the file the link points to, keep the link
+    protected = tuple(inputs)
+    refuse_overwrite(path, protected)  # the user's mistake: a ConfigurationError, at once
+    # Unlike the tracker's outputs, a model is never written into a device or FIFO (an ONNX
+    # writer would block on a FIFO with no reader) nor a folder: refuse them.
     if path.exists() and not path.is_file():
         raise ConfigurationError(f"the output {path} exists and is not a regular file")
-    out = AtomicPath(path)
+    # AtomicPath follows a symbolic link (the link stays, the file it points to is replaced)
+    # and checks the inputs again where the file is created.
+    out = AtomicPath(path, protect=protected)
     try:
         write(out.temp)
     except OSError as exc:

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import onnx
 from numpy.typing import NDArray
 
-from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError, SourceError
+from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
+from deepsort_lib.io.video import sample_video_frames
 from deepsort_lib.models.crops import extract_crops
 from deepsort_lib.models.files import refuse_overwrite, save_model
 from deepsort_lib.models.quantize import quantize_int8
@@ -157,7 +157,8 @@ def video_crops(
     Parameters
     ----------
     video
-        A file OpenCV can read (e.g. ``data/vtest.avi``).
+        A file OpenCV can read (e.g. ``data/vtest.avi``), read through
+        :func:`deepsort_lib.io.video.sample_video_frames`.
     size
         Crop ``(width, height)`` in pixels.
     frames
@@ -183,35 +184,15 @@ def video_crops(
     """
     if frames < 1 or boxes_per_frame < 1:
         raise InvalidInputError("frames and boxes_per_frame must be >= 1")
-    capture = cv2.VideoCapture(str(video))
-    if not capture.isOpened():
-        raise SourceError(f"cannot open video {video}")
-    try:
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted = set(np.linspace(0, max(total - 1, 0), frames).astype(int).tolist())
-        rng = np.random.default_rng(seed)
-        aspect = size[0] / size[1]  # width / height
-        out: list[NDArray[np.uint8]] = []
-        index = 0
-        while wanted and index <= max(wanted):
-            if index not in wanted:
-                if not capture.grab():
-                    break
-                index += 1
-                continue
-            ok, image = capture.read()
-            if not ok:
-                break
-            frame: NDArray[np.uint8] = np.asarray(image, np.uint8)
-            wanted.discard(index)
-            index += 1
-            tlwh = boxes(frame) if boxes is not None else None
-            if tlwh is None:
-                tlwh = _random_boxes(rng, frame.shape, boxes_per_frame, aspect)
-            crops, valid = extract_crops(frame, tlwh, size)
-            out.append(crops[valid])
-    finally:
-        capture.release()
+    rng = np.random.default_rng(seed)
+    aspect = size[0] / size[1]  # width / height
+    out: list[NDArray[np.uint8]] = []
+    for frame in sample_video_frames(video, frames):
+        tlwh = boxes(frame) if boxes is not None else None
+        if tlwh is None:
+            tlwh = _random_boxes(rng, frame.shape, boxes_per_frame, aspect)
+        crops, valid = extract_crops(frame, tlwh, size)
+        out.append(crops[valid])
     if not out or sum(len(c) for c in out) == 0:
         raise InvalidInputError(f"no crops could be cut from {video}")
     return np.concatenate(out)
