@@ -155,8 +155,9 @@ class _Local:
             rows = rows[:1]  # the same mean twice
         out = np.asarray(rows, dtype=np.float64)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        out = out[norms[:, 0] > 0] / norms[norms[:, 0] > 0]
-        return out.astype(np.float32)
+        keep = norms[:, 0] > 0
+        result: NDArray[np.float32] = (out[keep] / norms[keep]).astype(np.float32)
+        return result
 
 
 class ReentryTracker:
