@@ -254,9 +254,12 @@ class IdentityMemory:
                 return result
             entries = list(self._entries.values())
             cost, limit = self.cost_matrix(queries, entries)
+            # Pairs above the threshold are infeasible *before* solving, so that they cannot
+            # pull the assignment away from acceptable pairs.
+            cost[cost > limit] = _INFEASIBLE
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-                if cost[r, c] <= limit[r, c]:
+                if cost[r, c] < _INFEASIBLE:
                     result[r] = entries[c].global_id
                     del self._entries[entries[c].global_id]
         return result
@@ -303,7 +306,9 @@ class IdentityMemory:
         e_owner = np.repeat(np.arange(ne), [len(r) for r in e_rows])
         if len(q_owner) == 0 or len(e_owner) == 0:
             return cost, limit
-        sim = np.matmul(np.concatenate(q_rows), np.concatenate(e_rows).T).astype(np.float64)
+        q_all = np.concatenate([r for r in q_rows if r.size])
+        e_all = np.concatenate([r for r in e_rows if r.size])
+        sim = np.matmul(q_all, e_all.T).astype(np.float64)
         # Best (largest) similarity over the summary rows of each pair.
         best = np.full((nq, len(e_owner)), -np.inf)
         np.maximum.at(best, q_owner, sim)
@@ -315,20 +320,4 @@ class IdentityMemory:
         return cost, limit
 
 
-def summarize(features: Float32Array | FloatArray) -> Float32Array:
-    """``(1, D)`` L2-normalised mean of ``features`` rows (zero rows ignored); ``(0, D)`` when
-    none has appearance."""
-    feats = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
-    norms = np.linalg.norm(feats, axis=1)
-    seen = norms > 0
-    if not seen.any():
-        return np.zeros((0, feats.shape[1]), dtype=np.float32)
-    mean = (feats[seen] / norms[seen, None]).mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    if norm == 0:
-        return np.zeros((0, feats.shape[1]), dtype=np.float32)
-    out: Float32Array = (mean / norm)[None, :].astype(np.float32)
-    return out
-
-
-__all__ = ["IdentityMemory", "IdentityQuery", "LostIdentity", "summarize"]
+__all__ = ["IdentityMemory", "IdentityQuery", "LostIdentity"]
