@@ -254,12 +254,13 @@ class IdentityMemory:
                 return result
             entries = list(self._entries.values())
             cost, limit = self.cost_matrix(queries, entries)
-            # Pairs above the threshold are infeasible *before* solving, so that they cannot
-            # pull the assignment away from acceptable pairs.
             cost[cost > limit] = _INFEASIBLE
-            rows, cols = linear_sum_assignment(cost)
+            # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
+            # so one good match is never traded for two mediocre ones.
+            gain = np.where(cost < _INFEASIBLE, cost - limit, _INFEASIBLE)
+            rows, cols = linear_sum_assignment(np.hstack([gain, np.zeros((len(queries),) * 2)]))
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-                if cost[r, c] < _INFEASIBLE:
+                if c < len(entries) and cost[r, c] < _INFEASIBLE:
                     result[r] = entries[c].global_id
                     del self._entries[entries[c].global_id]
         return result

@@ -239,6 +239,27 @@ def _tracklets(
     )
 
 
+def assign_with_rejection(cost: FloatArray, threshold: float) -> list[tuple[int, int]]:
+    """Pairs ``(row, col)`` of one global assignment maximising ``sum(threshold - cost)``.
+
+    Each row may also stay unpaired at no cost (dummy columns), so an assignment never
+    trades one good pair for two mediocre ones just to pair more rows; pairs costing
+    ``>= 1e5`` are infeasible.
+    """
+    n_rows = cost.shape[0]
+    if cost.size == 0:
+        return []
+    gain = np.where(cost < _INFEASIBLE, cost - threshold, _INFEASIBLE)
+    padded = np.hstack([gain, np.zeros((n_rows, n_rows))])
+    rows, cols = linear_sum_assignment(padded)
+    n_cols = cost.shape[1]
+    return [
+        (int(r), int(c))
+        for r, c in zip(rows, cols, strict=True)
+        if c < n_cols and cost[r, c] < _INFEASIBLE
+    ]
+
+
 def link_tracklets(
     frames: ArrayLike,
     ids: ArrayLike,
@@ -278,11 +299,9 @@ def link_tracklets(
     has = np.any(tr.mean != 0, axis=1)
     feasible &= has[:, None] & has[None, :]
     cosine = 1.0 - np.einsum("ad,bd->ab", tr.mean, tr.mean)
-    cost = np.where(feasible, cosine, _INFEASIBLE)
-    rows, cols = linear_sum_assignment(cost)
-    successor = {
-        int(a): int(b) for a, b in zip(rows, cols, strict=True) if cost[a, b] <= max_cosine_distance
-    }
+    cost = np.where(feasible & (cosine <= max_cosine_distance), cosine, _INFEASIBLE)
+    pairs = assign_with_rejection(cost, max_cosine_distance)
+    successor = dict(pairs)
     has_pred = set(successor.values())
     mapping: dict[int, int] = {}
     for head in range(len(tr.ids)):
@@ -357,6 +376,7 @@ def refine(
 
 __all__ = [
     "RefineConfig",
+    "assign_with_rejection",
     "link_tracklets",
     "refine",
     "split_tracklets",
