@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -183,3 +184,19 @@ def test_pickles_without_its_lock(looks: np.ndarray) -> None:
 def test_bad_settings_are_configuration_errors(kwargs: dict) -> None:
     with pytest.raises(ConfigurationError):
         IdentityMemory(**kwargs)
+
+
+def test_every_summary_row_of_the_lost_identity_must_match(looks: np.ndarray) -> None:
+    # A lost track whose whole-track mean is person 0 but whose recent frames were person 1
+    # (an id that switched) matches neither person: both of its rows must be close.
+    switched = LostIdentity(
+        9, "a", 0, 10.0, np.array([100.0, 100, 40, 100]), np.stack([looks[0], looks[1]])
+    )
+    for person in (0, 1):
+        memory = IdentityMemory(retention=100, max_speed=1.0)
+        memory.add(switched)
+        assert memory.match([_query(looks[person])], now=20) == [None]
+    consistent = replace(switched, summary=np.stack([looks[0], _unit(looks[0] + 0.1 * looks[2])]))
+    memory = IdentityMemory(retention=100, max_speed=1.0)
+    memory.add(consistent)
+    assert memory.match([_query(looks[0])], now=20) == [9]

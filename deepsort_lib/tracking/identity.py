@@ -110,7 +110,8 @@ class IdentityMemory:
         Most identities kept; the earliest lost is evicted first.
     max_cosine_distance
         Largest cosine distance between summaries accepted as the same identity (same
-        camera). The distance of a pair is the smallest over their summary rows.
+        camera). The distance of a pair is the largest, over the lost identity's summary
+        rows, of that row's smallest distance to the query's rows.
     cross_camera_max_cosine_distance
         The same across cameras (default: ``max_cosine_distance``); a camera's own colour
         and viewpoint usually shift features, so it may need to be looser.
@@ -310,11 +311,14 @@ class IdentityMemory:
         q_all = np.concatenate([r for r in q_rows if r.size])
         e_all = np.concatenate([r for r in e_rows if r.size])
         sim = np.matmul(q_all, e_all.T).astype(np.float64)
-        # Best (largest) similarity over the summary rows of each pair.
+        # Each summary row of the lost identity (whole track, recent frames) must be matched
+        # by some row of the query: the pair's similarity is the worst of the entry rows'
+        # best similarities. A track that switched people has two rows far apart and so
+        # matches neither person well (safer than matching whichever is closer).
         best = np.full((nq, len(e_owner)), -np.inf)
         np.maximum.at(best, q_owner, sim)
-        pair = np.full((nq, ne), -np.inf)
-        np.maximum.at(pair.T, e_owner, best.T)
+        pair = np.full((nq, ne), np.inf)
+        np.minimum.at(pair.T, e_owner, best.T)
         distance = 1.0 - pair
         ok = feasible & np.isfinite(distance)
         cost[ok] = distance[ok]
