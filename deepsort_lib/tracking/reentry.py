@@ -128,16 +128,15 @@ class _Local:
     reidentified: bool = False
     last_reported: float = field(default=0.0)
 
-    def observe(self, time: float, tlwh: FloatArray, class_id: int, feature: Any) -> None:
+    def observe(
+        self, time: float, tlwh: FloatArray, class_id: int, unit: NDArray[np.float32] | None
+    ) -> None:
+        """Record a matched detection; ``unit`` is its L2-normalised feature (or ``None``)."""
         self.last_time = time
         self.last_tlwh = tlwh
         self.class_id = class_id
-        if feature is None:
+        if unit is None:
             return
-        norm = float(np.linalg.norm(feature))
-        if norm == 0 or not np.isfinite(norm):
-            return  # a zero row means "no appearance"
-        unit = (np.asarray(feature, dtype=np.float64) / norm).astype(np.float32)
         if self.feature_sum is None or self.feature_sum.shape != unit.shape:
             self.feature_sum = np.zeros(unit.shape, dtype=np.float64)
             self.feature_count = 0
@@ -271,8 +270,9 @@ class ReentryTracker:
         now = float(timestamp) if timestamp is not None else self.now
         live = getattr(self.tracker, "tracks", None)
         observed = list(live) if live is not None else list(tracks)
+        units, has = _unit_rows(features)
         for t in observed:
-            self._observe(t, features, now)
+            self._observe(t, units, has, now)
         if live is not None:
             alive = {int(t.track_id) for t in observed}
             for lid in [lid for lid in self._locals if lid not in alive]:
@@ -304,22 +304,28 @@ class ReentryTracker:
             for loc in (self._locals[int(t.track_id)],)
         ]
 
-    def _observe(self, track: Any, features: NDArray[np.float32] | None, now: float) -> None:
+    def _observe(
+        self,
+        track: Any,
+        units: NDArray[np.float32] | None,
+        has: NDArray[np.bool_] | None,
+        now: float,
+    ) -> None:
         lid = int(track.track_id)
-        tlwh = np.array(track.tlwh, dtype=np.float64)
         local = self._locals.get(lid)
         if local is None:
+            tlwh = np.asarray(track.tlwh, dtype=np.float64)
             local = _Local(now, tlwh, now, tlwh, int(track.class_id), deque(maxlen=self.recent))
             self._locals[lid] = local
         det = track.detection_index
-        if det is None or int(track.time_since_update) != 0:
+        if det is None or track.time_since_update != 0:
             return  # not seen this frame: keep the last observation
-        feature = None
-        if features is not None and features.ndim == 2 and 0 <= det < len(features):
-            feature = features[det]
+        unit = None
+        if units is not None and has is not None and 0 <= det < len(units) and has[det]:
+            unit = units[det]
         box = getattr(track, "detection_tlwh", None)
         local.observe(
-            now, tlwh if box is None else np.array(box, np.float64), track.class_id, feature
+            now, np.asarray(track.tlwh if box is None else box, np.float64), track.class_id, unit
         )
 
     def _release(self, lid: int, now: float) -> None:
@@ -350,6 +356,12 @@ class ReentryTracker:
     def _assign_new(self, lids: list[int], now: float) -> None:
         if not lids:
             return
+        if len(self.memory) == 0:  # nothing to recognise: skip building queries
+            for lid in lids:
+                local = self._locals[lid]
+                local.global_id = self.memory.new_id()
+                local.reported = True
+            return
         queries = [
             IdentityQuery(
                 self.camera,
@@ -360,7 +372,7 @@ class ReentryTracker:
             )
             for lid in lids
         ]
-        matches = self.memory.match(queries, now) if len(self.memory) else [None] * len(lids)
+        matches = self.memory.match(queries, now)
         for lid, gid in zip(lids, matches, strict=True):
             local = self._locals[lid]
             local.global_id = self.memory.new_id() if gid is None else gid
@@ -378,6 +390,18 @@ class ReentryTracker:
         ]
         for lid in stale:
             del self._locals[lid]
+
+
+def _unit_rows(
+    features: NDArray[np.float32] | None,
+) -> tuple[NDArray[np.float32] | None, NDArray[np.bool_] | None]:
+    """L2-normalised feature rows and which rows have appearance (non-zero, finite)."""
+    if features is None or features.ndim != 2:
+        return None, None
+    norms = np.sqrt(np.einsum("ij,ij->i", features, features))
+    has = np.isfinite(norms) & (norms > 0)
+    units = (features / np.where(has, norms, 1.0)[:, None]).astype(np.float32, copy=False)
+    return units, has
 
 
 __all__ = ["ReentryTrack", "ReentryTracker"]
