@@ -248,3 +248,15 @@ def test_two_cameras_share_one_memory_with_a_transit_time() -> None:
     assert ids[("b", 4)].isdisjoint(ids[("a", 0)] | ids[("a", 1)])
     # Per-camera ids stay each camera's own numbering.
     assert local[("a", 0)] == {1} and 1 in local[("b", 4)] | local[("b", 0)]
+
+
+def test_len_follows_the_inner_tracker_or_the_reported_tracks() -> None:
+    scene = _reentry_scene()
+    inner = Tracker()
+    wrapped = ReentryTracker(inner)
+    generic = ReentryTracker(RecordingTracker())
+    for f in range(5):
+        wrapped.update(scene.frame(f)[0])
+        reported = generic.update(scene.frame(f)[0])
+    assert len(wrapped) == len(inner)
+    assert len(generic) == len(reported) == 2

@@ -218,7 +218,10 @@ class ReentryTracker:
         return getattr(self.tracker, "min_appearance_score", None)
 
     def __len__(self) -> int:
-        return len(self.tracker)
+        """The inner tracker's live tracks (or, if it cannot say, the reported ones)."""
+        if hasattr(type(self.tracker), "__len__"):
+            return len(self.tracker)
+        return sum(1 for local in self._locals.values() if local.reported)
 
     @property
     def now(self) -> float:
