@@ -1,0 +1,328 @@
+"""A bounded memory of lost identities, for re-entry and across cameras.
+
+When a track stops being reported, its identity goes into an :class:`IdentityMemory` with an
+appearance summary (a few L2-normalised mean features), its last box, the time it was last
+seen, its class and the camera that saw it. A new track, once it is reported, is matched
+against the memory (:meth:`IdentityMemory.match`): one global assignment
+(``scipy.optimize.linear_sum_assignment``) on the cosine distance between summaries, under
+feasibility constraints, accepting pairs at or below a cosine threshold. A matched identity
+leaves the memory and continues under the new track.
+
+Feasibility of (lost identity ``e``, new track ``q``):
+
+* same class;
+* no overlap in time: ``e`` was last seen strictly before ``q`` was first seen;
+* not too old: ``q.first_time - e.last_time <= retention``;
+* same camera: plausible motion: the distance between ``e``'s last box centre and ``q``'s
+  first box centre, in box heights (the mean of the two heights), is at most
+  ``position_slack + max_speed * gap`` (``max_speed`` in box heights per time unit);
+* another camera: the gap is at least ``min_transit`` (box positions of two cameras are not
+  comparable, so appearance alone decides, with ``cross_camera_max_cosine_distance``).
+
+Time units are whatever the callers use: frames, or seconds when the trackers know their frame
+rate (:class:`~deepsort_lib.tracking.reentry.ReentryTracker` ``fps=``). Several trackers
+(one per camera) may share one memory: it hands out the global ids and is thread-safe.
+
+Capacity is bounded: beyond ``capacity`` entries the oldest (earliest lost) is evicted, and
+entries older than ``retention`` are dropped whenever the memory is used.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+from deepsort_lib.errors import ConfigurationError, InvalidInputError
+
+FloatArray = NDArray[np.float64]
+Float32Array = NDArray[np.float32]
+
+_INFEASIBLE = 1e5
+
+
+@dataclass(frozen=True)
+class LostIdentity:
+    """One identity in the memory.
+
+    Attributes
+    ----------
+    global_id
+        The identity to continue.
+    camera
+        Name of the camera (stream) that last saw it.
+    class_id
+        Class of its last detection.
+    last_time
+        When it was last seen (the memory's time unit).
+    last_tlwh
+        ``(4,)`` its last box (top-left x, y, width, height) in that camera's pixels.
+    summary
+        ``(K, D)`` L2-normalised mean features (e.g. whole track, most recent frames).
+    """
+
+    global_id: int
+    camera: str
+    class_id: int
+    last_time: float
+    last_tlwh: FloatArray
+    summary: Float32Array
+
+
+@dataclass(frozen=True)
+class IdentityQuery:
+    """A new track asking whether it is a lost identity.
+
+    Attributes
+    ----------
+    camera
+        Camera (stream) that sees it.
+    class_id
+        Its class.
+    first_time
+        When it was first seen.
+    first_tlwh
+        ``(4,)`` its first box.
+    summary
+        ``(K, D)`` L2-normalised mean features; ``K = 0`` (no appearance) never matches.
+    """
+
+    camera: str
+    class_id: int
+    first_time: float
+    first_tlwh: FloatArray
+    summary: Float32Array
+
+
+class IdentityMemory:
+    """Bounded, shareable memory of lost identities (see the module docstring).
+
+    Parameters
+    ----------
+    retention
+        How long a lost identity stays matchable, in the callers' time unit (seconds when the
+        trackers are given ``fps``, frames otherwise).
+    capacity
+        Most identities kept; the earliest lost is evicted first.
+    max_cosine_distance
+        Largest cosine distance between summaries accepted as the same identity (same
+        camera). The distance of a pair is the largest, over the lost identity's summary
+        rows, of that row's smallest distance to the query's rows.
+    cross_camera_max_cosine_distance
+        The same across cameras (default: ``max_cosine_distance``); a camera's own colour
+        and viewpoint usually shift features, so it may need to be looser.
+    max_speed
+        Fastest plausible motion while unseen, in box heights per time unit (same camera).
+    position_slack
+        Distance in box heights allowed whatever the gap (detection jitter, a step aside).
+    min_transit
+        Shortest time between leaving one camera and appearing in another.
+
+    Notes
+    -----
+    Cost: :meth:`add` and :meth:`withdraw` are O(1) dictionary operations; :meth:`match` is
+    one ``(Q·K) x (E·K)`` float32 product (``Q`` new tracks, ``E`` feasible entries, ``K``
+    summary rows) and one ``Q x E`` assignment, and runs only on frames where a new track is
+    first reported.
+    """
+
+    def __init__(
+        self,
+        retention: float = 1500.0,
+        capacity: int = 1000,
+        max_cosine_distance: float = 0.25,
+        *,
+        cross_camera_max_cosine_distance: float | None = None,
+        max_speed: float = 0.1,
+        position_slack: float = 1.0,
+        min_transit: float = 0.0,
+    ) -> None:
+        checks = {
+            "retention": retention,
+            "max_speed": max_speed,
+            "position_slack": position_slack,
+            "min_transit": min_transit,
+        }
+        for name, value in checks.items():
+            if not (np.isfinite(value) and value >= 0):
+                raise ConfigurationError(f"{name} must be a finite number >= 0, got {value}")
+        cross = (
+            max_cosine_distance
+            if cross_camera_max_cosine_distance is None
+            else cross_camera_max_cosine_distance
+        )
+        for name, value in (("max_cosine_distance", max_cosine_distance), ("cross", cross)):
+            if not 0.0 <= value <= 2.0:
+                raise ConfigurationError(f"{name} must be in [0, 2], got {value}")
+        if int(capacity) != capacity or capacity < 1:
+            raise ConfigurationError(f"capacity must be a positive integer, got {capacity}")
+        self.retention = float(retention)
+        self.capacity = int(capacity)
+        self.max_cosine_distance = float(max_cosine_distance)
+        self.cross_camera_max_cosine_distance = float(cross)
+        self.max_speed = float(max_speed)
+        self.position_slack = float(position_slack)
+        self.min_transit = float(min_transit)
+        self._entries: OrderedDict[int, LostIdentity] = OrderedDict()
+        self._next_id = 1
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Number of lost identities held."""
+        return len(self._entries)
+
+    def __contains__(self, global_id: object) -> bool:
+        return global_id in self._entries
+
+    @property
+    def entries(self) -> list[LostIdentity]:
+        """The identities held, earliest lost first."""
+        with self._lock:
+            return list(self._entries.values())
+
+    def new_id(self) -> int:
+        """A global id never handed out before by this memory (starts at 1)."""
+        with self._lock:
+            gid = self._next_id
+            self._next_id += 1
+            return gid
+
+    def add(self, entry: LostIdentity) -> None:
+        """Remember a lost identity (replacing an entry of the same id); evicts the oldest
+        beyond ``capacity``."""
+        summary = np.asarray(entry.summary, dtype=np.float32)
+        if summary.ndim != 2:
+            raise InvalidInputError(f"summary must be (K, D), got shape {summary.shape}")
+        with self._lock:
+            self._entries.pop(entry.global_id, None)
+            self._entries[entry.global_id] = entry
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def withdraw(self, global_id: int) -> bool:
+        """Take an identity back out (its track was found again). ``False`` if it is no longer
+        held (claimed by another track, expired or evicted)."""
+        with self._lock:
+            return self._entries.pop(global_id, None) is not None
+
+    def expire(self, now: float) -> None:
+        """Drop identities last seen more than ``retention`` before ``now``."""
+        with self._lock:
+            self._expire(now)
+
+    def _expire(self, now: float) -> None:
+        old = [g for g, e in self._entries.items() if now - e.last_time > self.retention]
+        for g in old:
+            del self._entries[g]
+
+    def clear(self) -> None:
+        """Forget every identity (ids keep counting up)."""
+        with self._lock:
+            self._entries.clear()
+
+    def match(self, queries: list[IdentityQuery], now: float) -> list[int | None]:
+        """Assign lost identities to new tracks; matched identities leave the memory.
+
+        Parameters
+        ----------
+        queries
+            The new tracks.
+        now
+            The current time (for expiry).
+
+        Returns
+        -------
+        list
+            Per query, the global id it continues, or ``None`` (a new identity).
+        """
+        result: list[int | None] = [None] * len(queries)
+        with self._lock:
+            self._expire(now)
+            if not queries or not self._entries:
+                return result
+            entries = list(self._entries.values())
+            cost, limit = self.cost_matrix(queries, entries)
+            cost[cost > limit] = _INFEASIBLE
+            # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
+            # so one good match is never traded for two mediocre ones.
+            gain = np.where(cost < _INFEASIBLE, cost - limit, _INFEASIBLE)
+            rows, cols = linear_sum_assignment(np.hstack([gain, np.zeros((len(queries),) * 2)]))
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+                if c < len(entries) and cost[r, c] < _INFEASIBLE:
+                    result[r] = entries[c].global_id
+                    del self._entries[entries[c].global_id]
+        return result
+
+    def cost_matrix(
+        self, queries: list[IdentityQuery], entries: list[LostIdentity]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Cosine cost of every (query, entry) pair, ``1e5`` where infeasible, and each pair's
+        acceptance threshold."""
+        nq, ne = len(queries), len(entries)
+        cost = np.full((nq, ne), _INFEASIBLE)
+        if nq == 0 or ne == 0:
+            return cost, np.zeros((nq, ne))
+        q_cam = np.array([q.camera for q in queries], dtype=object)
+        e_cam = np.array([e.camera for e in entries], dtype=object)
+        same_cam = q_cam[:, None] == e_cam[None, :]
+        q_cls = np.array([q.class_id for q in queries])
+        e_cls = np.array([e.class_id for e in entries])
+        q_t = np.array([q.first_time for q in queries], dtype=np.float64)
+        e_t = np.array([e.last_time for e in entries], dtype=np.float64)
+        gap = q_t[:, None] - e_t[None, :]
+        feasible = (q_cls[:, None] == e_cls[None, :]) & (gap > 0) & (gap <= self.retention)
+        feasible &= np.where(same_cam, True, gap >= self.min_transit)
+        # Plausible motion within one camera, in box heights.
+        q_box = np.array([q.first_tlwh for q in queries], dtype=np.float64).reshape(nq, 4)
+        e_box = np.array([e.last_tlwh for e in entries], dtype=np.float64).reshape(ne, 4)
+        q_c = q_box[:, :2] + q_box[:, 2:] / 2
+        e_c = e_box[:, :2] + e_box[:, 2:] / 2
+        dist = np.sqrt(((q_c[:, None, :] - e_c[None, :, :]) ** 2).sum(axis=2))
+        heights = np.maximum((q_box[:, None, 3] + e_box[None, :, 3]) / 2, 1e-6)
+        reachable = dist / heights <= self.position_slack + self.max_speed * np.maximum(gap, 0)
+        feasible &= np.where(same_cam, reachable, True)
+        limit = np.where(
+            same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
+        ).astype(np.float64)
+        q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
+        e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
+        dims = {r.shape[1] for r in q_rows + e_rows if r.size}
+        if len(dims) > 1:
+            raise InvalidInputError(f"appearance summaries of different lengths: {sorted(dims)}")
+        if not dims or not feasible.any():
+            return cost, limit
+        q_owner = np.repeat(np.arange(nq), [len(r) for r in q_rows])
+        e_owner = np.repeat(np.arange(ne), [len(r) for r in e_rows])
+        if len(q_owner) == 0 or len(e_owner) == 0:
+            return cost, limit
+        q_all = np.concatenate([r for r in q_rows if r.size])
+        e_all = np.concatenate([r for r in e_rows if r.size])
+        sim = np.matmul(q_all, e_all.T).astype(np.float64)
+        # Each summary row of the lost identity (whole track, recent frames) must be matched
+        # by some row of the query: the pair's similarity is the worst of the entry rows'
+        # best similarities. A track that switched people has two rows far apart and so
+        # matches neither person well (safer than matching whichever is closer).
+        best = np.full((nq, len(e_owner)), -np.inf)
+        np.maximum.at(best, q_owner, sim)
+        pair = np.full((nq, ne), np.inf)
+        np.minimum.at(pair.T, e_owner, best.T)
+        distance = 1.0 - pair
+        ok = feasible & np.isfinite(distance)
+        cost[ok] = distance[ok]
+        return cost, limit
+
+
+__all__ = ["IdentityMemory", "IdentityQuery", "LostIdentity"]

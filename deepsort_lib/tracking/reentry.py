@@ -1,0 +1,410 @@
+"""Re-entry: a wrapper that gives any tracker long-term identities.
+
+:class:`ReentryTracker` wraps a tracker that meets :class:`~deepsort_lib.protocols.Tracker`
+(ours, or the user's own) and keeps its ``update()`` / ``predict()`` contract. It maps the
+inner tracker's ids (*local* ids) to *persistent* ids handed out by an
+:class:`~deepsort_lib.tracking.identity.IdentityMemory`:
+
+* each reported track's appearance is accumulated from the features of the detection it
+  matched (``track.detection_index``): a running mean over the whole track and a mean over
+  its last ``recent`` detections (tentative tracks too, when the inner tracker exposes a
+  ``tracks`` list as :class:`~deepsort_lib.tracking.tracker.Tracker` does);
+* when a track stops being reported, its identity goes into the memory (with those two
+  means, its last box, time and class); if the inner tracker reports it again, it takes it
+  back;
+* when a track is reported for the first time (i.e. once confirmed), it is matched against
+  the memory (one global assignment for all new tracks of the frame); a match continues the
+  old persistent id, otherwise the memory hands out a new one.
+
+An identity enters the memory as soon as its track is no longer reported, not only once the
+inner tracker deletes it after ``max_age``: a person who re-enters elsewhere in the frame
+within ``max_age`` gets a new inner track (the motion gate forbids the far-away match) while
+the old one is still coasting, and should still get the old identity back. If the old inner
+track is later re-matched after its identity was claimed, it gets a fresh persistent id (an
+id is never reported twice in one frame).
+
+Time is frames (``fps=None``) or seconds (``fps`` given, or an explicit ``timestamp`` per
+update), in the memory's unit. Several wrappers, one per camera, may share one memory: ids
+are then global across cameras, :attr:`ReentryTrack.local_id` keeps the camera's own id.
+
+Cost per frame: O(reported tracks) dictionary work plus one ``D``-vector addition per
+matched track; on frames where new tracks appear, one ``IdentityMemory.match``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.protocols import TrackLike
+from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReentryTrack:
+    """A track reported by :class:`ReentryTracker`: the inner track under a persistent id.
+
+    Every attribute of the inner track (``state``, ``hits``, ``xyxy``, ...) is readable here
+    too.
+
+    Attributes
+    ----------
+    track_id
+        Persistent id (global when the memory is shared by several cameras).
+    local_id
+        The inner tracker's id.
+    camera
+        Name of the wrapper's camera (stream).
+    reidentified
+        Whether this identity was recovered from the memory at some point.
+    track
+        The inner tracker's track object.
+    """
+
+    track_id: int
+    local_id: int
+    camera: str
+    reidentified: bool
+    track: TrackLike
+
+    @property
+    def tlwh(self) -> FloatArray:
+        return self.track.tlwh
+
+    @property
+    def detection_tlwh(self) -> FloatArray:
+        return self.track.detection_tlwh
+
+    @property
+    def class_id(self) -> int:
+        return self.track.class_id
+
+    @property
+    def confidence(self) -> float:
+        return self.track.confidence
+
+    @property
+    def time_since_update(self) -> int:
+        return self.track.time_since_update
+
+    @property
+    def detection_index(self) -> int | None:
+        return self.track.detection_index
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "track":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.track, name)
+
+    def __repr__(self) -> str:
+        return (
+            f"ReentryTrack(id={self.track_id}, local_id={self.local_id}, camera={self.camera!r}, "
+            f"reidentified={self.reidentified})"
+        )
+
+
+@dataclass
+class _Local:
+    """What the wrapper knows about one inner track."""
+
+    first_time: float
+    first_tlwh: FloatArray
+    last_time: float
+    last_tlwh: FloatArray
+    class_id: int
+    recent: deque[NDArray[np.float32]]
+    feature_sum: NDArray[np.float64] | None = None
+    feature_count: int = 0
+    global_id: int | None = None
+    reported: bool = False
+    reidentified: bool = False
+    last_reported: float = field(default=0.0)
+
+    def observe(
+        self, time: float, tlwh: FloatArray, class_id: int, unit: NDArray[np.float32] | None
+    ) -> None:
+        """Record a matched detection; ``unit`` is its L2-normalised feature (or ``None``)."""
+        self.last_time = time
+        self.last_tlwh = tlwh
+        self.class_id = class_id
+        if unit is None:
+            return
+        if self.feature_sum is None or self.feature_sum.shape != unit.shape:
+            self.feature_sum = np.zeros(unit.shape, dtype=np.float64)
+            self.feature_count = 0
+            self.recent.clear()
+        self.feature_sum += unit
+        self.feature_count += 1
+        self.recent.append(unit)
+
+    def summary(self) -> NDArray[np.float32]:
+        """Whole-track mean and recent mean, each L2-normalised: ``(K <= 2, D)``."""
+        if self.feature_sum is None or self.feature_count == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        rows = [self.feature_sum, np.sum(np.asarray(self.recent, dtype=np.float64), axis=0)]
+        if len(self.recent) == self.feature_count:
+            rows = rows[:1]  # the same mean twice
+        out = np.asarray(rows, dtype=np.float64)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        keep = norms[:, 0] > 0
+        result: NDArray[np.float32] = (out[keep] / norms[keep]).astype(np.float32)
+        return result
+
+
+class ReentryTracker:
+    """Wrap ``tracker`` so that identities survive leaving and re-entering (or, with a shared
+    memory, moving to another camera).
+
+    Parameters
+    ----------
+    tracker
+        Any object with ``update(detections, ...) -> tracks`` whose tracks have
+        ``track_id``, ``tlwh``, ``class_id`` and ``detection_index`` (the protocols of
+        :mod:`deepsort_lib.protocols`). Extra arguments of :meth:`update` are passed on.
+    memory
+        The identity memory; a new private one by default. Share one instance between the
+        wrappers of several cameras for global ids.
+    camera
+        This stream's name (its identities are matched across cameras only after the
+        memory's ``min_transit``).
+    fps
+        Frame rate: with it, the clock is in seconds (frame / fps); without, in frames.
+    recent
+        How many of a track's latest features form its "recent" mean.
+
+    Examples
+    --------
+    >>> from deepsort_lib import Tracker
+    >>> from deepsort_lib.tracking.identity import IdentityMemory
+    >>> tracker = ReentryTracker(Tracker(), IdentityMemory(retention=60.0), fps=25.0)
+    """
+
+    def __init__(
+        self,
+        tracker: Any,
+        memory: IdentityMemory | None = None,
+        *,
+        camera: str = "0",
+        fps: float | None = None,
+        recent: int = 10,
+    ) -> None:
+        if not callable(getattr(tracker, "update", None)):
+            raise ConfigurationError(f"{type(tracker).__name__} has no update() method")
+        if fps is not None and not (np.isfinite(fps) and fps > 0):
+            raise ConfigurationError(f"fps must be positive, got {fps}")
+        if int(recent) != recent or recent < 1:
+            raise ConfigurationError(f"recent must be a positive integer, got {recent}")
+        self.tracker = tracker
+        self.memory = memory if memory is not None else IdentityMemory()
+        self.camera = str(camera)
+        self.fps = fps
+        self.recent = int(recent)
+        self._frame = 0
+        self._locals: dict[int, _Local] = {}
+
+    # -- the tracker contract -----------------------------------------------------------------
+
+    @property
+    def min_appearance_score(self) -> float | None:
+        """The inner tracker's (the pipeline reads it to skip encoding low scores)."""
+        return getattr(self.tracker, "min_appearance_score", None)
+
+    def __len__(self) -> int:
+        """The inner tracker's live tracks (or, if it cannot say, the reported ones)."""
+        if hasattr(type(self.tracker), "__len__"):
+            return len(self.tracker)
+        return sum(1 for local in self._locals.values() if local.reported)
+
+    @property
+    def now(self) -> float:
+        """The clock of the last step (frames, or seconds with ``fps``)."""
+        return self._frame / self.fps if self.fps else float(self._frame)
+
+    def update(
+        self, detections: Any, *args: Any, timestamp: float | None = None, **kwargs: Any
+    ) -> list[ReentryTrack]:
+        """The inner tracker's ``update`` under persistent ids.
+
+        ``timestamp`` (optional) sets the clock for this frame (seconds, in the memory's unit;
+        needed when cameras run at different or irregular rates). Features are read from the
+        ``features`` argument when given, else from ``detections.features``.
+        """
+        tracks = self.tracker.update(detections, *args, **kwargs)
+        features = kwargs.get("features", args[0] if args else None)
+        if features is None:
+            features = getattr(detections, "features", None)
+        feats = None if features is None else np.asarray(features, dtype=np.float32)
+        return self._step(tracks, feats, timestamp)
+
+    def predict(self, *, timestamp: float | None = None) -> list[ReentryTrack]:
+        """The inner tracker's ``predict`` (a frame without detections) under persistent
+        ids."""
+        predict = getattr(self.tracker, "predict", None)
+        if not callable(predict):
+            raise ConfigurationError(f"{type(self.tracker).__name__} has no predict() method")
+        return self._step(predict(), None, timestamp)
+
+    def reset(self) -> None:
+        """Reset the inner tracker and forget its tracks; the memory keeps what it holds."""
+        reset = getattr(self.tracker, "reset", None)
+        if callable(reset):
+            reset()
+        self._locals.clear()
+
+    def persistent_id(self, local_id: int) -> int | None:
+        """The persistent id of an inner track (``None`` if it was never reported)."""
+        local = self._locals.get(local_id)
+        return None if local is None else local.global_id
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _step(
+        self, tracks: Sequence[Any], features: NDArray[np.float32] | None, timestamp: float | None
+    ) -> list[ReentryTrack]:
+        self._frame += 1
+        now = float(timestamp) if timestamp is not None else self.now
+        live = getattr(self.tracker, "tracks", None)
+        observed = list(live) if live is not None else list(tracks)
+        units, has = _unit_rows(features)
+        for t in observed:
+            self._observe(t, units, has, now)
+        if live is not None:
+            alive = {int(t.track_id) for t in observed}
+            for lid in [lid for lid in self._locals if lid not in alive]:
+                self._release(lid, now)
+                del self._locals[lid]
+        reported = {int(t.track_id) for t in tracks}
+        for lid in [lid for lid, loc in self._locals.items() if loc.reported]:
+            if lid not in reported:
+                self._release(lid, now)
+        new_ids = [
+            int(t.track_id) for t in tracks if self._locals[int(t.track_id)].global_id is None
+        ]
+        self._assign_new(new_ids, now)
+        for t in tracks:
+            loc = self._locals[int(t.track_id)]
+            if not loc.reported:
+                self._resume(loc)
+            loc.last_reported = now
+        self._forget_unclaimable()
+        return [
+            ReentryTrack(
+                int(loc.global_id),  # type: ignore[arg-type]
+                int(t.track_id),
+                self.camera,
+                loc.reidentified,
+                t,
+            )
+            for t in tracks
+            for loc in (self._locals[int(t.track_id)],)
+        ]
+
+    def _observe(
+        self,
+        track: Any,
+        units: NDArray[np.float32] | None,
+        has: NDArray[np.bool_] | None,
+        now: float,
+    ) -> None:
+        lid = int(track.track_id)
+        local = self._locals.get(lid)
+        if local is None:
+            tlwh = np.asarray(track.tlwh, dtype=np.float64)
+            local = _Local(now, tlwh, now, tlwh, int(track.class_id), deque(maxlen=self.recent))
+            self._locals[lid] = local
+        det = track.detection_index
+        if det is None or track.time_since_update != 0:
+            return  # not seen this frame: keep the last observation
+        unit = None
+        if units is not None and has is not None and 0 <= det < len(units) and has[det]:
+            unit = units[det]
+        box = getattr(track, "detection_tlwh", None)
+        local.observe(
+            now, np.asarray(track.tlwh if box is None else box, np.float64), track.class_id, unit
+        )
+
+    def _release(self, lid: int, now: float) -> None:
+        """The track is no longer reported: its identity becomes claimable."""
+        local = self._locals[lid]
+        if not local.reported or local.global_id is None:
+            return
+        local.reported = False
+        summary = local.summary()
+        self.memory.add(
+            LostIdentity(
+                local.global_id,
+                self.camera,
+                local.class_id,
+                local.last_time,
+                local.last_tlwh.copy(),
+                summary,
+            )
+        )
+
+    def _resume(self, local: _Local) -> None:
+        """A track reported again takes its identity back, or a fresh one if it was claimed."""
+        if local.global_id is not None and not self.memory.withdraw(local.global_id):
+            local.global_id = self.memory.new_id()
+            local.reidentified = False
+        local.reported = True
+
+    def _assign_new(self, lids: list[int], now: float) -> None:
+        if not lids:
+            return
+        if len(self.memory) == 0:  # nothing to recognise: skip building queries
+            for lid in lids:
+                local = self._locals[lid]
+                local.global_id = self.memory.new_id()
+                local.reported = True
+            return
+        queries = [
+            IdentityQuery(
+                self.camera,
+                self._locals[lid].class_id,
+                self._locals[lid].first_time,
+                self._locals[lid].first_tlwh,
+                self._locals[lid].summary(),
+            )
+            for lid in lids
+        ]
+        matches = self.memory.match(queries, now)
+        for lid, gid in zip(lids, matches, strict=True):
+            local = self._locals[lid]
+            local.global_id = self.memory.new_id() if gid is None else gid
+            local.reidentified = gid is not None
+            local.reported = True
+
+    def _forget_unclaimable(self) -> None:
+        # An unreported track whose identity left the memory (claimed, expired, evicted)
+        # needs no more state than a brand-new track: drop it so the dict stays bounded by
+        # live tracks plus memory entries.
+        stale = [
+            lid
+            for lid, loc in self._locals.items()
+            if not loc.reported and loc.global_id is not None and loc.global_id not in self.memory
+        ]
+        for lid in stale:
+            del self._locals[lid]
+
+
+def _unit_rows(
+    features: NDArray[np.float32] | None,
+) -> tuple[NDArray[np.float32] | None, NDArray[np.bool_] | None]:
+    """L2-normalised feature rows and which rows have appearance (non-zero, finite)."""
+    if features is None or features.ndim != 2:
+        return None, None
+    norms = np.sqrt(np.einsum("ij,ij->i", features, features))
+    has = np.isfinite(norms) & (norms > 0)
+    units = (features / np.where(has, norms, 1.0)[:, None]).astype(np.float32, copy=False)
+    return units, has
+
+
+__all__ = ["ReentryTrack", "ReentryTracker"]
