@@ -32,7 +32,11 @@ from types import FrameType
 from typing import NoReturn
 
 #: Modules providing the sub-commands of ``deepsort``.
-TRACK_COMMANDS: tuple[str, ...] = ("deepsort_lib.cli.track", "deepsort_lib.cli.evaluate")
+TRACK_COMMANDS: tuple[str, ...] = (
+    "deepsort_lib.cli.track",
+    "deepsort_lib.cli.evaluate",
+    "deepsort_lib.cli.refine",
+)
 #: Modules providing the sub-commands of ``deepsort-convert``.
 CONVERT_COMMANDS: tuple[str, ...] = (
     "deepsort_lib.cli.convert_reid",
