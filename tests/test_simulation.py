@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.simulation import NoiseModel, occlusion_fractions, simulate
+from deepsort_lib.testing.simulation import NoiseModel, occlusion_fractions, simulate
 
 QUIET = NoiseModel(
     miss_rate=0.0,

@@ -14,7 +14,7 @@ from deepsort_lib import (
     TrackerConfig,
     TrackState,
 )
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 
 def box(x: float, y: float = 100.0, w: float = 40.0, h: float = 100.0) -> list[float]:

@@ -50,6 +50,7 @@ from deepsort_lib.tracking.association import (
     min_cost_matching,
 )
 from deepsort_lib.tracking.camera import warp_states
+from deepsort_lib.tracking.coasting import GapStatistics
 from deepsort_lib.tracking.kalman import CHI2INV95, BoxKalmanModel, FilterpyKalmanModel
 from deepsort_lib.tracking.track import Track, TrackState
 
@@ -115,6 +116,17 @@ class TrackerConfig:
         With ``high_score_threshold``: detections below this are dropped.
     low_score_max_iou_distance
         ``1 - IoU`` threshold of the low-score round (ByteTrack: 0.5).
+    freeze_lost_size
+        Zero the box-size velocity of a track missed in the last frame before predicting it
+        (ByteTrack): a lost track keeps its size instead of extrapolating one noisy size
+        change, which matters when coasting tracks are reported or re-matched late.
+    adaptive_coasting
+        Report a missed confirmed track while the tracker's own history says it is probably
+        still there, estimated from its own history (:mod:`deepsort_lib.tracking.coasting`);
+        ``output_max_misses`` is then the least number of misses reported.
+    coasting_min_presence
+        With ``adaptive_coasting``: the probability of presence down to which a missed track
+        is reported.
     """
 
     max_cosine_distance: float = 0.2
@@ -139,6 +151,10 @@ class TrackerConfig:
     high_score_threshold: float | None = None
     low_score_threshold: float = 0.1
     low_score_max_iou_distance: float = 0.5
+    # -- issue 13 hooks (recommended preset) --
+    freeze_lost_size: bool = False
+    adaptive_coasting: bool = False
+    coasting_min_presence: float = 0.5
 
     def __post_init__(self) -> None:
         def check(ok: bool, message: str) -> None:
@@ -155,6 +171,7 @@ class TrackerConfig:
             "gating_threshold must be positive",
         )
         check(self.output_max_misses >= 0, "output_max_misses must be >= 0")
+        check(0.0 < self.coasting_min_presence <= 1.0, "coasting_min_presence must be in (0, 1]")
         check(self.kalman_backend in ("numpy", "filterpy"), "kalman_backend: 'numpy' or 'filterpy'")
         check(self.appearance in ("gallery", "ema"), "appearance must be 'gallery' or 'ema'")
         check(0.0 <= self.ema_alpha < 1.0, "ema_alpha must be in [0, 1)")
@@ -201,12 +218,28 @@ PRESETS: dict[str, dict[str, Any]] = {
     # BoT-SORT (Aharon et al. 2022) as far as it maps onto Deep SORT: (x, y, w, h) state,
     # ByteTrack's low-score round, EMA appearance. Add camera-motion compensation by passing
     # ``camera_motion=`` to ``update`` (the pipeline's ``--camera-motion``).
+    # The high-score threshold is BoxMOT's 0.5 (the paper's 0.6 left a fifth of true boxes,
+    # scored 0.5-0.6 when partly occluded, unable to start or confirm a track).
     "botsort": {
         "measurement": "xywh",
-        "high_score_threshold": 0.6,
+        "high_score_threshold": 0.5,
         "low_score_threshold": 0.1,
         "appearance": "ema",
         "max_cosine_distance": 0.25,
+    },
+    # What a user who does not choose gets (issue 13): StrongSORT's association (EMA
+    # appearance, one global matching on 0.98 appearance + 0.02 motion, cosine gate 0.45)
+    # without NSA Kalman, with lost tracks keeping their size, and coasting output whose
+    # length follows the detector's own miss pattern. Every choice against the alternatives,
+    # over the whole sweep of detection x feature noise: benchmarks/results/ablation.md.
+    "recommended": {
+        "appearance": "ema",
+        "matching": "global",
+        "max_cosine_distance": 0.45,
+        "appearance_weight": 0.98,
+        "freeze_lost_size": True,
+        "adaptive_coasting": True,
+        "output_max_misses": 1,
     },
 }
 
@@ -247,6 +280,15 @@ class Tracker:
         self._next_id = 1
         self._feature_dim: int | None = None
         self._appearance = self._new_appearance()
+        self._gaps = (
+            GapStatistics(
+                self.config.max_age,
+                self.config.coasting_min_presence,
+                floor=self.config.output_max_misses,
+            )
+            if self.config.adaptive_coasting
+            else None
+        )
         self._clear_arrays()
 
     @classmethod
@@ -280,6 +322,8 @@ class Tracker:
         """Forget every track. Identities keep counting up (they are never reused)."""
         self._clear_arrays()
         self._appearance.clear()
+        if self._gaps is not None:
+            self._gaps.clear()
 
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
@@ -421,6 +465,8 @@ class Tracker:
     def _predict_all(self, miss: bool) -> None:
         if len(self) == 0:
             return
+        if self.config.freeze_lost_size:
+            self._means[self._tsu > 0, 6:8] = 0.0  # size velocities (a or w, and h)
         self._means, self._covs = self.kalman.predict(self._means, self._covs)
         self._ages += 1
         if miss:
@@ -520,6 +566,9 @@ class Tracker:
         self._means[rows], self._covs[rows] = self.kalman.update(
             self._means[rows], self._covs[rows], measurements[cols], confidences
         )
+        if self._gaps is not None:
+            back = rows[(self._states[rows] == _CONFIRMED) & (self._tsu[rows] > 1)]
+            self._gaps.record_returns(self._tsu[back] - 1)  # frames missed before this match
         self._hits[rows] += 1
         self._tsu[rows] = 0
         self._class_ids[rows] = dets.class_ids[cols]
@@ -536,6 +585,8 @@ class Tracker:
     def _mark_missed(self) -> None:
         missed = self._tsu > 0
         dead = missed & ((self._states == _TENTATIVE) | (self._tsu > self.config.max_age))
+        if self._gaps is not None:
+            self._gaps.record_deletions(int(np.count_nonzero(dead & (self._states == _CONFIRMED))))
         if dead.any():
             keep = ~dead
             for name in (
@@ -576,7 +627,8 @@ class Tracker:
 
     def _output(self) -> list[Track]:
         cfg = self.config
-        wanted = (self._states == _CONFIRMED) & (self._tsu <= cfg.output_max_misses)
+        max_misses = cfg.output_max_misses if self._gaps is None else self._gaps.max_misses()
+        wanted = (self._states == _CONFIRMED) & (self._tsu <= max_misses)
         if cfg.return_tentative:
             wanted |= (self._states == _TENTATIVE) & (self._tsu == 0)
         return self._snapshot(np.flatnonzero(wanted))
