@@ -119,11 +119,11 @@ def test_adaptive_coasting_stops_early_when_tracks_usually_leave() -> None:
 
 
 def test_reset_forgets_the_gap_statistics() -> None:
-    tracker = Tracker(adaptive_coasting=True)
+    tracker = Tracker(adaptive_coasting=True, output_max_misses=0)
     _reported_during_gaps(tracker, gap=3, cycles=4)
     assert tracker._gaps is not None and tracker._gaps.max_misses() == 3
     tracker.reset()
-    assert tracker._gaps.max_misses() == 0  # the floor: Tracker()'s output_max_misses
+    assert tracker._gaps.max_misses() == 0  # back to the floor, output_max_misses
 
 
 def test_lost_tracks_keep_their_size() -> None:

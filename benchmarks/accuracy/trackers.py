@@ -126,7 +126,11 @@ class _OursRunner:
         tracks = self.tracker.update(detections)
         if not tracks:
             return np.zeros((0, 5))
-        return _rows([t.track_id for t in tracks], [getattr(t, self.box) for t in tracks])
+        rows = _rows([t.track_id for t in tracks], [getattr(t, self.box) for t in tracks])
+        # A track coasting for long without ``freeze_lost_size`` can extrapolate its size below
+        # zero; such a box is scored as a zero-size box (it matches nothing), as for norfair.
+        rows[:, 3:] = np.maximum(rows[:, 3:], 0.0)
+        return rows
 
 
 def _output_rule(preset: str) -> str:

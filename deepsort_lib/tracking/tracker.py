@@ -121,8 +121,8 @@ class TrackerConfig:
         (ByteTrack): a lost track keeps its size instead of extrapolating one noisy size
         change, which matters when coasting tracks are reported or re-matched late.
     adaptive_coasting
-        Report a missed confirmed track while the tracker's own history says it is probably
-        still there, estimated from its own history (:mod:`deepsort_lib.tracking.coasting`);
+        Report a missed confirmed track while it is probably still there, as estimated from
+        how this tracker's earlier gaps ended (:mod:`deepsort_lib.tracking.coasting`);
         ``output_max_misses`` is then the least number of misses reported.
     coasting_min_presence
         With ``adaptive_coasting``: the probability of presence down to which a missed track
