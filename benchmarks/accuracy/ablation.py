@@ -227,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = _register(chosen)
     if args.merge:
         cells, seeds, _ = load_cells(args.merge)
+        runs = [json.loads(Path(p).read_text(encoding="utf-8"))["command"] for p in args.merge]
+        command = "; ".join(dict.fromkeys(runs)) + f"; merged by {command}"
         present = {c.tracker for c in cells}
         chosen = [v for v in chosen if v.tracker_name in present]
     else:

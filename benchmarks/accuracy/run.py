@@ -532,6 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     if args.merge:
         cells, seeds, args.sequences = load_cells(args.merge)
+        runs = [json.loads(Path(p).read_text(encoding="utf-8"))["command"] for p in args.merge]
+        command = "; ".join(dict.fromkeys(runs)) + f"; merged by {command}"
         merged = set(c.condition for c in cells)
         conds = [c for c in CONDITIONS if c.name in merged]
         order = {n: i for i, n in enumerate(REGISTRY)}
