@@ -293,6 +293,7 @@ def markdown(
     conds: Sequence[Condition],
     command: str,
     sequences: Sequence[str],
+    merged: bool = False,
 ) -> str:
     names = list(dict.fromkeys(c.tracker for c in cells))
     by = {(c.tracker, c.condition): c for c in cells}
@@ -324,8 +325,13 @@ def markdown(
         "- Timing: tracker step (input conversion + update) only, BLAS/OpenMP limited to 1 "
         "thread for every tracker (threadpoolctl; torch.set_num_threads(1)).",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in env.items()),
-        "",
     ]
+    if merged:
+        lines.append(
+            "- Merged from several runs (see the command): times, and time ratios, compare "
+            "fairly only between trackers timed in the same run, under the same machine load."
+        )
+    lines.append("")
     if RECOMMENDED in names and any(is_peer(x) for x in names):
         cl = claim(cells)
         worst = min(cl.gap_to_first, key=lambda k: cl.gap_to_first[k])
@@ -418,10 +424,11 @@ def write_reports(
     conds: Sequence[Condition],
     command: str,
     sequences: Sequence[str] = SEQUENCES,
+    merged: bool = False,
 ) -> dict[str, Path]:
     """Write ``<stem>.md``, ``<stem>.csv`` (one row per tracker x condition x seed), ``.json``."""
     names = list(dict.fromkeys(c.tracker for c in cells))
-    md = markdown(cells, seeds, conds, command, sequences)
+    md = markdown(cells, seeds, conds, command, sequences, merged)
     rows = [["tracker", "condition", "seed", *METRICS]]
     for c in cells:
         for r in c.per_seed:
@@ -542,7 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         conds = conditions(args.conditions)
         cells = run(seeds, conds, args.trackers, args.sequences)
-    paths = write_reports(cells, args.out, args.name, seeds, conds, command.strip(), args.sequences)
+    paths = write_reports(
+        cells, args.out, args.name, seeds, conds, command.strip(), args.sequences, bool(args.merge)
+    )
     print(paths["md"].read_text(encoding="utf-8"))
     print(f"wrote {', '.join(str(p) for p in paths.values())} in {time.perf_counter() - t0:.0f} s")
     return 0
