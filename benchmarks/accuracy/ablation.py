@@ -6,7 +6,7 @@ benchmark (:mod:`benchmarks.accuracy.run`: nine conditions of detection x featur
 ground truth, the same seeds). Gains and losses are reported against ``recommended`` in every
 condition, so a mechanism that helps at one noise level and hurts at another shows both.
 
-Run (about 10 minutes on 2 cores; ``--first-seed`` and ``--merge`` split it)::
+Run (about 12 minutes per seed on 2 busy cores; ``--first-seed`` and ``--merge`` split it)::
 
     PYTHONPATH=$PWD .venv/bin/python -m benchmarks.accuracy.ablation --seeds 5
 

@@ -1,6 +1,7 @@
 """Accuracy benchmark: our tracker vs peers on real ground truth with simulated detections.
 
-Run the full benchmark (on demand; about 10 minutes on 2 cores)::
+Run the full benchmark (on demand; about 3 minutes per seed on 2 idle cores, 15 on 2 busy
+ones: ``--first-seed`` runs one seed at a time and ``--merge`` joins the JSON reports)::
 
     bash scripts/setup_peers.sh
     PYTHONPATH=$PWD .venv-peers/bin/python -m benchmarks.accuracy.run --seeds 5
