@@ -9,14 +9,25 @@ from typing import TYPE_CHECKING
 
 from deepsort_lib.boxes import Detection, Detections
 from deepsort_lib.errors import (
+    ConcurrentUseError,
     ConfigurationError,
     DeepSortError,
     InvalidInputError,
     ModelError,
     SourceError,
 )
-from deepsort_lib.protocols import Detector, Encoder
+from deepsort_lib.protocols import (
+    CameraMotionTracker,
+    Detector,
+    Encoder,
+    PredictingTracker,
+    ScoreAwareTracker,
+    SizedEncoder,
+    TrackLike,
+)
 from deepsort_lib.protocols import Tracker as TrackerProtocol
+from deepsort_lib.tracking.appearance import AppearanceModel, EmaAppearance, FeatureGallery
+from deepsort_lib.tracking.cost import AssociationCost, CostContext
 from deepsort_lib.tracking.track import Track, TrackState
 from deepsort_lib.tracking.tracker import PRESETS, Tracker, TrackerConfig
 
@@ -51,6 +62,7 @@ def __getattr__(name: str) -> object:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'deepsort_lib' has no attribute {name!r}")
 
+
 __all__ = [  # noqa: RUF022 - grouped: eager names, then the lazy ones
     "CameraMotionEstimator",
     "ClassicEncoder",
@@ -60,16 +72,27 @@ __all__ = [  # noqa: RUF022 - grouped: eager names, then the lazy ones
     "YOLOv3Detector",
     "evaluate",
     "PRESETS",
+    "AppearanceModel",
+    "AssociationCost",
+    "CameraMotionTracker",
+    "ConcurrentUseError",
     "ConfigurationError",
+    "CostContext",
     "DeepSortError",
     "Detection",
     "Detections",
     "Detector",
+    "EmaAppearance",
     "Encoder",
+    "FeatureGallery",
     "InvalidInputError",
     "ModelError",
+    "PredictingTracker",
+    "ScoreAwareTracker",
+    "SizedEncoder",
     "SourceError",
     "Track",
+    "TrackLike",
     "TrackState",
     "Tracker",
     "TrackerConfig",

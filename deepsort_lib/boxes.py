@@ -105,10 +105,40 @@ def iou_matrix(tlwh_a: ArrayLike, tlwh_b: ArrayLike) -> FloatArray:
     return iou
 
 
-def _as_float_matrix(name: str, values: Any, columns: int | None) -> FloatArray:
+#: Largest magnitude accepted for a box coordinate or size, in pixels. Far beyond any image,
+#: and far below where the Kalman covariances (which square box sizes twice) overflow.
+MAX_COORDINATE = 1e8
+#: Largest magnitude accepted for a feature value: above it the float32 features the tracker
+#: stores, and their squared norms, are no longer finite.
+MAX_FEATURE_VALUE = 1e15
+#: Class ids are whole numbers that fit exactly in a float64 (and therefore in an int64).
+MAX_CLASS_ID = 2**53
+
+
+def _numeric(name: str, values: Any) -> NDArray[Any]:
+    """``values`` as an array of real numbers, refusing what a float cast would change."""
     try:
-        array = np.array(values, dtype=np.float64)  # a copy: we freeze it below
+        raw = np.asarray(values)
     except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be numeric, got {type(values).__name__}") from exc
+    if raw.dtype.kind == "c":
+        raise InvalidInputError(f"{name} must be real numbers, got complex values")
+    if raw.dtype.kind in "USVMm":
+        raise InvalidInputError(f"{name} must be numeric, got dtype {raw.dtype}")
+    if raw.dtype.kind == "O":
+        kinds = {np.asarray(v).dtype.kind for v in raw.reshape(-1)}
+        if kinds - set("biuf"):
+            raise InvalidInputError(f"{name} must hold only real numbers")
+    return raw
+
+
+def _as_float_matrix(
+    name: str, values: Any, columns: int | None, limit: float = np.inf
+) -> FloatArray:
+    raw = _numeric(name, values)
+    try:
+        array = np.array(raw, dtype=np.float64)  # a copy: we freeze it below
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(f"{name} must be numeric, got {type(values).__name__}") from exc
     if array.ndim == 1 and array.size == 0:
         array = array.reshape(0, columns or 0)
@@ -117,6 +147,8 @@ def _as_float_matrix(name: str, values: Any, columns: int | None) -> FloatArray:
         raise InvalidInputError(f"{name} must have shape {want}, got {array.shape}")
     if not np.all(np.isfinite(array)):
         raise InvalidInputError(f"{name} contains NaN or infinite values")
+    if array.size and np.max(np.abs(array)) > limit:
+        raise InvalidInputError(f"{name} has values beyond +-{limit:g}")
     return array
 
 
@@ -153,7 +185,7 @@ class Detections:
     features: FeatureArray | None = None
 
     def __post_init__(self) -> None:
-        tlwh = _as_float_matrix("boxes", self.tlwh, 4)
+        tlwh = _as_float_matrix("boxes", self.tlwh, 4, MAX_COORDINATE)
         n = tlwh.shape[0]
         if n and not (np.all(tlwh[:, 2] > 0) and np.all(tlwh[:, 3] > 0)):
             raise InvalidInputError("box widths and heights must be positive")
@@ -178,14 +210,22 @@ class Detections:
     def _class_ids(self, n: int) -> IntArray:
         if self.class_ids is None:
             return np.zeros(n, dtype=np.int64)
-        raw = np.asarray(self.class_ids)
-        if raw.dtype.kind not in "iuf" and raw.size:
+        if np.asarray(self.class_ids).dtype.kind in "USV":
+            raise InvalidInputError(
+                f"class ids must be integers, got dtype {np.asarray(self.class_ids).dtype}"
+            )
+        raw = _numeric("class ids", self.class_ids).reshape(-1)
+        if raw.dtype.kind == "O":
+            raw = raw.astype(np.float64)
+        if raw.size and raw.dtype.kind not in "iuf":
             raise InvalidInputError(f"class ids must be integers, got dtype {raw.dtype}")
-        raw = raw.reshape(-1)
         if raw.dtype.kind == "f" and not (
             np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
         ):
             raise InvalidInputError("class ids must be whole numbers")
+        # Checked before the cast: 1e30 or 2**64 - 1 would wrap around silently.
+        if raw.size and (np.max(raw) >= MAX_CLASS_ID or np.min(raw) <= -MAX_CLASS_ID):
+            raise InvalidInputError(f"class ids must be within +-2**53, got {raw.max()}")
         class_ids = raw.astype(np.int64)
         _check_length("class ids", class_ids, n)
         return class_ids
@@ -193,11 +233,16 @@ class Detections:
     def _features(self, n: int) -> FeatureArray | None:
         if self.features is None:
             return None
-        features = _as_float_matrix("features", self.features, None)
+        features = _as_float_matrix("features", self.features, None, MAX_FEATURE_VALUE)
         _check_length("features", features, n)
         if features.shape[1] == 0:
             raise InvalidInputError("features must have at least one dimension")
-        return features.astype(np.float32)
+        # The tracker works in float32: validate what it will see (1e39 is inf there).
+        small = features.astype(np.float32)
+        squared = np.einsum("ij,ij->i", small.astype(np.float64), small.astype(np.float64))
+        if not np.all(np.isfinite(squared)) or (small.size and np.max(squared) > 3e38):
+            raise InvalidInputError("features are too large for float32 (norm beyond 1e19)")
+        return small
 
     # -- construction ------------------------------------------------------------------------
 
@@ -277,23 +322,35 @@ class Detection:
     feature: Sequence[float] | NDArray[np.floating[Any]] | None = None
 
 
-def as_detections(obj: Any, features: ArrayLike | None = None) -> Detections:
+#: Box formats a raw detection array may be given in (``box_format=``).
+BOX_FORMATS = ("tlwh", "xyxy")
+
+
+def as_detections(
+    obj: Any, features: ArrayLike | None = None, box_format: str | None = None
+) -> Detections:
     """Coerce what users pass to ``Tracker.update`` into :class:`Detections`.
 
     Parameters
     ----------
     obj
-        A :class:`Detections`; an iterable of :class:`Detection`; or a numpy array of shape
-        ``(N, 4)``, ``(N, 5)`` or ``(N, 6)`` holding ``tlwh[, score[, class_id]]`` per row.
-        ``None`` and empty sequences are a frame with no detections.
+        A :class:`Detections`; an iterable of :class:`Detection`; or, with ``box_format``, an
+        array of shape ``(N, 4)``, ``(N, 5)`` or ``(N, 6)`` holding ``box[, score[, class_id]]``
+        per row. ``None`` and empty sequences are a frame with no detections.
     features
         Optional ``(N, D)`` features for the array and list forms (overrides their own).
+    box_format
+        ``"tlwh"`` (top-left x, y, width, height) or ``"xyxy"`` (corners): how to read the
+        boxes of a raw array. Required for a non-empty raw array: the two formats have the
+        same shape, and a wrong guess gives wrong tracks without an error.
 
     Raises
     ------
     InvalidInputError
-        If the input cannot be read as detections.
+        If the input cannot be read as detections, or is a raw array without ``box_format``.
     """
+    if box_format is not None and box_format not in BOX_FORMATS:
+        raise InvalidInputError(f"box_format must be one of {BOX_FORMATS}, got {box_format!r}")
     if isinstance(obj, Detections):
         return obj if features is None else obj.with_features(features)
     if obj is None:
@@ -301,20 +358,28 @@ def as_detections(obj: Any, features: ArrayLike | None = None) -> Detections:
     if isinstance(obj, np.ndarray) or (
         isinstance(obj, Sequence) and len(obj) and not isinstance(obj[0], Detection)
     ):
+        raw = _numeric("detections", obj)
         try:
-            rows = np.asarray(obj, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+            rows = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInputError(f"cannot read detections from this input: {exc}") from exc
         if rows.size == 0:
             return Detections(np.zeros((0, 4)), None, None, features)  # type: ignore[arg-type]
         if rows.ndim != 2 or rows.shape[1] not in (4, 5, 6):
             raise InvalidInputError(
                 f"a detection array must have shape (N, 4), (N, 5) or (N, 6) "
-                f"[tlwh, score, class_id], got {rows.shape}"
+                f"[box, score, class_id], got {rows.shape}"
+            )
+        if box_format is None:
+            raise InvalidInputError(
+                "a raw detection array does not say its box format: build "
+                "Detections.from_xyxy(boxes, scores, class_ids) or Detections.from_tlwh(...), "
+                "or pass box_format='xyxy' or 'tlwh'"
             )
         scores = rows[:, 4] if rows.shape[1] >= 5 else None
         class_ids = rows[:, 5] if rows.shape[1] == 6 else None
-        return Detections(rows[:, :4], scores, class_ids, features)  # type: ignore[arg-type]
+        build = Detections.from_xyxy if box_format == "xyxy" else Detections.from_tlwh
+        return build(rows[:, :4], scores, class_ids, features)
     if isinstance(obj, Iterable):
         items = list(obj)
         if not items:
@@ -342,6 +407,7 @@ def _bad_box() -> FloatArray:
 
 
 __all__ = [
+    "BOX_FORMATS",
     "Detection",
     "Detections",
     "as_detections",

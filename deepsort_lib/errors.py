@@ -27,11 +27,17 @@ class ModelError(DeepSortError, RuntimeError):
     """A model file cannot be read, converted or run (unknown layout, bad weights, ...)."""
 
 
+class ConcurrentUseError(DeepSortError, RuntimeError):
+    """An object that serves one caller at a time (a ``Tracker``) was entered from a second
+    thread while still busy. Nothing was changed by the refused call."""
+
+
 class SourceError(DeepSortError, OSError):
     """A video, image folder, camera or data file cannot be opened, read or written."""
 
 
 __all__ = [
+    "ConcurrentUseError",
     "ConfigurationError",
     "DeepSortError",
     "InvalidInputError",

@@ -208,7 +208,7 @@ class Pipeline:
     encode_min_score
         Boxes scoring below this are not encoded (their feature rows are zeros, which the
         tracker reads as "no appearance"). ``"auto"`` uses the tracker's
-        ``config.high_score_threshold`` when it has one: below it the tracker matches boxes
+        ``min_appearance_score`` when it has one: below it the tracker matches boxes
         on IoU only, so their crops would be wasted work. ``None`` encodes every box.
     prefetch
         Decode up to this many frames ahead on a background thread, overlapping decoding
@@ -257,8 +257,7 @@ class Pipeline:
         self.prefetch = int(prefetch)
         self.camera_motion = camera_motion
         if encode_min_score == "auto":
-            config = getattr(tracker, "config", None)
-            encode_min_score = getattr(config, "high_score_threshold", None)
+            encode_min_score = getattr(tracker, "min_appearance_score", None)
         elif isinstance(encode_min_score, str):
             raise ConfigurationError("encode_min_score must be a number, None or 'auto'")
         self.encode_min_score = None if encode_min_score is None else float(encode_min_score)

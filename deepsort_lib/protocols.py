@@ -1,7 +1,10 @@
-"""The three seams of the pipeline, as structural protocols.
+"""The seams of the pipeline, as structural protocols.
 
-Any object with the right method satisfies a protocol: users plug in their own detector,
-re-ID model or tracker without subclassing anything from this library.
+Any object with the right methods satisfies a protocol: users plug in their own detector,
+re-ID model or tracker without subclassing anything from this library. Each protocol declares
+what :class:`~deepsort_lib.pipeline.Pipeline` actually uses and nothing more; the optional
+capabilities (predicting without detections, camera-motion input, the feature length, a score
+below which appearance is not used) are separate small protocols a component may also meet.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from deepsort_lib.boxes import Detections
-    from deepsort_lib.tracking.track import Track
 
 
 @runtime_checkable
@@ -42,10 +44,84 @@ class Encoder(Protocol):
 
 
 @runtime_checkable
+class SizedEncoder(Encoder, Protocol):
+    """An :class:`Encoder` that states its feature length ``D`` before encoding anything
+    (the pipeline uses it on frames where no box is worth encoding)."""
+
+    @property
+    def feature_dim(self) -> int: ...
+
+
+@runtime_checkable
+class TrackLike(Protocol):
+    """What the pipeline, the sinks and the drawing code read from a reported track.
+
+    :class:`~deepsort_lib.tracking.track.Track` is one; a custom tracker may return its own
+    objects with these attributes (no Kalman state required).
+    """
+
+    @property
+    def track_id(self) -> int: ...
+
+    @property
+    def tlwh(self) -> NDArray[np.float64]: ...
+
+    @property
+    def detection_tlwh(self) -> NDArray[np.float64]: ...
+
+    @property
+    def class_id(self) -> int: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+    @property
+    def time_since_update(self) -> int: ...
+
+    @property
+    def detection_index(self) -> int | None: ...
+
+
+@runtime_checkable
 class Tracker(Protocol):
     """Turns each frame's detections into tracks with persistent identities."""
 
-    def update(self, detections: Any) -> Sequence[Track]: ...
+    def update(self, detections: Any) -> Sequence[TrackLike]: ...
 
 
-__all__ = ["Detector", "Encoder", "Tracker"]
+@runtime_checkable
+class PredictingTracker(Tracker, Protocol):
+    """A :class:`Tracker` that can advance a frame without detections
+    (``Pipeline(detect_every=N)`` calls ``predict()`` on the frames in between)."""
+
+    def predict(self) -> Sequence[TrackLike]: ...
+
+
+@runtime_checkable
+class CameraMotionTracker(Tracker, Protocol):
+    """A :class:`Tracker` whose ``update`` takes the frame-to-frame camera motion
+    (``Pipeline(camera_motion=...)``): a ``(2, 3)`` affine map, previous frame to this one."""
+
+    def update(self, detections: Any, *, camera_motion: Any = None) -> Sequence[TrackLike]: ...
+
+
+@runtime_checkable
+class ScoreAwareTracker(Tracker, Protocol):
+    """A :class:`Tracker` that ignores the appearance of low-score detections, and says from
+    which score on it uses it (``None``: every detection's), so the pipeline can skip
+    encoding the others (``Pipeline(encode_min_score="auto")``)."""
+
+    @property
+    def min_appearance_score(self) -> float | None: ...
+
+
+__all__ = [
+    "CameraMotionTracker",
+    "Detector",
+    "Encoder",
+    "PredictingTracker",
+    "ScoreAwareTracker",
+    "SizedEncoder",
+    "TrackLike",
+    "Tracker",
+]

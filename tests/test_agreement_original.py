@@ -7,7 +7,7 @@ Setting: deep-sort-realtime's own defaults (the paper's thresholds; ``nn_budget=
 With a finite budget the two legitimately differ: deep-sort-realtime re-adds each confirmed
 track's last feature to the gallery on every frame (``track.features = [track.features[-1]]``),
 which nwojke's original does not, so its budget covers fewer distinct frames. We follow the
-original; ``test_budgeted_agreement_is_reported`` records how far apart that makes them.
+original; ``test_budgeted_agreement_is_reported`` bounds how far apart that makes them (98.3%).
 """
 
 from collections import Counter
@@ -35,7 +35,10 @@ def _agreement(scenario: CrowdScenario, nn_budget: int | None) -> tuple[float, i
     n_ours = n_ref = 0
     for fr in scenario.frames():
         d = fr.detections
-        mine = {t.detection_index: t.track_id for t in ours.update(d)}
+        # Both sides: confirmed tracks matched in this frame (the output rule apart).
+        mine = {
+            t.detection_index: t.track_id for t in ours.update(d) if t.detection_index is not None
+        }
         raw = [(list(b), float(s), 0) for b, s in zip(d.tlwh, d.scores, strict=True)]
         theirs = {}
         for t in ref.update_tracks(raw, embeds=list(d.features)):
@@ -66,6 +69,8 @@ def test_same_identities_as_original(seed: int) -> None:
 
 def test_budgeted_agreement_is_reported() -> None:
     scenario = CrowdScenario(num_targets=15, num_frames=300, seed=1, burst_probability=0.02)
-    agreement, _ = _agreement(scenario, nn_budget=100)
-    print(f"agreement at nn_budget=100: {agreement:.4f}")
-    assert agreement >= 0.5  # same algorithm; only the gallery windows differ
+    agreement, boxes = _agreement(scenario, nn_budget=100)
+    # Measured 0.983 of 3,800 boxes: the gallery windows differ (see the module docstring) and
+    # that is all; a real divergence of the algorithms drops far below.
+    assert boxes > 3000
+    assert agreement >= 0.97, f"only {agreement:.4f} of {boxes} boxes agree at nn_budget=100"

@@ -48,3 +48,12 @@ def test_empty_inputs() -> None:
         np.zeros((2, 0)), 0.5, np.array([1, 2]), np.arange(2), np.zeros(0, np.intp)
     )
     assert c.unmatched_rows.tolist() == [0, 1]
+
+
+def test_cascade_depth_skips_levels_beyond_max_level() -> None:
+    cost = np.array([[0.05], [0.05]])
+    levels = np.array([31, 30])
+    a = matching_cascade(cost, 0.2, levels, np.array([0, 1]), np.array([0]), max_level=30)
+    assert a.track_rows.tolist() == [1] and a.unmatched_rows.tolist() == [0]
+    only_too_old = matching_cascade(cost[:1], 0.2, levels[:1], np.array([0]), np.array([0]), 30)
+    assert only_too_old.track_rows.tolist() == [] and only_too_old.unmatched_cols.tolist() == [0]

@@ -88,9 +88,12 @@ def test_invalid_detections_raise_typed_error(kwargs: dict, match: str) -> None:
 
 def test_as_detections_accepts_arrays_lists_and_none() -> None:
     rows = np.array([[0, 0, 10, 20, 0.9, 2]])
-    d = as_detections(rows)
+    d = as_detections(rows, box_format="tlwh")
     assert d.scores[0] == 0.9 and d.class_ids[0] == 2
-    d4 = as_detections(rows[:, :4], features=np.ones((1, 3)))
+    np.testing.assert_allclose(d.tlwh, [[0, 0, 10, 20]])
+    corners = as_detections(rows, box_format="xyxy")
+    np.testing.assert_allclose(corners.tlwh, [[0, 0, 10, 20]])
+    d4 = as_detections(rows[:, :4], features=np.ones((1, 3)), box_format="tlwh")
     assert d4.feature_dim == 3
     objs = [
         Detection([0, 0, 10, 20], 0.8, 1, [1.0, 0.0]),
@@ -105,3 +108,19 @@ def test_as_detections_accepts_arrays_lists_and_none() -> None:
         as_detections([Detection([0, 0, 1, 1], feature=[1.0]), Detection([0, 0, 1, 1])])
     with pytest.raises(InvalidInputError):
         as_detections(42)
+
+
+@pytest.mark.parametrize("rows", [np.array([[100, 50, 140, 150, 0.9, 0]]), [[1, 2, 3, 4]]])
+def test_raw_array_without_box_format_is_refused_naming_the_ways_out(rows: object) -> None:
+    with pytest.raises(InvalidInputError, match="Detections.from_xyxy") as info:
+        as_detections(rows)
+    assert "from_tlwh" in str(info.value) and "box_format" in str(info.value)
+    with pytest.raises(InvalidInputError, match="box_format must be one of"):
+        as_detections(rows, box_format="xywh")
+
+
+def test_xyxy_rows_read_as_corners() -> None:
+    # The SORT / BoxMOT / Ultralytics row layout.
+    d = as_detections(np.array([[100, 50, 140, 150, 0.9, 3]]), box_format="xyxy")
+    np.testing.assert_allclose(d.tlwh, [[100, 50, 40, 100]])
+    assert d.scores.tolist() == [0.9] and d.class_ids.tolist() == [3]

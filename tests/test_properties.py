@@ -81,10 +81,11 @@ def test_random_streams_keep_invariants(
 )
 def test_arbitrary_input_raises_only_library_errors(rows: object) -> None:
     tracker = Tracker(n_init=1)
-    tracker.update(np.array([[0.0, 0.0, 10.0, 10.0]]))
-    try:
-        tracker.update(rows)  # type: ignore[arg-type]
-    except DeepSortError:
-        pass
+    tracker.update(np.array([[0.0, 0.0, 10.0, 10.0]]), box_format="tlwh")
+    for box_format in (None, "tlwh", "xyxy"):
+        try:
+            tracker.update(rows, box_format=box_format)  # type: ignore[arg-type]
+        except DeepSortError:
+            pass
     # Whatever happened, the tracker still works.
-    tracker.update(np.array([[1.0, 1.0, 10.0, 10.0]]))
+    tracker.update(np.array([[1.0, 1.0, 10.0, 10.0]]), box_format="tlwh")

@@ -16,7 +16,7 @@ every track is 1.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,8 +42,14 @@ def normalize_features(features: NDArray[np.floating]) -> tuple[FeatureArray, Bo
     return out, valid
 
 
+@runtime_checkable
 class AppearanceModel(Protocol):
-    """What the tracker needs from a per-track appearance store."""
+    """What the tracker needs from a per-track appearance store (a public extension point:
+    pass any object with these members as ``Tracker(appearance_model=...)``).
+
+    Rows are the tracker's track rows, kept in step by ``add_tracks`` and ``keep``. Features
+    arrive L2-normalised; an all-zero row means "no appearance" and must not be learnt.
+    """
 
     dim: int | None
 
@@ -78,13 +84,24 @@ def _wanted_columns(pairs: BoolArray, per_row: NDArray[np.int64], k: int) -> Ind
     return order
 
 
+#: Largest ``nn_budget`` served by the dense :class:`FeatureGallery`; the tracker uses the flat
+#: :class:`~deepsort_lib.tracking.flat_gallery.FlatGallery` above it and for ``None``.
+DENSE_MAX_BUDGET = 256
+
+
 class FeatureGallery:
     """Per-track ring buffers of the last ``budget`` features (Deep SORT's ``nn_budget``).
+
+    One dense ``(slots, budget, D)`` block: the fastest layout for small budgets. The block
+    shrinks back when most of its tracks are gone (after a burst of detections) and is
+    released by ``clear()``.
 
     Parameters
     ----------
     budget
-        Features kept per track; ``None`` keeps them all (memory grows with track length).
+        Features kept per track; ``None`` keeps them all, but then every track gets the
+        capacity of the longest: the tracker uses
+        :class:`~deepsort_lib.tracking.flat_gallery.FlatGallery` for that instead.
     """
 
     def __init__(self, budget: int | None = 100) -> None:
@@ -157,9 +174,36 @@ class FeatureGallery:
     def keep(self, mask: BoolArray) -> None:
         self._free = np.concatenate([self._free, self._slots[~mask]])
         self._slots = self._slots[mask]
+        if self._samples.shape[0] > max(4 * len(self), 64):
+            self._shrink()
+
+    def _shrink(self) -> None:
+        """Move the live tracks to a block twice their number (after a burst of tracks)."""
+        live = self._slots
+        capacity = max(2 * len(live), 16)
+        samples = np.zeros((capacity, *self._samples.shape[1:]), dtype=np.float32)
+        samples[: len(live)] = self._samples[live]
+        counts = np.zeros(capacity, dtype=np.int64)
+        counts[: len(live)] = self._counts[live]
+        heads = np.zeros(capacity, dtype=np.int64)
+        heads[: len(live)] = self._heads[live]
+        self._samples, self._counts, self._heads = samples, counts, heads
+        self._slots = np.arange(len(live), dtype=np.intp)
+        self._free = np.arange(len(live), capacity, dtype=np.intp)
 
     def clear(self) -> None:
-        self.keep(np.zeros(len(self), dtype=bool))
+        if self.budget is None:
+            self._capacity = 8
+        self._samples = np.zeros((0, self._capacity, self.dim or 0), dtype=np.float32)
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._heads = np.zeros(0, dtype=np.int64)
+        self._slots = np.zeros(0, dtype=np.intp)
+        self._free = np.zeros(0, dtype=np.intp)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sample block."""
+        return int(self._samples.nbytes)
 
     def distance(
         self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
@@ -202,7 +246,9 @@ class FeatureGallery:
                 block[empty_slot] = -np.inf
                 dots[partial] = block
             best = dots.max(axis=1)  # (S, k)
-            r_idx, s_idx = np.nonzero(np.arange(k)[None, :] < per_row[sel][:, None])
+            # Tracks without any stored feature keep NO_APPEARANCE (their best is -inf).
+            wanted = (np.arange(k)[None, :] < per_row[sel][:, None]) & (counts > 0)[:, None]
+            r_idx, s_idx = np.nonzero(wanted)
             out[sel[r_idx], order[r_idx, s_idx]] = 1.0 - best[r_idx, s_idx]
         out[:, ~np.any(features != 0, axis=1)] = NO_APPEARANCE
         return out
@@ -260,6 +306,11 @@ class EmaAppearance:
         self._state = self._state[mask]
         self._has = self._has[mask]
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the smoothed features."""
+        return int(self._state.nbytes)
+
     def clear(self) -> None:
         self.keep(np.zeros(len(self), dtype=bool))
 
@@ -269,13 +320,14 @@ class EmaAppearance:
         out = np.full((len(rows), features.shape[0]), NO_APPEARANCE)
         if len(rows) == 0 or features.shape[0] == 0 or self.dim is None:
             return out
-        dist = 1.0 - (self._state[rows] @ features.T).astype(np.float64)
+        dist = 1.0 - np.matmul(self._state[rows], features.T).astype(np.float64)
         valid = self._has[rows][:, None] & np.any(features != 0, axis=1)[None, :]
         out[valid] = dist[valid]
         return out
 
 
 __all__ = [
+    "DENSE_MAX_BUDGET",
     "NO_APPEARANCE",
     "AppearanceModel",
     "EmaAppearance",

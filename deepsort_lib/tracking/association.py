@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -53,6 +52,9 @@ def min_cost_matching(
     clamped = np.minimum(cost, max_distance + 1e-5)
     if not np.any(clamped <= max_distance):
         return Assignment(unmatched_rows=rows, unmatched_cols=cols)
+    # Imported on first use: scipy.optimize takes about a second to import.
+    from scipy.optimize import linear_sum_assignment
+
     r, c = linear_sum_assignment(clamped)
     ok = clamped[r, c] <= max_distance
     r, c = r[ok], c[ok]
@@ -69,6 +71,7 @@ def matching_cascade(
     levels: NDArray[np.int64],
     rows: IndexArray,
     cols: IndexArray,
+    max_level: int | None = None,
 ) -> Assignment:
     """Deep SORT's matching cascade.
 
@@ -86,12 +89,19 @@ def matching_cascade(
         ``(len(rows),)`` time since update of each candidate track.
     rows, cols
         Track rows and detection columns that ``cost`` covers.
+    max_level
+        The cascade depth: levels above it are not visited (their tracks stay unmatched).
+        Deep SORT's depth is ``max_age``, so a track missed for ``max_age`` frames in a row
+        (level ``max_age + 1`` at association) is never matched again and gets deleted.
     """
     result = Assignment(unmatched_cols=cols)
     remaining = np.ones(len(cols), dtype=bool)
     matched_rows = np.zeros(len(rows), dtype=bool)
     # Levels without tracks are skipped, so iterating the distinct levels is the same cascade.
-    for level in np.unique(levels):
+    visit = np.unique(levels)
+    if max_level is not None:
+        visit = visit[visit <= max_level]
+    for level in visit:
         if not remaining.any():
             break
         level_rows = np.flatnonzero(levels == level)

@@ -26,13 +26,15 @@ recurrence. Nothing here calls BLAS or LAPACK: a tracker update never wakes a BL
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from filterpy.kalman import KalmanFilter
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from filterpy.kalman import KalmanFilter
 
 FloatArray = NDArray[np.float64]
 
@@ -315,6 +317,8 @@ class FilterpyBoxFilter:
     """
 
     def __init__(self, model: BoxKalmanModel, measurement: ArrayLike) -> None:
+        from filterpy.kalman import KalmanFilter  # imported on use: it pulls in scipy.stats
+
         self.model = model
         self.kf = KalmanFilter(dim_x=2 * _NDIM, dim_z=_NDIM)
         self.kf.F = model.transition_matrix
@@ -367,6 +371,8 @@ class FilterpyKalmanModel(BoxKalmanModel):
     """
 
     def _filters(self, means: FloatArray, covariances: FloatArray) -> list[KalmanFilter]:
+        from filterpy.kalman import KalmanFilter  # imported on use: it pulls in scipy.stats
+
         filters = []
         for mean, cov in zip(means, covariances, strict=True):
             kf = KalmanFilter(dim_x=2 * _NDIM, dim_z=_NDIM)

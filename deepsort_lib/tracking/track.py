@@ -54,7 +54,9 @@ class Track:
         Row of this frame's detections matched to the track, or ``None`` if not matched.
         Use it to join your own per-detection metadata back onto tracks.
     mean, covariance
-        Kalman state ``(8,)`` and covariance ``(8, 8)`` in the filter's measurement space.
+        Kalman state ``(8,)`` and covariance ``(8, 8)`` in the filter's measurement space
+        (always set by :class:`~deepsort_lib.tracking.tracker.Tracker`; other trackers that
+        report ``Track`` objects may leave them ``None``).
     """
 
     track_id: int
@@ -67,8 +69,8 @@ class Track:
     age: int
     time_since_update: int
     detection_index: int | None
-    mean: FloatArray
-    covariance: FloatArray
+    mean: FloatArray | None = None
+    covariance: FloatArray | None = None
 
     @property
     def xyxy(self) -> FloatArray:

@@ -1,15 +1,17 @@
 """The Deep SORT tracker: predict, associate, update, manage track lifecycles.
 
-All per-track state lives in arrays (struct of arrays, row ``i`` is track ``i``, rows kept in
-creation order), so one frame costs a handful of vectorised operations plus one Hungarian
-solve per cascade level, whatever the number of tracks.
+All per-track state lives in one :class:`~deepsort_lib.tracking.table.TrackTable` (struct of
+arrays, row ``i`` is track ``i``, rows kept in creation order), so one frame costs a handful of
+vectorised operations plus one Hungarian solve per cascade level, whatever the number of
+tracks.
 
 One ``update`` does, in order (Wojke, Bewley & Paulus 2017, "Simple Online and Realtime
 Tracking with a Deep Association Metric"):
 
 1. Kalman prediction of every track (and, optionally, camera-motion compensation).
 2. Matching cascade over confirmed tracks, by frames since their last match: cosine
-   appearance distance, gated by the squared Mahalanobis distance (chi-square 95%).
+   appearance distance (or a user-supplied cost), gated by the squared Mahalanobis distance
+   (chi-square 95%).
 3. IoU matching of the tentative tracks and of the confirmed tracks missed for one frame
    against the detections left over.
 4. Optionally (ByteTrack), a second IoU round with the low-score detections.
@@ -19,9 +21,11 @@ Tracking with a Deep Association Metric"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,8 +39,9 @@ from deepsort_lib.boxes import (
     xyah_to_tlwh,
     xywh_to_tlwh,
 )
-from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.errors import ConcurrentUseError, ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.appearance import (
+    DENSE_MAX_BUDGET,
     AppearanceModel,
     EmaAppearance,
     FeatureGallery,
@@ -50,7 +55,11 @@ from deepsort_lib.tracking.association import (
     min_cost_matching,
 )
 from deepsort_lib.tracking.camera import warp_states
-from deepsort_lib.tracking.kalman import CHI2INV95, BoxKalmanModel, FilterpyKalmanModel
+from deepsort_lib.tracking.config import PRESETS, TrackerConfig
+from deepsort_lib.tracking.cost import AssociationCost, CostContext
+from deepsort_lib.tracking.flat_gallery import FlatGallery
+from deepsort_lib.tracking.kalman import BoxKalmanModel, FilterpyKalmanModel
+from deepsort_lib.tracking.table import TrackTable
 from deepsort_lib.tracking.track import Track, TrackState
 
 FloatArray = NDArray[np.float64]
@@ -60,157 +69,6 @@ _TENTATIVE = int(TrackState.TENTATIVE)
 _CONFIRMED = int(TrackState.CONFIRMED)
 
 
-@dataclass(frozen=True)
-class TrackerConfig:
-    """Every tracker setting. The defaults are the original Deep SORT's.
-
-    Parameters
-    ----------
-    max_cosine_distance
-        Largest cosine distance at which a detection may match a track on appearance.
-    nn_budget
-        Appearance features kept per track for the nearest-neighbour metric (``None``: all).
-    max_iou_distance
-        Largest ``1 - IoU`` accepted in the IoU matching stage.
-    max_age
-        Missed detector frames after which a confirmed track is deleted.
-    n_init
-        Consecutive matched frames before a track is confirmed.
-    gating_only_position
-        Gate on the box centre only (2 dof) instead of the whole box (4 dof).
-    gating_threshold
-        Squared Mahalanobis gate; ``None`` uses the chi-square 95% quantile (9.4877 for 4 dof,
-        5.9915 for 2).
-    std_weight_position, std_weight_velocity
-        Kalman noise per unit box size (1/20 and 1/160).
-    return_tentative
-        Also return tentative tracks matched this frame (so the first frames are not empty).
-    output_max_misses
-        Also return confirmed tracks missed for up to this many frames, at their predicted
-        box (``detection_index`` is ``None`` for them). 0 returns only tracks matched this
-        frame; the original ``deep_sort_app`` used 1.
-    match_classes
-        Never match a detection to a track of another class.
-    kalman_backend
-        ``"numpy"`` (batched, fast) or ``"filterpy"`` (the reference, one filter per track).
-    appearance
-        ``"gallery"`` (Deep SORT nearest neighbour) or ``"ema"`` (StrongSORT moving average).
-    ema_alpha
-        Memory of the EMA appearance (StrongSORT: 0.9).
-    nsa_kalman
-        Scale the measurement noise by ``1 - confidence`` (NSA Kalman, StrongSORT).
-    matching
-        ``"cascade"`` (Deep SORT) or ``"global"`` (one Hungarian solve over all confirmed
-        tracks with a combined cost, StrongSORT's vanilla matching).
-    appearance_weight
-        For ``matching="global"``: cost = w * appearance + (1 - w) * motion, where motion is
-        the squared Mahalanobis distance divided by the gate (StrongSORT: w = 0.98).
-    measurement
-        Kalman measurement: ``"xyah"`` (Deep SORT) or ``"xywh"`` (BoT-SORT).
-    high_score_threshold
-        ``None``: every detection is used alike. Otherwise detections scoring below it only
-        take part in a second IoU round with the tracks left over (ByteTrack) and never start
-        tracks.
-    low_score_threshold
-        With ``high_score_threshold``: detections below this are dropped.
-    low_score_max_iou_distance
-        ``1 - IoU`` threshold of the low-score round (ByteTrack: 0.5).
-    """
-
-    max_cosine_distance: float = 0.2
-    nn_budget: int | None = 100
-    max_iou_distance: float = 0.7
-    max_age: int = 30
-    n_init: int = 3
-    gating_only_position: bool = False
-    gating_threshold: float | None = None
-    std_weight_position: float = 1.0 / 20
-    std_weight_velocity: float = 1.0 / 160
-    return_tentative: bool = False
-    output_max_misses: int = 0
-    match_classes: bool = False
-    kalman_backend: Literal["numpy", "filterpy"] = "numpy"
-    appearance: Literal["gallery", "ema"] = "gallery"
-    ema_alpha: float = 0.9
-    nsa_kalman: bool = False
-    matching: Literal["cascade", "global"] = "cascade"
-    appearance_weight: float = 0.98
-    measurement: Literal["xyah", "xywh"] = "xyah"
-    high_score_threshold: float | None = None
-    low_score_threshold: float = 0.1
-    low_score_max_iou_distance: float = 0.5
-
-    def __post_init__(self) -> None:
-        def check(ok: bool, message: str) -> None:
-            if not ok:
-                raise ConfigurationError(message)
-
-        check(0.0 <= self.max_cosine_distance <= 2.0, "max_cosine_distance must be in [0, 2]")
-        check(self.nn_budget is None or self.nn_budget >= 1, "nn_budget must be >= 1 or None")
-        check(0.0 <= self.max_iou_distance <= 1.0, "max_iou_distance must be in [0, 1]")
-        check(self.max_age >= 1, "max_age must be >= 1")
-        check(self.n_init >= 1, "n_init must be >= 1")
-        check(
-            self.gating_threshold is None or self.gating_threshold > 0,
-            "gating_threshold must be positive",
-        )
-        check(self.output_max_misses >= 0, "output_max_misses must be >= 0")
-        check(self.kalman_backend in ("numpy", "filterpy"), "kalman_backend: 'numpy' or 'filterpy'")
-        check(self.appearance in ("gallery", "ema"), "appearance must be 'gallery' or 'ema'")
-        check(0.0 <= self.ema_alpha < 1.0, "ema_alpha must be in [0, 1)")
-        check(self.matching in ("cascade", "global"), "matching must be 'cascade' or 'global'")
-        check(0.0 <= self.appearance_weight <= 1.0, "appearance_weight must be in [0, 1]")
-        check(self.measurement in ("xyah", "xywh"), "measurement must be 'xyah' or 'xywh'")
-        if self.high_score_threshold is not None:
-            check(
-                self.low_score_threshold <= self.high_score_threshold,
-                "low_score_threshold must not exceed high_score_threshold",
-            )
-        check(
-            0.0 <= self.low_score_max_iou_distance <= 1.0,
-            "low_score_max_iou_distance must be in [0, 1]",
-        )
-        check(
-            self.std_weight_position > 0 and self.std_weight_velocity > 0,
-            "Kalman noise weights must be positive",
-        )
-
-    @property
-    def effective_gating_threshold(self) -> float:
-        """The Mahalanobis gate in use."""
-        if self.gating_threshold is not None:
-            return self.gating_threshold
-        return CHI2INV95[2 if self.gating_only_position else 4]
-
-
-#: Named settings. ``original`` is the paper; the others switch on later published fixes.
-#: Their measured effect, option by option, is in ``benchmarks/results/ablation.md``.
-PRESETS: dict[str, dict[str, Any]] = {
-    "original": {},
-    # StrongSORT (Du et al. 2023) without its re-ID model: EMA appearance with its wider
-    # cosine threshold, NSA Kalman, one global matching on 0.98 appearance + 0.02 motion,
-    # and deep_sort_app's output rule (tracks missed for one frame are still reported).
-    "strongsort": {
-        "appearance": "ema",
-        "nsa_kalman": True,
-        "matching": "global",
-        "max_cosine_distance": 0.45,
-        "appearance_weight": 0.98,
-        "output_max_misses": 1,
-    },
-    # BoT-SORT (Aharon et al. 2022) as far as it maps onto Deep SORT: (x, y, w, h) state,
-    # ByteTrack's low-score round, EMA appearance. Add camera-motion compensation by passing
-    # ``camera_motion=`` to ``update`` (the pipeline's ``--camera-motion``).
-    "botsort": {
-        "measurement": "xywh",
-        "high_score_threshold": 0.6,
-        "low_score_threshold": 0.1,
-        "appearance": "ema",
-        "max_cosine_distance": 0.25,
-    },
-}
-
-
 class Tracker:
     """Deep SORT multi-object tracker.
 
@@ -218,8 +76,22 @@ class Tracker:
     ----------
     config
         A :class:`TrackerConfig`; keyword arguments override its fields.
+    appearance_model
+        Optional appearance store replacing the one ``config.appearance`` names (any object
+        with the methods of :class:`~deepsort_lib.tracking.appearance.AppearanceModel`). The
+        tracker owns it from then on: it is cleared now and follows the tracker's rows.
+    association_cost
+        Optional cost of the first matching stage (an
+        :class:`~deepsort_lib.tracking.cost.AssociationCost`) replacing the built-in one.
     **overrides
         Any :class:`TrackerConfig` field, e.g. ``Tracker(max_age=60, n_init=1)``.
+
+    Notes
+    -----
+    One tracker follows one stream, called from one thread at a time. A call that arrives
+    while another thread is inside the same tracker raises
+    :class:`~deepsort_lib.errors.ConcurrentUseError` and changes nothing (a cheap
+    non-blocking check, not a queue). Separate trackers are independent.
 
     Examples
     --------
@@ -230,7 +102,14 @@ class Tracker:
     [1]
     """
 
-    def __init__(self, config: TrackerConfig | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        *,
+        appearance_model: AppearanceModel | None = None,
+        association_cost: AssociationCost | None = None,
+        **overrides: Any,
+    ) -> None:
         base = config or TrackerConfig()
         unknown = set(overrides) - {f.name for f in fields(TrackerConfig)}
         if unknown:
@@ -244,46 +123,85 @@ class Tracker:
             self.config.std_weight_velocity,
             self.config.measurement,
         )
+        if association_cost is not None and not (
+            callable(association_cost) and hasattr(association_cost, "max_distance")
+        ):
+            raise ConfigurationError(
+                "association_cost needs a max_distance attribute and a __call__(context) method"
+            )
+        self._cost = association_cost
         self._next_id = 1
-        self._feature_dim: int | None = None
-        self._appearance = self._new_appearance()
-        self._clear_arrays()
+        if appearance_model is None:
+            self._appearance = self._new_appearance()
+        else:
+            _check_appearance_model(appearance_model)
+            appearance_model.clear()
+            self._appearance = appearance_model
+        self._table = TrackTable()
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]  # locks do not copy or pickle; a copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if not self._lock.acquire(blocking=False):
+            raise ConcurrentUseError(
+                "this Tracker is already running in another thread; use one tracker per "
+                "stream and one thread at a time"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> Tracker:
-        """A tracker with named settings (see :data:`PRESETS`), optionally overridden."""
+        """A tracker with named settings (see :data:`PRESETS`), optionally overridden.
+
+        ``appearance_model=`` and ``association_cost=`` are passed on to the constructor.
+        """
         if name not in PRESETS:
             raise ConfigurationError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
-        return cls(TrackerConfig(**{**PRESETS[name], **overrides}))
+        plugins = {
+            k: overrides.pop(k) for k in ("appearance_model", "association_cost") if k in overrides
+        }
+        return cls(TrackerConfig(**{**PRESETS[name], **overrides}), **plugins)
 
     def _new_appearance(self) -> AppearanceModel:
+        budget = self.config.nn_budget
         if self.config.appearance == "ema":
             return EmaAppearance(self.config.ema_alpha)
-        return FeatureGallery(self.config.nn_budget)
-
-    def _clear_arrays(self) -> None:
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._means = np.zeros((0, 8))
-        self._covs = np.zeros((0, 8, 8))
-        self._states = np.zeros(0, dtype=np.int64)
-        self._hits = np.zeros(0, dtype=np.int64)
-        self._ages = np.zeros(0, dtype=np.int64)
-        self._tsu = np.zeros(0, dtype=np.int64)
-        self._class_ids = np.zeros(0, dtype=np.int64)
-        self._confidences = np.zeros(0)
-        self._det_tlwh = np.zeros((0, 4))
-        self._det_index = np.zeros(0, dtype=np.int64)
+        if budget is None or budget > DENSE_MAX_BUDGET:
+            return FlatGallery(budget)  # memory follows the features kept
+        return FeatureGallery(budget)
 
     # -- public API --------------------------------------------------------------------------
 
+    @property
+    def min_appearance_score(self) -> float | None:
+        """Lowest detection score whose appearance feature this tracker uses (``None``: all).
+
+        Detections scoring below it are matched on IoU only, so a pipeline need not encode
+        them (``Pipeline(encode_min_score="auto")``).
+        """
+        return self.config.high_score_threshold
+
     def reset(self) -> None:
         """Forget every track. Identities keep counting up (they are never reused)."""
-        self._clear_arrays()
-        self._appearance.clear()
+        with self._exclusive():
+            self._table = TrackTable()
+            self._appearance.clear()
 
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
-        return int(self._ids.shape[0])
+        return len(self._table)
 
     @property
     def tracks(self) -> list[Track]:
@@ -296,15 +214,18 @@ class Tracker:
         features: ArrayLike | None = None,
         *,
         camera_motion: ArrayLike | None = None,
+        box_format: str | None = None,
     ) -> list[Track]:
         """Advance one frame with this frame's detections.
 
         Parameters
         ----------
         detections
-            A :class:`~deepsort_lib.boxes.Detections`, a list of
-            :class:`~deepsort_lib.boxes.Detection`, or an ``(N, 4|5|6)`` array of
-            ``tlwh[, score[, class_id]]`` rows. An empty input is a frame without detections.
+            A :class:`~deepsort_lib.boxes.Detections` (build one with
+            ``Detections.from_xyxy`` or ``Detections.from_tlwh``), a list of
+            :class:`~deepsort_lib.boxes.Detection`, or, with ``box_format``, an
+            ``(N, 4|5|6)`` array of ``box[, score[, class_id]]`` rows. An empty input is a
+            frame without detections.
         features
             Optional ``(N, D)`` appearance features (overrides those in ``detections``).
             Without features the frame is associated on motion alone (IoU and Mahalanobis).
@@ -312,6 +233,9 @@ class Tracker:
             Optional ``(2, 3)`` affine map from the previous frame's pixel coordinates to this
             frame's (e.g. from :class:`~deepsort_lib.camera_motion.CameraMotionEstimator`),
             applied to the predicted tracks before association.
+        box_format
+            ``"xyxy"`` or ``"tlwh"``: how to read a raw array's boxes. A non-empty raw array
+            without it is an ``InvalidInputError`` (no guessing).
 
         Returns
         -------
@@ -322,50 +246,51 @@ class Tracker:
         Raises
         ------
         InvalidInputError
-            On malformed input; the tracker is left exactly as it was.
+            On malformed input, or more than ``max_detections`` boxes; the tracker is left
+            exactly as it was.
+        ConcurrentUseError
+            If another thread is inside this tracker; nothing is changed.
         """
-        dets = as_detections(detections, features)
+        with self._exclusive():
+            return self._update(detections, features, camera_motion, box_format)
+
+    def _update(
+        self,
+        detections: Detections | Sequence[Any] | NDArray[Any] | None,
+        features: ArrayLike | None,
+        camera_motion: ArrayLike | None,
+        box_format: str | None,
+    ) -> list[Track]:
+        dets = as_detections(detections, features, box_format)
+        if len(dets) > self.config.max_detections:
+            raise InvalidInputError(
+                f"{len(dets)} detections in one frame, more than max_detections="
+                f"{self.config.max_detections} (raise it in TrackerConfig if you mean it)"
+            )
         affine = self._check_camera_motion(camera_motion)
         self._check_feature_dim(dets)
-        # Nothing above changed any state; everything below cannot fail on user input.
-        self._predict_all(miss=True)
-        if affine is not None:
-            self._means, self._covs = warp_states(
-                self._means, self._covs, affine, self.config.measurement
-            )
-        self._det_index[:] = -1
-        cfg = self.config
-        scores = dets.scores
-        if cfg.high_score_threshold is None:
-            high = np.arange(len(dets))
-            low = np.zeros(0, dtype=np.intp)
-        else:
-            high = np.flatnonzero(scores >= cfg.high_score_threshold)
-            low = np.flatnonzero(
-                (scores < cfg.high_score_threshold) & (scores >= cfg.low_score_threshold)
-            )
-        normalized = None
-        if dets.features is not None:
-            normalized, _ = normalize_features(dets.features)
-        measurements = self._to_measurement(dets.tlwh)
-
-        assignment = self._associate(dets, measurements, normalized, high)
-        if len(low):
-            leftovers = assignment.unmatched_rows
-            second_rows = leftovers[
-                (self._states[leftovers] == _CONFIRMED) & (self._tsu[leftovers] == 1)
-            ]
-            second = min_cost_matching(
-                self._iou_cost(second_rows, dets, low),
-                cfg.low_score_max_iou_distance,
-                second_rows,
-                low,
-            )
-            assignment.extend(second)
-            low_matched = second.track_rows
-        else:
-            low_matched = np.zeros(0, dtype=np.intp)
-
+        # Nothing above changed any state. Prediction and association below build new arrays
+        # and only swap them in, so an unexpected error there (a user cost raising, say) can
+        # put the old ones back; from _apply_matches on nothing can fail on user input.
+        table = self._table
+        saved = (table.means, table.covariances, table.ages, table.time_since_update)
+        saved_index = table.detection_index
+        try:
+            self._predict_all(miss=True)
+            if affine is not None:
+                table.means, table.covariances = warp_states(
+                    table.means, table.covariances, affine, self.config.measurement
+                )
+            table.detection_index = np.full(len(table), -1, dtype=np.int64)
+            normalized = None
+            if dets.features is not None:
+                normalized, _ = normalize_features(dets.features)
+            measurements = self._to_measurement(dets.tlwh)
+            assignment, low_matched = self._associate_all(dets, measurements, normalized)
+        except BaseException:
+            table.means, table.covariances, table.ages, table.time_since_update = saved
+            table.detection_index = saved_index
+            raise
         self._apply_matches(assignment, dets, measurements, normalized, low_matched)
         self._mark_missed()
         self._start_tracks(assignment.unmatched_cols, dets, measurements, normalized)
@@ -382,9 +307,10 @@ class Tracker:
         list of Track
             The tracks ``update`` would report, at their predicted boxes.
         """
-        self._predict_all(miss=False)
-        self._det_index[:] = -1
-        return self._output()
+        with self._exclusive():
+            self._predict_all(miss=False)
+            self._table.detection_index = np.full(len(self._table), -1, dtype=np.int64)
+            return self._output()
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -415,27 +341,64 @@ class Tracker:
         return tlwh_to_xywh(tlwh) if self.config.measurement == "xywh" else tlwh_to_xyah(tlwh)
 
     def _state_tlwh(self, rows: IndexArray) -> FloatArray:
-        boxes = self._means[rows, :4]
+        boxes = self._table.means[rows, :4]
         return xywh_to_tlwh(boxes) if self.config.measurement == "xywh" else xyah_to_tlwh(boxes)
 
     def _predict_all(self, miss: bool) -> None:
-        if len(self) == 0:
+        # New arrays (no in-place writes): update() may have to put the old ones back.
+        table = self._table
+        if len(table) == 0:
             return
-        self._means, self._covs = self.kalman.predict(self._means, self._covs)
-        self._ages += 1
+        table.means, table.covariances = self.kalman.predict(table.means, table.covariances)
+        table.ages = table.ages + 1
         if miss:
-            self._tsu += 1
+            table.time_since_update = table.time_since_update + 1
+
+    def _associate_all(
+        self,
+        dets: Detections,
+        measurements: FloatArray,
+        normalized: NDArray[np.float32] | None,
+    ) -> tuple[Assignment, IndexArray]:
+        """Every matching round of one frame; changes no state."""
+        cfg = self.config
+        table = self._table
+        scores = dets.scores
+        if cfg.high_score_threshold is None:
+            high = np.arange(len(dets))
+            low = np.zeros(0, dtype=np.intp)
+        else:
+            high = np.flatnonzero(scores >= cfg.high_score_threshold)
+            low = np.flatnonzero(
+                (scores < cfg.high_score_threshold) & (scores >= cfg.low_score_threshold)
+            )
+        assignment = self._associate(dets, measurements, normalized, high)
+        if not len(low):
+            return assignment, np.zeros(0, dtype=np.intp)
+        leftovers = assignment.unmatched_rows
+        second_rows = leftovers[
+            (table.states[leftovers] == _CONFIRMED) & (table.time_since_update[leftovers] == 1)
+        ]
+        second = min_cost_matching(
+            self._iou_cost(second_rows, dets, low),
+            cfg.low_score_max_iou_distance,
+            second_rows,
+            low,
+        )
+        assignment.extend(second)
+        return assignment, second.track_rows
 
     def _iou_cost(self, rows: IndexArray, dets: Detections, cols: IndexArray) -> FloatArray:
         cost = 1.0 - iou_matrix(self._state_tlwh(rows), dets.tlwh[cols])
-        cost[self._tsu[rows] > 1, :] = INFEASIBLE_COST
+        cost[self._table.time_since_update[rows] > 1, :] = INFEASIBLE_COST
         return self._forbid_other_classes(cost, rows, dets, cols)
 
     def _forbid_other_classes(
         self, cost: FloatArray, rows: IndexArray, dets: Detections, cols: IndexArray
     ) -> FloatArray:
         if self.config.match_classes and cost.size:
-            cost[self._class_ids[rows][:, None] != dets.class_ids[cols][None, :]] = INFEASIBLE_COST
+            own = self._table.class_ids[rows]
+            cost[own[:, None] != dets.class_ids[cols][None, :]] = INFEASIBLE_COST
         return cost
 
     def _associate(
@@ -446,14 +409,15 @@ class Tracker:
         cols: IndexArray,
     ) -> Assignment:
         cfg = self.config
-        confirmed = np.flatnonzero(self._states == _CONFIRMED)
-        unconfirmed = np.flatnonzero(self._states != _CONFIRMED)
+        table = self._table
+        confirmed = np.flatnonzero(table.states == _CONFIRMED)
+        unconfirmed = np.flatnonzero(table.states != _CONFIRMED)
 
         first = self._first_stage(dets, measurements, features, confirmed, cols)
 
         # IoU stage: tentative tracks, and confirmed ones that were seen in the last frame.
         left = first.unmatched_rows
-        recent = left[self._tsu[left] == 1]
+        recent = left[table.time_since_update[left] == 1]
         candidates = np.concatenate([unconfirmed, recent])
         second = min_cost_matching(
             self._iou_cost(candidates, dets, first.unmatched_cols),
@@ -463,7 +427,7 @@ class Tracker:
         )
         result = Assignment(first.track_rows, first.detection_cols)
         result.extend(second)
-        stale = left[self._tsu[left] != 1]
+        stale = left[table.time_since_update[left] != 1]
         result.unmatched_rows = np.concatenate([stale, second.unmatched_rows])
         result.unmatched_cols = second.unmatched_cols
         return result
@@ -476,16 +440,46 @@ class Tracker:
         rows: IndexArray,
         cols: IndexArray,
     ) -> Assignment:
-        """Cascade (or global) matching of confirmed tracks on gated appearance."""
+        """Cascade (or global) matching of confirmed tracks on gated appearance.
+
+        A detection whose feature row is all zeros has no appearance: it is matched as on a
+        frame without features (motion only), after the detections that have one.
+        """
+        if features is None or self._cost is not None or len(cols) == 0:
+            return self._first_stage_on(dets, measurements, features, rows, cols)
+        seen = np.any(features[cols] != 0, axis=1)
+        if seen.all():
+            return self._first_stage_on(dets, measurements, features, rows, cols)
+        looks = self._first_stage_on(dets, measurements, features, rows, cols[seen])
+        blind = self._first_stage_on(dets, measurements, None, looks.unmatched_rows, cols[~seen])
+        result = Assignment(looks.track_rows, looks.detection_cols)
+        result.extend(blind)
+        result.unmatched_rows = np.sort(blind.unmatched_rows)
+        result.unmatched_cols = np.sort(
+            np.concatenate([looks.unmatched_cols, blind.unmatched_cols])
+        )
+        return result
+
+    def _first_stage_on(
+        self,
+        dets: Detections,
+        measurements: FloatArray,
+        features: NDArray[np.float32] | None,
+        rows: IndexArray,
+        cols: IndexArray,
+    ) -> Assignment:
         cfg = self.config
+        table = self._table
         if len(rows) == 0 or len(cols) == 0:
             return Assignment(unmatched_rows=rows, unmatched_cols=cols)
         threshold = cfg.effective_gating_threshold
         mahalanobis = self.kalman.gating_distance(
-            self._means[rows], self._covs[rows], measurements[cols], cfg.gating_only_position
+            table.means[rows], table.covariances[rows], measurements[cols], cfg.gating_only_position
         )
         inside = mahalanobis <= threshold
-        if features is None:
+        if self._cost is not None:
+            cost, max_distance = self._custom_cost(dets, features, rows, cols, mahalanobis, inside)
+        elif features is None:
             # Motion only: IoU in place of appearance, still gated and cascaded.
             cost = 1.0 - iou_matrix(self._state_tlwh(rows), dets.tlwh[cols])
             max_distance = cfg.max_iou_distance
@@ -499,9 +493,56 @@ class Tracker:
             max_distance = cfg.max_cosine_distance
         cost = gate(cost, mahalanobis, threshold)
         cost = self._forbid_other_classes(cost, rows, dets, cols)
-        if cfg.matching == "global" and features is not None:
+        if cfg.matching == "global" and (features is not None or self._cost is not None):
             return min_cost_matching(cost, max_distance, rows, cols)
-        return matching_cascade(cost, max_distance, self._tsu[rows], rows, cols)
+        levels = table.time_since_update[rows]
+        return matching_cascade(cost, max_distance, levels, rows, cols, cfg.max_age)
+
+    def _custom_cost(
+        self,
+        dets: Detections,
+        features: NDArray[np.float32] | None,
+        rows: IndexArray,
+        cols: IndexArray,
+        mahalanobis: FloatArray,
+        inside: NDArray[np.bool_],
+    ) -> tuple[FloatArray, float]:
+        table = self._table
+        query = None if features is None else features[cols]
+
+        in_call = [True]
+
+        def appearance() -> FloatArray | None:
+            # The appearance model moves on after this frame: compute now or never.
+            if not in_call[0]:
+                raise RuntimeError("CostContext.appearance is only available during the call")
+            return None if query is None else self._appearance.distance(rows, query, inside)
+
+        context = CostContext(
+            track_ids=_frozen(table.track_ids[rows]),
+            track_class_ids=_frozen(table.class_ids[rows]),
+            time_since_update=_frozen(table.time_since_update[rows]),
+            track_tlwh=_frozen(self._state_tlwh(rows)),
+            detection_tlwh=_frozen(dets.tlwh[cols]),
+            detection_scores=_frozen(dets.scores[cols]),
+            detection_class_ids=_frozen(dets.class_ids[cols]),
+            detection_features=None if query is None else _frozen(query),
+            mahalanobis=_frozen(mahalanobis),
+            gating_threshold=self.config.effective_gating_threshold,
+            _appearance=appearance,
+        )
+        assert self._cost is not None
+        try:
+            raw = np.asarray(self._cost(context), dtype=np.float64)
+        finally:
+            in_call[0] = False
+        if raw.shape != (len(rows), len(cols)):
+            raise ConfigurationError(
+                f"association_cost returned shape {raw.shape}, expected {(len(rows), len(cols))}"
+            )
+        # NaN would make the Hungarian solver fail: treat it as "never match".
+        cost = np.where(np.isnan(raw), INFEASIBLE_COST, raw)
+        return cost, float(self._cost.max_distance)
 
     def _apply_matches(
         self,
@@ -514,35 +555,35 @@ class Tracker:
         rows, cols = assignment.track_rows, assignment.detection_cols
         if len(rows) == 0:
             return
+        table = self._table
         confidences = dets.scores[cols] if self.config.nsa_kalman else None
         if confidences is not None:
             confidences = np.clip(confidences, 0.0, 1.0 - 1e-6)
-        self._means[rows], self._covs[rows] = self.kalman.update(
-            self._means[rows], self._covs[rows], measurements[cols], confidences
+        table.means[rows], table.covariances[rows] = self.kalman.update(
+            table.means[rows], table.covariances[rows], measurements[cols], confidences
         )
-        self._hits[rows] += 1
-        self._tsu[rows] = 0
-        self._class_ids[rows] = dets.class_ids[cols]
-        self._confidences[rows] = dets.scores[cols]
-        self._det_tlwh[rows] = dets.tlwh[cols]
-        self._det_index[rows] = cols
-        promote = (self._states[rows] == _TENTATIVE) & (self._hits[rows] >= self.config.n_init)
-        self._states[rows[promote]] = _CONFIRMED
+        table.hits[rows] += 1
+        table.time_since_update[rows] = 0
+        table.class_ids[rows] = dets.class_ids[cols]
+        table.confidences[rows] = dets.scores[cols]
+        table.detection_tlwh[rows] = dets.tlwh[cols]
+        table.detection_index[rows] = cols
+        promote = (table.states[rows] == _TENTATIVE) & (table.hits[rows] >= self.config.n_init)
+        table.states[rows[promote]] = _CONFIRMED
         if features is not None:
             # Low-score boxes are often occluded: they move tracks but do not teach appearance.
             teach = ~np.isin(rows, low_matched_rows)
             self._appearance.update(rows[teach], features[cols[teach]])
 
     def _mark_missed(self) -> None:
-        missed = self._tsu > 0
-        dead = missed & ((self._states == _TENTATIVE) | (self._tsu > self.config.max_age))
+        table = self._table
+        missed = table.time_since_update > 0
+        dead = missed & (
+            (table.states == _TENTATIVE) | (table.time_since_update > self.config.max_age)
+        )
         if dead.any():
             keep = ~dead
-            for name in (
-                "_ids", "_means", "_covs", "_states", "_hits", "_ages", "_tsu",
-                "_class_ids", "_confidences", "_det_tlwh", "_det_index",
-            ):  # fmt: skip
-                setattr(self, name, getattr(self, name)[keep])
+            table.keep(keep)
             self._appearance.keep(keep)
 
     def _start_tracks(
@@ -558,51 +599,54 @@ class Tracker:
         means, covs = self.kalman.initiate(measurements[cols])
         state = _CONFIRMED if self.config.n_init <= 1 else _TENTATIVE
         ones = np.ones(n, dtype=np.int64)
-        self._ids = np.concatenate([self._ids, np.arange(self._next_id, self._next_id + n)])
+        self._table.append(
+            TrackTable(
+                track_ids=np.arange(self._next_id, self._next_id + n, dtype=np.int64),
+                means=means,
+                covariances=covs,
+                states=np.full(n, state, dtype=np.int64),
+                hits=ones,
+                ages=ones,
+                time_since_update=np.zeros(n, dtype=np.int64),
+                class_ids=dets.class_ids[cols],
+                confidences=dets.scores[cols],
+                detection_tlwh=dets.tlwh[cols],
+                detection_index=cols.astype(np.int64),
+            )
+        )
         self._next_id += n
-        self._means = np.concatenate([self._means, means])
-        self._covs = np.concatenate([self._covs, covs])
-        self._states = np.concatenate([self._states, np.full(n, state, dtype=np.int64)])
-        self._hits = np.concatenate([self._hits, ones])
-        self._ages = np.concatenate([self._ages, ones])
-        self._tsu = np.concatenate([self._tsu, np.zeros(n, dtype=np.int64)])
-        self._class_ids = np.concatenate([self._class_ids, dets.class_ids[cols]])
-        self._confidences = np.concatenate([self._confidences, dets.scores[cols]])
-        self._det_tlwh = np.concatenate([self._det_tlwh, dets.tlwh[cols]])
-        self._det_index = np.concatenate([self._det_index, cols.astype(np.int64)])
         self._appearance.add_tracks(None if features is None else features[cols], n)
 
     # -- output ------------------------------------------------------------------------------
 
     def _output(self) -> list[Track]:
         cfg = self.config
-        wanted = (self._states == _CONFIRMED) & (self._tsu <= cfg.output_max_misses)
+        table = self._table
+        wanted = (table.states == _CONFIRMED) & (table.time_since_update <= cfg.output_max_misses)
         if cfg.return_tentative:
-            wanted |= (self._states == _TENTATIVE) & (self._tsu == 0)
+            wanted |= (table.states == _TENTATIVE) & (table.time_since_update == 0)
         return self._snapshot(np.flatnonzero(wanted))
 
     def _snapshot(self, rows: IndexArray) -> list[Track]:
         # Fresh arrays: the Track objects may keep views into them safely.
         tlwh = self._state_tlwh(rows)
-        det_tlwh = self._det_tlwh[rows]
-        means = self._means[rows]
-        covs = self._covs[rows]
+        sel = self._table.select(rows)
         columns = zip(
-            self._ids[rows].tolist(),
-            self._class_ids[rows].tolist(),
-            self._confidences[rows].tolist(),
-            self._states[rows].tolist(),
-            self._hits[rows].tolist(),
-            self._ages[rows].tolist(),
-            self._tsu[rows].tolist(),
-            self._det_index[rows].tolist(),
+            sel.track_ids.tolist(),
+            sel.class_ids.tolist(),
+            sel.confidences.tolist(),
+            sel.states.tolist(),
+            sel.hits.tolist(),
+            sel.ages.tolist(),
+            sel.time_since_update.tolist(),
+            sel.detection_index.tolist(),
             strict=True,
         )
         return [
             Track(
                 track_id=tid,
                 tlwh=tlwh[i],
-                detection_tlwh=det_tlwh[i],
+                detection_tlwh=sel.detection_tlwh[i],
                 class_id=cls,
                 confidence=conf,
                 state=TrackState(state),
@@ -610,11 +654,28 @@ class Tracker:
                 age=age,
                 time_since_update=tsu,
                 detection_index=None if det < 0 else det,
-                mean=means[i],
-                covariance=covs[i],
+                mean=sel.means[i],
+                covariance=sel.covariances[i],
             )
             for i, (tid, cls, conf, state, hits, age, tsu, det) in enumerate(columns)
         ]
+
+
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
+    array.flags.writeable = False
+    return array
+
+
+_APPEARANCE_METHODS = ("add_tracks", "update", "keep", "distance", "clear")
+
+
+def _check_appearance_model(model: object) -> None:
+    missing = [m for m in _APPEARANCE_METHODS if not callable(getattr(model, m, None))]
+    if missing or not hasattr(model, "dim"):
+        raise ConfigurationError(
+            f"appearance_model {type(model).__name__} lacks {', '.join(missing) or 'dim'}; "
+            "see deepsort_lib.tracking.appearance.AppearanceModel"
+        )
 
 
 __all__ = ["PRESETS", "Tracker", "TrackerConfig"]
