@@ -40,7 +40,17 @@ if TYPE_CHECKING:  # the real imports, for type checkers; at run time see __geta
     from deepsort_lib.models.yolo import YOLOv3Detector
     from deepsort_lib.pipeline import Pipeline
 
-__version__ = "0.1.0"
+def _package_version() -> str:
+    # One source of truth: the version in pyproject.toml, as installed package metadata.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deepsort_lib")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _package_version()
 
 # Heavier parts (OpenCV, onnxruntime) load on first use, so `import deepsort_lib` stays light
 # for users who only need the tracker.

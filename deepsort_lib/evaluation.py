@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.boxes import iou_matrix
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.io.mot import read_mot
+from deepsort_lib.io.mot import MotData, check_mot_table, read_mot
 
 FloatArray = NDArray[np.float64]
 
@@ -103,13 +103,22 @@ class EvaluationResult:
 # Input
 
 
-def _as_mot_array(name: str, data: ArrayLike | str | os.PathLike[str]) -> FloatArray:
+MotLike = ArrayLike | MotData | str | os.PathLike[str]
+
+
+def _as_mot_array(name: str, data: MotLike) -> FloatArray:
+    """A checked ``(N, >=6)`` float table from a path, a :class:`MotData` or an array."""
     if isinstance(data, (str, os.PathLike)):
-        return read_mot(data).as_array()
-    try:
-        array = np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{name}: not a numeric array ({exc})") from None
+        return read_mot(data).as_array()  # checked by the reader, with file and line
+    if isinstance(data, MotData):
+        array = data.as_array()
+    else:
+        try:
+            array = np.asarray(data, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"{name}: not a numeric array or MotData ({' '.join(str(exc).split())})"
+            ) from None
     if array.size == 0:
         return np.zeros((0, 6), dtype=np.float64)
     if array.ndim != 2 or array.shape[1] < 6:
@@ -120,6 +129,7 @@ def _as_mot_array(name: str, data: ArrayLike | str | os.PathLike[str]) -> FloatA
         raise InvalidInputError(f"{name}: frame, id and box columns must be finite")
     if np.any(array[:, 4:6] < 0):
         raise InvalidInputError(f"{name}: negative box width or height")
+    check_mot_table(array[:, :6], name)
     return array
 
 
@@ -219,9 +229,7 @@ def _from_summary(row: Mapping[str, Any], hota: Mapping[str, Any] | None) -> Eva
 
 
 def evaluate_sequences(
-    sequences: Mapping[
-        str, tuple[ArrayLike | str | os.PathLike[str], ArrayLike | str | os.PathLike[str]]
-    ],
+    sequences: Mapping[str, tuple[MotLike, MotLike]],
     *,
     iou_threshold: float = 0.5,
     hota: bool | None = None,
@@ -231,7 +239,8 @@ def evaluate_sequences(
     Parameters
     ----------
     sequences
-        Sequence name → ``(ground_truth, results)``, each a MOTChallenge array or file path.
+        Sequence name → ``(ground_truth, results)``, each a :class:`~deepsort_lib.io.mot.MotData`,
+        a MOTChallenge array or a file path.
     iou_threshold
         Minimum IoU for a ground-truth box and a result box to match (MOTChallenge: 0.5).
     hota
@@ -265,6 +274,11 @@ def evaluate_sequences(
         gt_in, res_in = sequences[name]
         gt = _prepare_gt(_as_mot_array(f"{name} ground truth", gt_in))
         res = _as_mot_array(f"{name} results", res_in)
+        if len(gt) == 0:
+            raise InvalidInputError(
+                f"{name} ground truth has no boxes to evaluate against (empty, or every row "
+                "marked 'do not consider'): MOTA and IDF1 are undefined"
+            )
         accs.append(_accumulate(gt, res, iou_threshold))
         if hota_cls is not None:
             hota_res[name] = _hota_sequence(hota_cls, gt, res)
@@ -284,8 +298,8 @@ def evaluate_sequences(
 
 
 def evaluate(
-    gt: ArrayLike | str | os.PathLike[str],
-    results: ArrayLike | str | os.PathLike[str],
+    gt: MotLike,
+    results: MotLike,
     *,
     iou_threshold: float = 0.5,
     hota: bool | None = None,
@@ -295,8 +309,9 @@ def evaluate(
     Parameters
     ----------
     gt, results
+        What :func:`~deepsort_lib.io.mot.read_mot` returns (:class:`~deepsort_lib.io.mot.MotData`),
         MOTChallenge arrays ``(N, >=6)`` (``frame, id, x, y, w, h, ...``) or paths to
-        MOTChallenge text files.
+        MOTChallenge text files. Identities must be integers, unique within a frame.
     iou_threshold
         Minimum IoU for a match (MOTChallenge: 0.5).
     hota
@@ -311,7 +326,8 @@ def evaluate(
     SourceError
         A file cannot be read.
     InvalidInputError
-        An array or file is not in MOTChallenge format.
+        An array or file is not in MOTChallenge format (the message names the file, line
+        and frame), or the ground truth has no box to evaluate against.
     ConfigurationError
         Bad ``iou_threshold``, or ``hota=True`` without TrackEval.
     """

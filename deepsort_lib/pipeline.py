@@ -26,7 +26,8 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.camera_motion import CameraMotion
-from deepsort_lib.errors import ConfigurationError, ModelError
+from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
+from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.mot import DetectionCache
 from deepsort_lib.io.sinks import Sink
@@ -177,6 +178,52 @@ def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
     return value, time.perf_counter() - start
 
 
+def _check_sink_paths(source: SourceLike | None, sinks: Sequence[Sink]) -> None:
+    """Refuse sinks whose file is the source or another sink's (see io.atomic's rules)."""
+    outputs = {
+        f"sink {i} ({type(sink).__name__})": getattr(sink, "path", None)
+        for i, sink in enumerate(sinks)
+    }
+    where = source if isinstance(source, (str, os.PathLike)) else getattr(source, "path", None)
+    check_output_paths(outputs, {"source": where})
+
+
+def _abort_sinks(sinks: Sequence[Sink]) -> None:
+    """Abort every sink, even if one of them fails to (the first failure is re-raised)."""
+    error: BaseException | None = None
+    for sink in sinks:
+        try:
+            sink.abort()
+        except BaseException as exc:  # keep cleaning up the others
+            error = error or exc
+    if error is not None:
+        raise error
+
+
+def _close_sinks(sinks: Sequence[Sink]) -> None:
+    """Publish every sink's output, or none: a failure aborts all that are not yet closed.
+
+    Sinks with a ``finish()`` method write and check their temporary files first, for all
+    sinks, so that the likely failures (a full disk, an incomplete video) happen before any
+    output is renamed into place.
+    """
+    closed = 0
+    try:
+        for sink in sinks:
+            finish = getattr(sink, "finish", None)
+            if callable(finish):
+                finish()
+        for sink in sinks:
+            sink.close()
+            closed += 1
+    except BaseException:
+        try:
+            _abort_sinks(sinks[closed:])
+        except BaseException:
+            pass  # the first failure is the one to report
+        raise
+
+
 class Pipeline:
     """Detector → optional encoder → tracker over a stream of frames.
 
@@ -244,6 +291,8 @@ class Pipeline:
             raise ConfigurationError(f"detect_every must be an integer >= 1, got {detect_every}")
         if camera_motion is not None and not callable(getattr(camera_motion, "estimate", None)):
             raise ConfigurationError(f"camera_motion {camera_motion!r} has no estimate() method")
+        if not np.isfinite(min_score):
+            raise ConfigurationError(f"min_score must be a finite number, got {min_score}")
         if int(prefetch) != prefetch or prefetch < 0:
             raise ConfigurationError(f"prefetch must be an integer >= 0, got {prefetch}")
         if detect_every > 1 and not callable(getattr(tracker, "predict", None)):
@@ -284,6 +333,12 @@ class Pipeline:
                 )
             detector = self.detector
             detections, detect_time = _timed(lambda: detector.detect(frame))
+            if not isinstance(detections, Detections):
+                raise InvalidInputError(
+                    f"detector {type(detector).__name__}.detect returned "
+                    f"{type(detections).__name__}, not Detections: wrap its boxes with "
+                    "Detections.from_xyxy(...) or Detections.from_tlwh(...)"
+                )
         detections = self._filter(detections)
         encode_time = 0.0
         if self.encoder is not None and detections.features is None:
@@ -334,10 +389,15 @@ class Pipeline:
         SourceError
             If the source cannot be opened or read.
         """
-        if max_frames is not None and max_frames < 1:
-            raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
-        if source is None and cache is None:
-            raise ConfigurationError("give a source of frames, a detection cache, or both")
+        try:
+            if max_frames is not None and max_frames < 1:
+                raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
+            if source is None and cache is None:
+                raise ConfigurationError("give a source of frames, a detection cache, or both")
+            _check_sink_paths(source, sinks)
+        except BaseException:
+            _abort_sinks(sinks)  # their temporary files must not outlive a refused run
+            raise
         return self._run(source, cache, list(sinks), max_frames)
 
     def _run(
@@ -372,11 +432,10 @@ class Pipeline:
                 yield from self._loop(reader, cache, sinks, max_frames)
                 completed = True
             finally:
-                for sink in sinks:
-                    if completed:
-                        sink.close()
-                    else:
-                        sink.abort()
+                if completed:
+                    _close_sinks(sinks)
+                else:
+                    _abort_sinks(sinks)
 
     def _loop(
         self,

@@ -175,8 +175,11 @@ def test_track_with_cache_then_retrack(
     assert code == 0
     for name in ("v.mp4", "a.txt", "a.jsonl"):
         assert f"wrote {out / name}" in stdout
+    assert "detector run, detections cached" in stdout  # not "from cached detections"
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert cached == ["vtest.hog.none.det.txt", "vtest.hog.none.json"]
+    # <name>.<content fingerprint>.<detector>.<encoder>
+    assert len(cached) == 2 and cached[0].endswith(".hog.none.det.txt")
+    assert cached[0].startswith("vtest.") and cached[1] == cached[0][: -len("det.txt")] + "json"
 
     # Same settings from the cache: identical results, and the detector is not run.
     import deepsort_lib.models.hog as hog
@@ -203,8 +206,8 @@ def test_track_with_cache_then_retrack(
         [*common, "--mot", str(out / "d.txt"), "--min-score", "0.7"], capsys
     )
     assert code == 0, err
-    assert "from cached detections" in stdout  # tracked from the rebuilt cache
-    meta = json.loads((tmp_path / "cache" / "vtest.hog.none.json").read_text())
+    assert "detector run, detections cached" in stdout  # the cache was rebuilt
+    meta = json.loads((tmp_path / "cache" / cached[1]).read_text())
     assert meta["settings"]["min_score"] == 0.7
     assert np.all(read_mot(out / "d.txt").scores >= 0.7)
 

@@ -19,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import InvalidInputError, SourceError
+from deepsort_lib.io.atomic import check_output_paths
+from deepsort_lib.io.video import sample_video_frames
 from deepsort_lib.models.darknet import DEFAULT_OPSET, convert_darknet
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -39,23 +41,7 @@ def _size(text: str) -> int | tuple[int, int]:
 
 def video_frames(path: Path, count: int) -> Iterator[NDArray[np.uint8]]:
     """``count`` frames spread evenly over a video (all of them if it is shorter)."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise SourceError(f"cannot open video {path}")
-    try:
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted = set(np.linspace(0, max(total - 1, 0), num=min(count, max(total, 1))).astype(int))
-        index = 0
-        while wanted:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index in wanted:
-                wanted.discard(index)
-                yield np.asarray(frame, dtype=np.uint8)
-            index += 1
-    finally:
-        capture.release()
+    return sample_video_frames(path, count)
 
 
 def image_frames(paths: Sequence[Path], count: int) -> Iterator[NDArray[np.uint8]]:
@@ -75,7 +61,21 @@ def image_frames(paths: Sequence[Path], count: int) -> Iterator[NDArray[np.uint8
         yield np.asarray(image, dtype=np.uint8)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
 def _convert(args: argparse.Namespace) -> int:
+    check_output_paths(
+        {"-o": args.output},
+        {"CFG": args.cfg, "WEIGHTS": args.weights, "--names": args.names},
+    )
     output = convert_darknet(
         args.cfg,
         args.weights,
@@ -85,12 +85,18 @@ def _convert(args: argparse.Namespace) -> int:
         opset=args.opset,
         input_size=args.input_size,
     )
-    print(f"wrote {output}")
+    print(f"wrote {output} (ONNX detector converted from {args.cfg} + {args.weights})")
     return 0
 
 
 def _quantize(args: argparse.Namespace) -> int:
     from deepsort_lib.models.yolo import quantize_yolo  # imports onnxruntime's quantiser
+
+    inputs: dict[str, str | None] = {"MODEL": args.model, "--calibration-video": None}
+    inputs["--calibration-video"] = args.calibration_video
+    for i, image in enumerate(args.calibration_images or ()):
+        inputs[f"--calibration-images[{i}]"] = image
+    check_output_paths({"-o": args.output}, inputs)
 
     frames: list[NDArray[np.uint8]] = []
     if args.calibration_video:
@@ -150,7 +156,10 @@ def register(subparsers: Any) -> None:
         "--calibration-images", nargs="+", help="image files or folders for calibration"
     )
     quant.add_argument(
-        "--frames", type=int, default=32, help="frames per source (default: %(default)s)"
+        "--frames",
+        type=_positive_int,
+        default=32,
+        help="frames per source (default: %(default)s)",
     )
     quant.add_argument(
         "--method",

@@ -1,17 +1,30 @@
 """Entry points of the ``deepsort`` and ``deepsort-convert`` commands.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds a
-parser whose ``handler`` default is a function ``(args) -> int``. User errors are
-:class:`~deepsort_lib.errors.DeepSortError` subclasses: they are printed as one line and
-turned into exit code 2, without a traceback.
+parser whose ``handler`` default is a function ``(args) -> int``.
+
+Exit status and signals (docs/cli.md states them for users):
+
+* 0: success; 2: a user error (:class:`~deepsort_lib.errors.DeepSortError` or ``OSError``),
+  printed as one line without a traceback; argparse's own usage errors are 2 as well;
+* SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run the same way: outputs are aborted (no
+  temporary ``.part`` file stays behind, previous files are kept), one line is printed and
+  the exit status is 128 + the signal number (130, 143, 129);
+* a closed standard output (``deepsort track ... | head -c0``) ends the command quietly with
+  status 2 (files already written stay written).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import NoReturn
 
 from deepsort_lib.errors import DeepSortError
 
@@ -22,44 +35,128 @@ CONVERT_COMMANDS: tuple[str, ...] = (
     "deepsort_lib.cli.convert_reid",
     "deepsort_lib.cli.convert_darknet",
 )
+#: Signals that stop a command like Ctrl-C does (``timeout``, ``kill``, ``docker stop``, a
+#: closed terminal).
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
-def _build_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in modules:
-        importlib.import_module(name).register(subparsers)
-    return parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2, as the library's errors)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
-def _run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    args = parser.parse_args(argv)
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread by a stop signal; handled exactly like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM/SIGHUP into :class:`Stopped`; repeats are ignored during cleanup."""
+    raised: list[int] = []
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if raised:
+            return  # already stopping: let the cleanup finish
+        raised.append(signum)
+        raise Stopped(signum)
+
+    previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
     try:
-        return int(args.handler(args))
-    except DeepSortError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
+        for sig in STOP_SIGNALS:
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:
+        pass  # not the main thread (embedded use): keep the caller's handlers
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+def _say(prog: str, message: str) -> None:
+    try:
+        print(f"{prog}: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # stderr is closed too: nothing more can be said
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; with the reader gone that would print
+    # "Exception ignored ... BrokenPipeError". Point it at /dev/null instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _run(prog: str, description: str, modules: Sequence[str], argv: Sequence[str] | None) -> int:
+    with _stop_signals_raise():
+        try:
+            parser = _Parser(prog=prog, description=description)
+            parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+            subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+            for name in modules:
+                importlib.import_module(name).register(subparsers)
+            args = parser.parse_args(argv)
+            return int(args.handler(args))
+        except DeepSortError as exc:
+            _say(prog, f"error: {_one_line(exc)}")
+            return 2
+        except BrokenPipeError:
+            _silence_stdout()
+            _say(prog, "error: standard output was closed before the command finished")
+            return 2
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            _say(prog, f"error:{where} {exc.strerror or exc}")
+            return 2
+        except Stopped as exc:
+            name = signal.Signals(exc.signum).name
+            _say(prog, f"interrupted by {name}; unfinished outputs were discarded")
+            return 128 + exc.signum
+        except KeyboardInterrupt:
+            _say(prog, "interrupted; unfinished outputs were discarded")
+            return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _version() -> str:
+    from deepsort_lib import __version__
+
+    return __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``deepsort``: track objects in videos, evaluate results."""
-    parser = _build_parser(
+    return _run(
         "deepsort",
         "Deep SORT multi-object tracking: track videos, evaluate results.",
         TRACK_COMMANDS,
+        argv,
     )
-    return _run(parser, argv)
 
 
 def convert_main(argv: Sequence[str] | None = None) -> int:
     """``deepsort-convert``: turn Darknet / TensorFlow models into ONNX, quantise them."""
-    parser = _build_parser(
-        "deepsort-convert", "Convert and quantise models for deepsort_lib.", CONVERT_COMMANDS
+    return _run(
+        "deepsort-convert",
+        "Convert and quantise models for deepsort_lib.",
+        CONVERT_COMMANDS,
+        argv,
     )
-    return _run(parser, argv)
 
 
 if __name__ == "__main__":

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepsort_lib.boxes import Detections
-from deepsort_lib.errors import ConfigurationError, ModelError, SourceError
-from deepsort_lib.io.atomic import AtomicFile
-from deepsort_lib.io.mot import DetectionCache
-from deepsort_lib.io.sinks import MotSink, Sink, TrackLogSink, VideoSink
-from deepsort_lib.io.video import FrameSource, MotSequenceSource, open_source
+from deepsort_lib.cli.track_build import (
+    NN_BUDGET_MAX,
+    TRACKER_OPTIONS,
+    build_detector,
+    build_encoder,
+    build_tracker,
+)
+from deepsort_lib.cli.track_cache import cache_paths, load_cache, save_cache, tag
+from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.io.atomic import check_output_paths
+
+# The heavy modules (OpenCV, the pipeline) load when the command runs, not for --help.
+if TYPE_CHECKING:
+    from deepsort_lib.boxes import Detections
+    from deepsort_lib.io.sinks import Sink
+    from deepsort_lib.io.video import FrameSource
 
 DESCRIPTION = """\
 Track objects in SOURCE and write an annotated video, a MOTChallenge result file and/or a
@@ -35,49 +43,10 @@ examples:
   deepsort track MOT16-02/ --encoder none --mot results/MOT16-02.txt
   deepsort track data/vtest.avi --cache-dir cache/ --max-age 60   # detections reused next time
 
+Outputs never replace an input, each other, a folder or a special file (see docs/cli.md).
 Exit status: 0 on success, 2 on a user error (missing file, unreadable video, bad model,
-bad option), 130 when interrupted. Outputs of an interrupted run are not written."""
-
-#: Tracker options: (flag, Tracker keyword, type, default shown in --help, help).
-TRACKER_OPTIONS: tuple[tuple[str, str, Any, str, str], ...] = (
-    (
-        "--max-cosine-distance",
-        "max_cosine_distance",
-        float,
-        "0.2",
-        "appearance gate: largest cosine distance for a detection to match a track's gallery; "
-        "raise it if ids switch after occlusions, lower it if different people swap ids",
-    ),
-    (
-        "--nn-budget",
-        "nn_budget",
-        int,
-        "100",
-        "appearance features remembered per track, older ones forgotten (0: keep all)",
-    ),
-    (
-        "--max-iou-distance",
-        "max_iou_distance",
-        float,
-        "0.7",
-        "IoU stage gate: largest 1 - IoU for a match of new/recently lost tracks",
-    ),
-    (
-        "--max-age",
-        "max_age",
-        int,
-        "30",
-        "frames a lost track is kept alive (predicted) before deletion; raise it for long "
-        "occlusions or with --detect-every",
-    ),
-    (
-        "--n-init",
-        "n_init",
-        int,
-        "3",
-        "consecutive matched frames before a track is confirmed and reported",
-    ),
-)
+bad option, failed write), 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP. Outputs of a
+failed or interrupted run are not written; previous files are kept."""
 
 
 def _positive_int(text: str) -> int:
@@ -132,7 +101,8 @@ def register(subparsers: Any) -> None:
         type=float,
         default=0.0,
         metavar="S",
-        help="drop detections scoring below S before tracking (default: 0)",
+        help="drop detections scoring below S before tracking; HOG and YOLO scores are in "
+        "[0, 1], public detections keep their file's scale (default: 0)",
     )
     models.add_argument(
         "--providers",
@@ -219,195 +189,56 @@ def register(subparsers: Any) -> None:
 # -- building blocks ----------------------------------------------------------------------------
 
 
-def _tracker_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kwargs = {key: getattr(args, key) for _f, key, *_ in TRACKER_OPTIONS}
-    kwargs["gating_only_position"] = args.gating_only_position
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    if kwargs.get("nn_budget") == 0:
-        kwargs["nn_budget"] = None
-    return kwargs
-
-
-def _model_path(text: str, role: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
-        raise ModelError(f"{role} model not found: {path}")
-    if path.suffix.lower() != ".onnx":
-        raise ModelError(
-            f"{role} model must be an .onnx file, got {path.name} "
-            "(convert it with deepsort-convert)"
-        )
-    return path
-
-
-def _parse_classes(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [c.strip() for c in text.split(",") if c.strip()]
-    if not names:
-        raise ConfigurationError("--classes needs at least one class name or id")
-    return names
-
-
-def _class_ids(names: list[str], known: tuple[str, ...] | list[str]) -> list[int]:
-    ids = []
-    for name in names:
-        if name.isdigit():
-            ids.append(int(name))
-        elif name in known:
-            ids.append(list(known).index(name))
-        else:
-            raise ConfigurationError(f"unknown class {name!r}; this detector knows {list(known)}")
-    return ids
-
-
-def build_detector(
-    args: argparse.Namespace, source: FrameSource
-) -> tuple[Any, list[int] | None, tuple[str, ...] | None]:
-    """The detector named by ``--detector``, the class ids to keep, and the class names."""
-    classes = _parse_classes(args.classes)
-    choice = args.detector
-    if choice is None:
-        choice = (
-            "public"
-            if isinstance(source, MotSequenceSource) and source.detections is not None
-            else "hog"
-        )
-    if choice == "public":
-        if not isinstance(source, MotSequenceSource) or source.detections is None:
-            raise ConfigurationError(
-                "--detector public needs a MOTChallenge sequence with det/det.txt"
-            )
-        return None, (None if classes is None else _class_ids(classes, ())), None
-    if choice == "hog":
-        from deepsort_lib.models.hog import HOGDetector
-
-        detector = HOGDetector()
-        keep = None if classes is None else _class_ids(classes, HOGDetector.class_names)
-        return detector, keep, HOGDetector.class_names
-    path = _model_path(choice, "detector")
-    from deepsort_lib.models.yolo import YOLOv3Detector
-
-    wanted = None if classes is None else [int(c) if c.isdigit() else c for c in classes]
-    yolo: Any = YOLOv3Detector(path, classes=wanted, providers=args.providers)
-    names = getattr(yolo, "class_names", None) or getattr(yolo, "names", None)
-    return yolo, None, (tuple(names) if names is not None else None)
-
-
-def build_encoder(args: argparse.Namespace) -> Any:
-    """The encoder named by ``--encoder`` (``None`` for 'none')."""
-    if args.encoder == "none":
-        return None
-    if args.encoder == "classic":
-        from deepsort_lib.models.classic import ClassicEncoder
-
-        return ClassicEncoder()
-    path = _model_path(args.encoder, "encoder")
-    from deepsort_lib.models.reid import OnnxEncoder
-
-    return OnnxEncoder(path, providers=args.providers)
-
-
-def build_tracker(args: argparse.Namespace) -> Any:
-    """A :class:`~deepsort_lib.tracking.tracker.Tracker` with the command's options."""
-    from deepsort_lib.tracking.tracker import Tracker
-
-    return Tracker.from_preset(args.preset, **_tracker_kwargs(args))
-
-
-def _tag(text: str) -> str:
-    stem = Path(text).stem if text not in ("hog", "classic", "none", "public") else text
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
-
-
-def _cache_paths(args: argparse.Namespace, source: FrameSource) -> tuple[Path, Path, Path]:
-    key = f"{_tag(source.name)}.{_tag(args.detector or 'hog')}.{_tag(args.encoder)}"
-    root = Path(args.cache_dir)
-    return root / f"{key}.det.txt", root / f"{key}.npy", root / f"{key}.json"
-
-
-def _load_cache(
-    args: argparse.Namespace, source: FrameSource, frames_needed: int | None
-) -> DetectionCache | None:
-    det, npy, meta = _cache_paths(args, source)
-    if not meta.is_file():
-        return None
-    try:
-        info = json.loads(meta.read_text(encoding="utf-8"))
-        covered = int(info["num_frames"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if info.get("settings") != _cache_settings(args):
-        return None  # other models, model files or filters: rebuild
-    if not (info.get("complete") or (frames_needed is not None and covered >= frames_needed)):
-        return None
-    return DetectionCache.load(det, npy if npy.is_file() else None, covered)
-
-
-def _model_identity(choice: str) -> str:
-    path = Path(choice)
-    if choice in ("hog", "classic", "none", "public") or not path.is_file():
-        return choice
-    stat = path.stat()
-    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def _cache_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """What the cached detections depend on, besides the source."""
-    return {
-        "detector": _model_identity(args.detector or "hog"),
-        "encoder": _model_identity(args.encoder),
-        "classes": args.classes,
-        "min_score": args.min_score,
-    }
-
-
-def _save_cache(
-    args: argparse.Namespace, source: FrameSource, cache: DetectionCache, complete: bool
-) -> None:
-    det, npy, meta = _cache_paths(args, source)
-    cache.save(det, npy if cache.features is not None else None)
-    info = {
-        "source": str(args.source),
-        "detector": args.detector or "hog",
-        "encoder": args.encoder,
-        "num_frames": cache.num_frames,
-        "complete": complete,
-        "settings": _cache_settings(args),
-        "det": det.name,
-        "features": npy.name if cache.features is not None else None,
-    }
-    # The metadata is written last: a cache without it is incomplete and gets rebuilt.
-    with AtomicFile(meta) as out:
-        out.write(json.dumps(info, indent=2) + "\n")
-
-
 def _default_outputs(args: argparse.Namespace, source: FrameSource) -> None:
     if args.output is None and args.mot is None and args.log is None:
-        name = _tag(source.name)
+        name = tag(source.name)
         args.output = f"out/{name}_tracked.mp4"
         args.mot = f"out/{name}_tracks.txt"
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
+def _check_options(args: argparse.Namespace) -> None:
+    """Checks that need no source: suffixes, folders."""
+    for flag, value in (("-o", args.output), ("--mot", args.mot), ("--log", args.log)):
+        if value is not None and Path(value).is_dir():
+            raise ConfigurationError(f"{flag} {value} is a directory, not a file")
     if args.log is not None and Path(args.log).suffix.lower() not in (".jsonl", ".csv"):
         raise ConfigurationError(f"--log must end in .jsonl or .csv, got {args.log}")
     if args.output is not None and Path(args.output).suffix.lower() not in (".mp4", ".avi"):
         raise ConfigurationError(f"-o/--output must end in .mp4 or .avi, got {args.output}")
-    for path in (args.output, args.mot, args.log):
-        if path is not None and Path(path).is_dir():
-            raise SourceError(f"output path is a directory: {path}")
     if (
         args.cache_dir is not None
         and Path(args.cache_dir).exists()
         and not Path(args.cache_dir).is_dir()
     ):
-        raise SourceError(f"--cache-dir is not a directory: {args.cache_dir}")
+        raise ConfigurationError(f"--cache-dir is not a directory: {args.cache_dir}")
+
+
+def _check_outputs(args: argparse.Namespace, source: FrameSource) -> None:
+    """No output may replace an input, another output or a folder (nothing written yet)."""
+    from deepsort_lib.io.video import MotSequenceSource
+
+    inputs: dict[str, str | Path | None] = {"SOURCE": None}
+    if not str(args.source).isdigit():
+        inputs["SOURCE"] = args.source
+    if isinstance(source, MotSequenceSource):
+        for part in ("det/det.txt", "det/det.npy", "gt/gt.txt", "seqinfo.ini"):
+            inputs[f"SOURCE's {part}"] = source.root / part
+    for flag, value in (("--detector", args.detector), ("--encoder", args.encoder)):
+        if value is not None and Path(value).is_file():
+            inputs[flag] = value
+    outputs = {"-o": args.output, "--mot": args.mot, "--log": args.log}
+    if args.cache_dir is not None:
+        det, npy, meta = cache_paths(args, source)
+        outputs.update({"cached det.txt": str(det), "cached .npy": str(npy)})
+        outputs["cache metadata"] = str(meta)
+    check_output_paths(outputs, inputs)
 
 
 def _make_sinks(
     args: argparse.Namespace, source: FrameSource, class_names: tuple[str, ...] | None
 ) -> list[Sink]:
+    from deepsort_lib.io.sinks import MotSink, TrackLogSink, VideoSink
+
     sinks: list[Sink] = []
     try:
         if args.output is not None:
@@ -440,16 +271,34 @@ def _progress(total: int | None, desc: str, quiet: bool) -> Any:
     )
 
 
+def _warn(message: str) -> None:
+    print(f"deepsort: warning: {message}", file=sys.stderr)
+
+
+def _quiet_opencv_logs() -> None:
+    # OpenCV logs "Failed to write frame" per frame on a full disk; the writer checks its
+    # file and the command reports the failure in one line instead.
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 # -- the command ----------------------------------------------------------------------------------
 
 
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
+    from deepsort_lib.io.mot import DetectionCache
+    from deepsort_lib.io.video import MotSequenceSource, open_source
     from deepsort_lib.pipeline import Pipeline
 
-    _check_outputs(args)
+    _check_options(args)
+    _quiet_opencv_logs()
     with ExitStack() as stack:
         source = stack.enter_context(open_source(args.source))
+        _default_outputs(args, source)
+        _check_outputs(args, source)
+        declared = source.num_frames
         detector, keep, class_names = build_detector(args, source)
         encoder = build_encoder(args)
         tracker = build_tracker(args)
@@ -472,29 +321,33 @@ def run_track(args: argparse.Namespace) -> int:
             total = args.max_frames if total is None else min(total, args.max_frames)
 
         cache: Mapping[int, Detections] | None = None
+        origin = ""
         if args.cache_dir is not None and detector is not None:
-            cache = _load_cache(args, source, total)
+            cache = load_cache(args, source, total)
             if cache is None:
                 with _progress(total, "detecting", args.quiet) as bar:
-                    cache = pipeline.build_cache(
+                    built = pipeline.build_cache(
                         source, max_frames=args.max_frames, on_frame=lambda _i: bar.update()
                     )
-                _save_cache(args, source, cache, complete=args.max_frames is None)
+                save_cache(args, source, built, complete=args.max_frames is None)
                 # Track from what was written (2-decimal boxes), so that later runs from the
                 # cache reproduce this one exactly.
-                det, npy, _ = _cache_paths(args, source)
-                cache = DetectionCache.load(det, npy if npy.is_file() else None, len(cache))
+                det, npy, _ = cache_paths(args, source)
+                cache = DetectionCache.load(det, npy if npy.is_file() else None, len(built))
                 if not args.quiet:
                     print(f"detections cached in {args.cache_dir}", file=sys.stderr)
+                origin = " (detector run, detections cached)"
                 source.close()
                 source = stack.enter_context(open_source(args.source))  # second pass
-            elif not args.quiet:
-                print(f"using cached detections from {args.cache_dir}", file=sys.stderr)
+            else:
+                origin = " from cached detections"
+                if not args.quiet:
+                    print(f"using cached detections from {args.cache_dir}", file=sys.stderr)
 
-        _default_outputs(args, source)
         sinks = _make_sinks(args, source, class_names)
         if detector is None and isinstance(source, MotSequenceSource):
             cache = source.detections  # public detections
+            origin = " from public detections"
         frames: Any = source
         needs_frames = (
             args.output is not None
@@ -507,22 +360,36 @@ def run_track(args: argparse.Namespace) -> int:
 
             def on_frame(result: Any) -> None:
                 bar.update()
-                bar.set_postfix(tracks=len(result.tracks), refresh=False)
+                # Confirmed tracks reported on this frame (not the run's distinct ids).
+                bar.set_postfix(tracks_now=len(result.tracks), refresh=False)
 
             summary = pipeline.process(
                 frames, cache=cache, sinks=sinks, max_frames=args.max_frames, on_frame=on_frame
             )
+        decoded = getattr(source, "frames_decoded", None) if frames is not None else None
 
-    origin = ""
-    if cache is not None:
-        origin = " from cached detections" if detector is not None else " from public detections"
+    truncated = ""
+    wanted = (
+        declared if args.max_frames is None or declared is None else min(declared, args.max_frames)
+    )
+    if decoded is not None and wanted is not None and decoded < wanted:
+        truncated = f" (truncated video: {decoded} of {declared} declared frames decoded)"
+        _warn(
+            f"{args.source} declares {declared} frames but only {decoded} could be decoded; "
+            "the outputs cover those"
+        )
+    if not summary.track_ids:
+        _warn(
+            "no tracks at all: no detection was confirmed as a track (check --min-score, "
+            "--classes, the detector, or --n-init for short clips)"
+        )
     print(
         f"tracked {summary.frames} frames{origin} at {summary.fps:.1f} fps: "
-        f"{len(summary.track_ids)} tracks"
+        f"{len(summary.track_ids)} distinct track ids{truncated}"
     )
     for path in summary.outputs:
         print(f"wrote {path}")
     return 0
 
 
-__all__ = ["register", "run_track"]
+__all__ = ["NN_BUDGET_MAX", "register", "run_track"]

@@ -24,11 +24,13 @@ layout is read too.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -138,7 +140,9 @@ class MotData:
         )
 
     def frame_slices(self) -> dict[int, NDArray[np.intp]]:
-        """Row indices of each frame number, for frames that have rows."""
+        """Row indices of each frame number, for frames that have rows (``{}`` when empty)."""
+        if not len(self):
+            return {}
         order = np.argsort(self.frames, kind="stable")
         sorted_frames = self.frames[order]
         starts = np.flatnonzero(np.r_[True, sorted_frames[1:] != sorted_frames[:-1]])
@@ -146,52 +150,146 @@ class MotData:
         return {int(sorted_frames[s]): order[s:e] for s, e in zip(starts, ends, strict=True)}
 
 
-def _parse_error(path: Path, message: str) -> InvalidInputError:
+def _parse_error(path: Path | str, message: str) -> InvalidInputError:
     return InvalidInputError(f"{path}: not a MOTChallenge file ({message})")
+
+
+#: Largest identity accepted: ids are read as float64, exact up to 2**53.
+MAX_ID = 2**53
+
+
+def check_mot_table(
+    table: FloatArray, source: Path | str, line_numbers: IntArray | None = None
+) -> None:
+    """Check a ``(N, >=6)`` MOTChallenge table; the first problem names its line and frame.
+
+    Frame numbers must be integers >= 0, identities integers within ``±2**53`` (-1: no
+    identity, as in detection files), no identity may appear twice in one frame, and boxes
+    must be finite with width and height >= 0.
+
+    Parameters
+    ----------
+    table
+        The rows as floats, in file column order.
+    source
+        The file (or array name) for the message.
+    line_numbers
+        1-based file line of each row; ``None`` names 1-based rows instead.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``source``, the line (row) and the frame of the first bad row.
+    """
+    unit = "line" if line_numbers is not None else "row"
+    lines = line_numbers if line_numbers is not None else np.arange(1, len(table) + 1)
+
+    def fail(bad: NDArray[np.bool_], message: str) -> None:
+        if bool(np.any(bad)):
+            i = int(np.flatnonzero(bad)[0])
+            frame = table[i, 0]
+            where = f"{unit} {int(lines[i])}"
+            if np.isfinite(frame) and frame == np.round(frame):
+                where += f", frame {int(frame)}"
+            raise _parse_error(source, f"{where}: {message}")
+
+    head = table[:, :6]
+    fail(np.asarray(~np.isfinite(table).all(axis=1)), "NaN or infinite values")
+    frames, ids = head[:, 0], head[:, 1]
+    fail((frames != np.round(frames)) | (frames < 0), "frame numbers must be non-negative integers")
+    fail(ids != np.round(ids), f"identity {_first(ids, ids != np.round(ids))} is not an integer")
+    fail(np.abs(ids) > MAX_ID, f"identity beyond ±2**53 ({_first(ids, np.abs(ids) > MAX_ID)})")
+    fail((head[:, 4] < 0) | (head[:, 5] < 0), "negative box width or height")
+    has_id = ids >= 0
+    if bool(has_id.any()):
+        rows = np.flatnonzero(has_id)
+        order = rows[np.lexsort((ids[rows], frames[rows]))]
+        pair = np.column_stack([frames[order], ids[order]])
+        repeat = np.flatnonzero((pair[1:] == pair[:-1]).all(axis=1))
+        if repeat.size:
+            first, second = order[repeat[0]], order[repeat[0] + 1]
+            bad = np.zeros(len(table), np.bool_)
+            bad[max(first, second)] = True
+            fail(
+                bad,
+                f"identity {int(ids[first])} appears twice in the frame (also on {unit} "
+                f"{int(lines[min(first, second)])})",
+            )
+
+
+def _first(values: FloatArray, mask: NDArray[np.bool_]) -> str:
+    picked = values[mask]
+    return repr(float(picked[0])) if picked.size else ""
 
 
 def read_mot(path: str | os.PathLike[str]) -> MotData:
     """Read a MOTChallenge ground-truth, detection or result file.
 
-    Comma- or whitespace-separated values are accepted; rows need at least the first six
-    columns (frame, id, box) and missing trailing columns read as ``-1`` (confidence as 1).
+    Comma- or whitespace-separated values are accepted (a UTF-8 byte-order mark too); rows
+    need at least the first six columns (frame, id, box) and missing trailing columns read as
+    ``-1`` (confidence as 1). The rows are checked by :func:`check_mot_table`.
 
     Raises
     ------
     SourceError
         If the file does not exist or cannot be read.
     InvalidInputError
-        If its content is not a MOTChallenge table.
+        If its content is not a MOTChallenge table; the message names the file, line and
+        frame.
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except FileNotFoundError as exc:
         raise SourceError(f"file not found: {file}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read {file}: {exc}") from exc
-    lines = [line.replace(",", " ") for line in text.splitlines() if line.strip()]
-    if not lines:
+    except OSError as exc:
+        raise SourceError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _parse_error(file, f"not UTF-8 text, byte {exc.start}") from None
+    numbered = [
+        (number, line.replace(",", " "))
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
+    if not numbered:
         return MotData.empty()
-    widths = {len(line.split()) for line in lines}
-    if len(widths) != 1:
-        raise _parse_error(file, f"rows have different numbers of columns: {sorted(widths)}")
-    width = widths.pop()
+    widths = [len(line.split()) for _, line in numbered]
+    if len(set(widths)) != 1:
+        odd = next(i for i, w in enumerate(widths) if w != widths[0])
+        raise _parse_error(
+            file,
+            f"rows have different numbers of columns: {sorted(set(widths))} (line "
+            f"{numbered[odd][0]} has {widths[odd]}, line {numbered[0][0]} has {widths[0]})",
+        )
+    width = widths[0]
     if not 6 <= width <= 10:
         raise _parse_error(file, f"{width} columns, expected 6 to 10")
     try:
-        table = np.loadtxt(io.StringIO("\n".join(lines)), dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise _parse_error(file, str(exc)) from exc
-    if not np.all(np.isfinite(table)):
-        raise _parse_error(file, "NaN or infinite values")
-    if np.any(table[:, 0] != np.round(table[:, 0])) or np.any(table[:, 0] < 0):
-        raise _parse_error(file, "frame numbers must be non-negative integers")
+        table = np.loadtxt(
+            io.StringIO("\n".join(line for _, line in numbered)), dtype=np.float64, ndmin=2
+        )
+    except ValueError:
+        table = _find_bad_line(file, numbered)
+    line_numbers = np.array([number for number, _ in numbered], np.int64)
+    check_mot_table(table, file, line_numbers)
     n = table.shape[0]
     full = np.full((n, 10), -1.0)
     full[:, 6] = 1.0
     full[:, :width] = table
     return MotData.from_arrays(full[:, 0], full[:, 1], full[:, 2:6], full[:, 6], full[:, 7:10])
+
+
+def _find_bad_line(file: Path, numbered: list[tuple[int, str]]) -> FloatArray:
+    """Parse line by line (slow path, after NumPy refused the file) to name the bad line."""
+    table = np.empty((len(numbered), len(numbered[0][1].split())), np.float64)
+    for row, (number, line) in enumerate(numbered):
+        try:
+            table[row] = [float(value) for value in line.split()]
+        except ValueError:
+            raise _parse_error(file, f"line {number}: not numbers: {line.strip()[:80]!r}") from None
+    return table
 
 
 def format_mot(data: MotData) -> str:
@@ -252,6 +350,10 @@ class MotWriter:
         ids_arr = np.asarray(ids, np.int64).reshape(-1)
         self.write(MotData.from_arrays(np.full(len(ids_arr), frame), ids_arr, tlwh, scores))
 
+    def finish(self) -> None:
+        """Flush everything to the temporary file (errors surface here), without publishing."""
+        self._file.finish()
+
     def close(self) -> Path:
         """Finish: the file appears at :attr:`path`."""
         return self._file.commit()
@@ -272,12 +374,62 @@ class MotWriter:
 
 # -- detection cache ----------------------------------------------------------------------------
 
+#: Bytes hashed at each end of a file by :func:`content_fingerprint`.
+FINGERPRINT_SPAN = 1 << 20
+
+
+def _hash_file_ends(path: Path, size: int, digest: Any) -> None:
+    with open(path, "rb") as file:
+        digest.update(file.read(FINGERPRINT_SPAN))
+        if size > FINGERPRINT_SPAN:
+            file.seek(max(size - FINGERPRINT_SPAN, FINGERPRINT_SPAN))
+            digest.update(file.read(FINGERPRINT_SPAN))
+
+
+def content_fingerprint(path: str | os.PathLike[str]) -> str:
+    """A key that changes when a source's content changes, whatever its name.
+
+    For a file: BLAKE2b of its size, modification time (ns) and its first and last MiB
+    (:data:`FINGERPRINT_SPAN`), so two different videos called ``clip.avi`` in two folders,
+    or a file re-encoded under the same name, get different keys without reading the whole
+    file. For a folder (images, MOTChallenge sequence): BLAKE2b of the relative name, size
+    and modification time of every file below it. The detection cache of ``deepsort track
+    --cache-dir`` is keyed by it.
+
+    Raises
+    ------
+    SourceError
+        If the path does not exist or cannot be read.
+    """
+    root = Path(path)
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        if root.is_dir():
+            for folder, dirs, files in os.walk(root):
+                dirs.sort()
+                for name in sorted(files):
+                    file = Path(folder) / name
+                    info = file.stat()
+                    rel = file.relative_to(root).as_posix()
+                    digest.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+        else:
+            info = root.stat()
+            digest.update(f"{info.st_size}\0{info.st_mtime_ns}\n".encode())
+            _hash_file_ends(root, info.st_size, digest)
+    except OSError as exc:
+        raise SourceError(f"cannot read {root}: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
+
 
 class DetectionCache(Mapping[int, Detections]):
     """Per-frame detections (and features) computed once, for tracking many times.
 
     A read-only mapping from 1-based frame number to :class:`~deepsort_lib.boxes.Detections`;
-    frames without detections map to an empty ``Detections``, up to :attr:`num_frames`.
+    frames without detections map to an empty ``Detections``, up to :attr:`num_frames`. A
+    cache may hold no detections at all (an empty video, an empty ``det.txt``).
+
+    A cache belongs to the content of a source, not to its name: key stored caches by
+    :func:`content_fingerprint` (as ``deepsort track --cache-dir`` does).
 
     Parameters
     ----------
@@ -450,10 +602,14 @@ def _class_extra(class_ids: NDArray[np.int64]) -> FloatArray:
 
 
 __all__ = [
+    "FINGERPRINT_SPAN",
+    "MAX_ID",
     "MOT_COLUMNS",
     "DetectionCache",
     "MotData",
     "MotWriter",
+    "check_mot_table",
+    "content_fingerprint",
     "format_mot",
     "read_mot",
     "write_mot",

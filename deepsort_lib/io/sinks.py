@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -28,15 +28,33 @@ from deepsort_lib.io.mot import MotWriter
 from deepsort_lib.io.video import Frame, VideoWriter
 from deepsort_lib.tracking.track import Track
 
-if TYPE_CHECKING:
-    from deepsort_lib.pipeline import FrameResult
+
+class FrameResultLike(Protocol):
+    """What a sink reads of a frame's result (:class:`~deepsort_lib.pipeline.FrameResult`).
+
+    Declared here so that this module does not import the pipeline (which imports the sinks).
+    """
+
+    @property
+    def frame_index(self) -> int: ...
+
+    @property
+    def frame(self) -> Frame | None: ...
+
+    @property
+    def tracks(self) -> list[Track]: ...
 
 
 @runtime_checkable
 class Sink(Protocol):
-    """Consumes per-frame results; finishes with ``close`` or ``abort``."""
+    """Consumes per-frame results; finishes with ``close`` or ``abort``.
 
-    def write(self, result: FrameResult) -> None: ...
+    A sink may also have ``finish()``: write everything out and check it without publishing
+    the file. The pipeline calls ``finish`` on every sink before it closes any, so a
+    failing output (disk full) leaves no other output half-published.
+    """
+
+    def write(self, result: FrameResultLike) -> None: ...
 
     def close(self) -> Path | None: ...
 
@@ -99,7 +117,7 @@ class VideoSink:
             draw_fps(canvas, fps)
         self.writer.write(canvas)
 
-    def write(self, result: FrameResult) -> None:
+    def write(self, result: FrameResultLike) -> None:
         """Draw the tracks on a copy of the frame and append it to the video."""
         if result.frame is None:
             raise ConfigurationError("a video sink needs frames: run the pipeline on a source")
@@ -114,14 +132,19 @@ class VideoSink:
         else:
             self._worker.submit(item)
 
-    def close(self) -> Path | None:
-        """Finish the video; ``None`` if no frame was written."""
+    def finish(self) -> None:
+        """Encode the queued frames and check the video file, without publishing it."""
         if self._worker is not None:
             try:
                 self._worker.join()
             except BaseException:
                 self.writer.abort()
                 raise
+        self.writer.finish()
+
+    def close(self) -> Path | None:
+        """Finish the video; ``None`` if no frame was written."""
+        self.finish()
         return self.writer.close()
 
     def abort(self) -> None:
@@ -142,7 +165,7 @@ class MotSink:
         """Final path of the results file."""
         return self.writer.path
 
-    def write(self, result: FrameResult) -> None:
+    def write(self, result: FrameResultLike) -> None:
         """Append this frame's tracks."""
         tracks = result.tracks
         if not tracks:
@@ -153,6 +176,10 @@ class MotSink:
             np.array([t.tlwh for t in tracks]),
             [t.confidence for t in tracks],
         )
+
+    def finish(self) -> None:
+        """Write everything to the temporary file, without publishing it."""
+        self.writer.finish()
 
     def close(self) -> Path:
         """Finish: the file appears at :attr:`path`."""
@@ -202,7 +229,7 @@ class TrackLogSink:
         """Final path of the log."""
         return self._file.target
 
-    def write(self, result: FrameResult) -> None:
+    def write(self, result: FrameResultLike) -> None:
         """Append one record per track."""
         lines = []
         for t in result.tracks:
@@ -230,6 +257,10 @@ class TrackLogSink:
                 lines.append(json.dumps(dict(zip(LOG_FIELDS, values, strict=True))) + "\n")
         if lines:
             self._file.write("".join(lines))
+
+    def finish(self) -> None:
+        """Write everything to the temporary file, without publishing it."""
+        self._file.finish()
 
     def close(self) -> Path:
         """Finish: the file appears at :attr:`path`."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -52,13 +52,20 @@ class FrameSource:
     size
         ``(width, height)`` of the frames.
     num_frames
-        Number of frames when known (``None`` for cameras).
+        Number of frames when known (``None`` for cameras): what the container declares.
+    frames_decoded
+        Frames produced so far by iterating. A video that ends early (truncated file) stops
+        with ``frames_decoded < num_frames`` and no error: compare the two (``deepsort
+        track`` warns with both counts).
     """
 
     name: str = "source"
     fps: float = 25.0
     size: tuple[int, int] = (0, 0)
     num_frames: int | None = None
+    frames_decoded: int = 0
+    #: The file or folder read (``None`` for cameras); outputs may not be written onto it.
+    path: Path | None = None
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -123,6 +130,7 @@ class VideoSource(FrameSource):
             if not path.is_file():
                 raise SourceError(f"not a video file: {path}")
             self.name = path.stem
+            self.path = path
             with _quiet_opencv():
                 capture = cv2.VideoCapture(str(path))
             what = f"video {path}"
@@ -149,6 +157,7 @@ class VideoSource(FrameSource):
         self._first = None
         number = 1
         while frame is not None:
+            self.frames_decoded = number
             yield number, frame
             ok, next_frame = self._capture.read()
             frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
@@ -191,6 +200,7 @@ class ImageFolderSource(FrameSource):
         if not self.files:
             raise SourceError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
         self.name = path.name
+        self.path = path
         self.fps = fps
         first = _read_image(self.files[0])
         self.size = (int(first.shape[1]), int(first.shape[0]))
@@ -198,7 +208,9 @@ class ImageFolderSource(FrameSource):
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:
         for number, file in enumerate(self.files, start=1):
-            yield number, _read_image(file)
+            image = _read_image(file)
+            self.frames_decoded = number
+            yield number, image
 
 
 class MotSequenceSource(ImageFolderSource):
@@ -246,13 +258,30 @@ class MotSequenceSource(ImageFolderSource):
 def _read_seqinfo(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        parser.read_string(path.read_bytes().decode("utf-8-sig"), source=str(path))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"cannot parse {path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except configparser.Error as exc:
-        raise SourceError(f"cannot parse {path}: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"cannot parse {path}: {first}") from None
     # ConfigParser lower-cases keys: frameRate -> framerate.
-    return dict(parser["Sequence"]) if parser.has_section("Sequence") else {}
+    info: dict[str, Any] = dict(parser["Sequence"]) if parser.has_section("Sequence") else {}
+    if "framerate" in info:
+        try:
+            rate = float(info["framerate"])
+        except ValueError:
+            rate = float("nan")
+        if not 0.0 < rate < 1000.0:
+            raise SourceError(
+                f"{path}: frameRate must be a number of frames per second, "
+                f"got {info['framerate']!r}"
+            )
+        info["framerate"] = rate
+    return info
 
 
 def is_mot_sequence(path: str | os.PathLike[str]) -> bool:
@@ -284,6 +313,33 @@ def open_source(source: str | os.PathLike[str] | int) -> FrameSource:
     return VideoSource(path)
 
 
+def sample_video_frames(path: str | os.PathLike[str], count: int) -> Iterator[Frame]:
+    """``count`` frames spread evenly over a video file (all of them if it is shorter).
+
+    The one sampler of the package (model calibration uses it), decoding through
+    :class:`VideoSource`.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``count`` < 1.
+    SourceError
+        If the video cannot be opened or read.
+    """
+    if count < 1:
+        raise ConfigurationError(f"the number of frames to sample must be >= 1, got {count}")
+    with VideoSource(path) as source:
+        total = source.num_frames or 0
+        picks = np.linspace(0, max(total - 1, 0), num=min(count, max(total, 1)))
+        wanted = {int(i) + 1 for i in picks.astype(int)}  # frame numbers start at 1
+        for number, frame in source:
+            if number in wanted:
+                wanted.discard(number)
+                yield frame
+            if not wanted:
+                return
+
+
 class VideoWriter:
     """Writes frames to a video file that appears only when :meth:`close` succeeds.
 
@@ -307,7 +363,12 @@ class VideoWriter:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], fps: float = 25.0, fourcc: str = "mp4v"
+        self,
+        path: str | os.PathLike[str],
+        fps: float = 25.0,
+        fourcc: str = "mp4v",
+        *,
+        protect: Iterable[str | os.PathLike[str]] = (),
     ) -> None:
         if not fps > 0:
             raise ConfigurationError(f"fps must be positive, got {fps}")
@@ -317,12 +378,13 @@ class VideoWriter:
         self.fps = float(fps)
         self.fourcc = fourcc
         self.frames_written = 0
+        self._protect = tuple(protect)
         self._target: AtomicPath | None = None
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
 
     def _open(self, size: tuple[int, int]) -> cv2.VideoWriter:
-        self._target = AtomicPath(self.path, keep_suffix=True)
+        self._target = AtomicPath(self.path, keep_suffix=True, protect=self._protect)
         writer = cv2.VideoWriter(
             str(self._target.temp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, size
         )
@@ -345,12 +407,56 @@ class VideoWriter:
         self._writer.write(frame)
         self.frames_written += 1
 
-    def close(self) -> Path | None:
-        """Finish the file; returns its path, or ``None`` if no frame was written."""
+    def finish(self) -> None:
+        """Finalise the temporary file and check it holds every frame, without publishing it.
+
+        OpenCV's writer drops frames it cannot write (a full disk) with only a log warning, so
+        the file is checked after release: it must exist, be non-empty and report at least
+        :attr:`frames_written` frames when reopened.
+
+        Raises
+        ------
+        SourceError
+            If the file is incomplete; the temporary file is deleted, ``path`` is untouched.
+        """
         if self._writer is None or self._target is None:
-            return None
+            return
         self._writer.release()
         self._writer = None
+        if self._target.direct:
+            return  # a device or FIFO: nothing to reopen
+        temp = self._target.temp
+        try:
+            size = temp.stat().st_size
+        except OSError:
+            size = 0
+        found = 0
+        if size > 0:
+            with _quiet_opencv():
+                capture = cv2.VideoCapture(str(temp))
+                try:
+                    if capture.isOpened():
+                        found = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+                finally:
+                    capture.release()
+        if found < self.frames_written:
+            self._target.abort()
+            raise SourceError(
+                f"writing {self.path} failed: {found} of {self.frames_written} frames reached "
+                f"the file ({size} bytes; disk full?); the previous file, if any, is kept"
+            )
+
+    def close(self) -> Path | None:
+        """Finish the file; returns its path, or ``None`` if no frame was written.
+
+        Raises
+        ------
+        SourceError
+            If the video could not be written completely (see :meth:`finish`).
+        """
+        if self._target is None:
+            return None
+        self.finish()
         return self._target.commit()
 
     def abort(self) -> None:
@@ -385,4 +491,5 @@ __all__ = [
     "VideoWriter",
     "is_mot_sequence",
     "open_source",
+    "sample_video_frames",
 ]

@@ -1,0 +1,224 @@
+"""Building blocks of ``deepsort track``: its detector, encoder and tracker, from the options.
+
+Each builder checks the option values it uses and raises a
+:class:`~deepsort_lib.errors.DeepSortError` naming the option before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepsort_lib.cli.track_cache import tag
+from deepsort_lib.errors import ConfigurationError, ModelError
+
+if TYPE_CHECKING:
+    from deepsort_lib.io.video import FrameSource
+
+#: Largest ``--nn-budget``: features remembered per track (10,000 x 512 float32 = 20 MB).
+NN_BUDGET_MAX = 10_000
+
+#: Tracker options: (flag, Tracker keyword, type, default shown in --help, help).
+TRACKER_OPTIONS: tuple[tuple[str, str, Any, str, str], ...] = (
+    (
+        "--max-cosine-distance",
+        "max_cosine_distance",
+        float,
+        "0.2",
+        "appearance gate: largest cosine distance for a detection to match a track's gallery; "
+        "raise it if ids switch after occlusions, lower it if different people swap ids",
+    ),
+    (
+        "--nn-budget",
+        "nn_budget",
+        int,
+        "100",
+        "appearance features remembered per track, older ones forgotten (0: keep all; "
+        f"at most {NN_BUDGET_MAX})",
+    ),
+    (
+        "--max-iou-distance",
+        "max_iou_distance",
+        float,
+        "0.7",
+        "IoU stage gate: largest 1 - IoU for a match of new/recently lost tracks",
+    ),
+    (
+        "--max-age",
+        "max_age",
+        int,
+        "30",
+        "frames a lost track is kept alive (predicted) before deletion; raise it for long "
+        "occlusions or with --detect-every",
+    ),
+    (
+        "--n-init",
+        "n_init",
+        int,
+        "3",
+        "consecutive matched frames before a track is confirmed and reported",
+    ),
+)
+
+
+def _tracker_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs = {key: getattr(args, key) for _f, key, *_ in TRACKER_OPTIONS}
+    kwargs["gating_only_position"] = args.gating_only_position
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    for flag, key, kind, *_ in TRACKER_OPTIONS:
+        value = kwargs.get(key)
+        if kind is float and value is not None and not math.isfinite(value):
+            raise ConfigurationError(f"{flag} must be a finite number, got {value}")
+    budget = kwargs.get("nn_budget")
+    if budget is not None and not 0 <= budget <= NN_BUDGET_MAX:
+        raise ConfigurationError(
+            f"--nn-budget must be between 0 (keep all) and {NN_BUDGET_MAX}, got {budget}"
+        )
+    if budget == 0:
+        kwargs["nn_budget"] = None
+    return kwargs
+
+
+def _model_path(text: str, role: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise ModelError(f"{role} model not found: {path}")
+    if path.suffix.lower() != ".onnx":
+        raise ModelError(
+            f"{role} model must be an .onnx file, got {path.name} "
+            "(convert it with deepsort-convert)"
+        )
+    return path
+
+
+def _parse_classes(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise ConfigurationError("--classes needs at least one class name or id")
+    return names
+
+
+def _class_ids(names: list[str], known: tuple[str, ...] | list[str]) -> list[int]:
+    ids = []
+    for name in names:
+        if name.isdigit():
+            if known and int(name) >= len(known):
+                raise ConfigurationError(
+                    f"unknown class id {name}; this detector knows {dict(enumerate(known))}"
+                )
+            ids.append(int(name))
+        elif name in known:
+            ids.append(list(known).index(name))
+        else:
+            raise ConfigurationError(f"unknown class {name!r}; this detector knows {list(known)}")
+    return ids
+
+
+def _detector_choice(args: argparse.Namespace, source: FrameSource) -> str:
+    from deepsort_lib.io.video import MotSequenceSource
+
+    if args.detector is not None:
+        return str(args.detector)
+    public = isinstance(source, MotSequenceSource) and source.detections is not None
+    return "public" if public else "hog"
+
+
+def _check_scores_and_providers(args: argparse.Namespace, choice: str) -> None:
+    if not math.isfinite(args.min_score):
+        raise ConfigurationError(f"--min-score must be a finite number, got {args.min_score}")
+    if choice != "public" and not 0.0 <= args.min_score <= 1.0:
+        raise ConfigurationError(
+            f"--min-score must be in [0, 1] for the {tag(choice)} detector's scores, "
+            f"got {args.min_score} (it would drop every detection)"
+        )
+    if args.providers != "auto":
+        from deepsort_lib.models.runtime import resolve_providers
+
+        resolve_providers([p.strip() for p in args.providers.split(",") if p.strip()])
+
+
+def build_detector(
+    args: argparse.Namespace, source: FrameSource
+) -> tuple[Any, list[int] | None, tuple[str, ...] | None]:
+    """The detector named by ``--detector``, the class ids to keep, and the class names."""
+    from deepsort_lib.io.video import MotSequenceSource
+
+    classes = _parse_classes(args.classes)
+    choice = _detector_choice(args, source)
+    _check_scores_and_providers(args, choice)
+    if choice == "public":
+        if not isinstance(source, MotSequenceSource) or source.detections is None:
+            raise ConfigurationError(
+                "--detector public needs a MOTChallenge sequence with det/det.txt"
+            )
+        return None, (None if classes is None else _class_ids(classes, ())), None
+    if choice == "hog":
+        from deepsort_lib.models.hog import HOGDetector
+
+        detector = HOGDetector()
+        keep = None if classes is None else _class_ids(classes, HOGDetector.class_names)
+        return detector, keep, HOGDetector.class_names
+    path = _model_path(choice, "detector")
+    from deepsort_lib.models.yolo import YOLOv3Detector
+
+    wanted = None if classes is None else [int(c) if c.isdigit() else c for c in classes]
+    yolo: Any = YOLOv3Detector(path, classes=wanted, providers=args.providers)
+    names = getattr(yolo, "class_names", None) or getattr(yolo, "names", None)
+    return yolo, None, (tuple(names) if names is not None else None)
+
+
+def _probe_encoder(encoder: Any, path: Path) -> None:
+    """Encode one crop now, so that a model that is not a re-ID model fails before any output."""
+    import numpy as np
+
+    frame = np.zeros((64, 64, 3), np.uint8)
+    try:
+        features = np.asarray(encoder.encode(frame, np.array([[8.0, 4.0, 32.0, 56.0]])))
+    except ModelError:
+        raise
+    except (ValueError, RuntimeError, TypeError, IndexError) as exc:
+        raise ModelError(
+            f"{path} does not work as a re-ID encoder (is it a detector?): "
+            f"{' '.join(str(exc).split())}"
+        ) from exc
+    if features.ndim != 2 or features.shape[0] != 1:
+        raise ModelError(
+            f"{path} does not work as a re-ID encoder: one crop gave features of shape "
+            f"{features.shape}, expected (1, D)"
+        )
+
+
+def build_encoder(args: argparse.Namespace) -> Any:
+    """The encoder named by ``--encoder`` (``None`` for 'none')."""
+    if args.encoder == "none":
+        return None
+    if args.encoder == "classic":
+        from deepsort_lib.models.classic import ClassicEncoder
+
+        return ClassicEncoder()
+    path = _model_path(args.encoder, "encoder")
+    from deepsort_lib.models.reid import OnnxEncoder
+
+    encoder = OnnxEncoder(path, providers=args.providers)
+    _probe_encoder(encoder, path)
+    return encoder
+
+
+def build_tracker(args: argparse.Namespace) -> Any:
+    """A :class:`~deepsort_lib.tracking.tracker.Tracker` with the command's options."""
+    from deepsort_lib.tracking.tracker import Tracker
+
+    return Tracker.from_preset(args.preset, **_tracker_kwargs(args))
+
+
+__all__ = [
+    "NN_BUDGET_MAX",
+    "TRACKER_OPTIONS",
+    "build_detector",
+    "build_encoder",
+    "build_tracker",
+]
