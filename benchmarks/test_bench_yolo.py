@@ -33,8 +33,9 @@ from onnx import TensorProto, helper
 from benchmarks.conftest import ResultTable, blas_threads
 from deepsort_lib.boxes import Detections, iou_matrix
 from deepsort_lib.models.darknet import convert_darknet, load_network, write_random_weights
+from deepsort_lib.models.quantize import quantize_yolo
 from deepsort_lib.models.runtime import create_session
-from deepsort_lib.models.yolo import YOLOv3Detector, quantize_yolo
+from deepsort_lib.models.yolo import YOLOv3Detector
 
 CFG = Path("/usr/share/darknet/cfg/yolov3.cfg")
 SAMPLES = Path("/usr/share/darknet/data")

@@ -32,8 +32,8 @@ from deepsort_lib.tracking.track import Track, TrackState
 from deepsort_lib.tracking.tracker import PRESETS, Tracker, TrackerConfig
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at run time see __getattr__ below
-    from deepsort_lib.camera_motion import CameraMotionEstimator
     from deepsort_lib.evaluation import evaluate
+    from deepsort_lib.models.camera_motion import CameraMotionEstimator
     from deepsort_lib.models.classic import ClassicEncoder
     from deepsort_lib.models.hog import HOGDetector
     from deepsort_lib.models.reid import OnnxEncoder
@@ -60,7 +60,7 @@ _LAZY = {
     "HOGDetector": "deepsort_lib.models.hog",
     "OnnxEncoder": "deepsort_lib.models.reid",
     "ClassicEncoder": "deepsort_lib.models.classic",
-    "CameraMotionEstimator": "deepsort_lib.camera_motion",
+    "CameraMotionEstimator": "deepsort_lib.models.camera_motion",
     "evaluate": "deepsort_lib.evaluation",
 }
 

@@ -25,13 +25,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
-from deepsort_lib.camera_motion import CameraMotion
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
 from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.mot import DetectionCache
 from deepsort_lib.io.sinks import Sink
 from deepsort_lib.io.video import FrameSource, open_source
+from deepsort_lib.models.camera_motion import CameraMotion
 from deepsort_lib.protocols import Detector, Encoder
 from deepsort_lib.protocols import Tracker as TrackerProtocol
 from deepsort_lib.tracking.track import Track
@@ -249,7 +249,7 @@ class Pipeline:
         Keep only detections of these class ids (``None`` keeps all).
     camera_motion
         Optional estimator of the camera's motion (e.g.
-        :class:`~deepsort_lib.camera_motion.CameraMotionEstimator`): on detected frames its
+        :class:`~deepsort_lib.models.camera_motion.CameraMotionEstimator`): on detected frames its
         ``estimate(frame, tlwh)`` is passed to ``tracker.update(..., camera_motion=...)``.
         Counted in the ``track`` timing.
     encode_min_score

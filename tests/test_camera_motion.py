@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepsort_lib import Detections, InvalidInputError, Tracker
-from deepsort_lib.camera_motion import CameraMotion, CameraMotionEstimator
+from deepsort_lib.models.camera_motion import CameraMotion, CameraMotionEstimator
 from deepsort_lib.tracking.camera import warp_states
 from deepsort_lib.tracking.kalman import BoxKalmanModel
 

@@ -48,9 +48,10 @@ def test_reid_metadata_command(mars_path: Path, tmp_path: Path) -> None:
     bare = onnx.load(str(mars_path))
     del bare.metadata_props[:]
     path = save_model(bare, tmp_path / "bare.onnx")
-    assert convert_main(["reid-metadata", str(path), "--input-size", "128x64",
+    assert convert_main(["reid-metadata", str(path), "--input-size", "64x128",
                          "--channel-order", "RGB", "--layout", "NHWC"]) == 0  # fmt: skip
     assert OnnxEncoder(path).channel_order == "RGB"
+    assert OnnxEncoder(path).input_size == (64, 128)  # WIDTHxHEIGHT, like the detector's
     assert convert_main(["reid-metadata", str(path), "--preset", "mars-small128"]) == 0
     assert OnnxEncoder(path).channel_order == "BGR"
     assert convert_main(["reid-metadata", str(path)]) == 2  # nothing to write

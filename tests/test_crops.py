@@ -57,7 +57,7 @@ def test_empty_regions_are_invalid(box: tuple) -> None:
 
 def test_crop_of_exact_size_is_the_frame_region() -> None:
     frame = coded_frame()
-    crops, valid = extract_crops(frame, [[50, 20, 10, 40]], (40, 20))
+    crops, valid = extract_crops(frame, [[50, 20, 10, 40]], (20, 40))
     assert valid.tolist() == [True]
     np.testing.assert_array_equal(crops[0], frame[20:60, 45:65])
 
@@ -66,7 +66,7 @@ def test_crop_is_resized_to_model_size() -> None:
     frame = np.zeros(FRAME_SHAPE, np.uint8)
     frame[20:60, 45:65] = (10, 20, 30)
     frame[:, :45] = 255  # outside the region: must not leak in
-    crops, _ = extract_crops(frame, [[50, 20, 10, 40]], (128, 64))
+    crops, _ = extract_crops(frame, [[50, 20, 10, 40]], (64, 128))
     assert crops.shape == (1, 128, 64, 3)
     assert np.all(crops[0] == (10, 20, 30))
 
@@ -74,18 +74,18 @@ def test_crop_is_resized_to_model_size() -> None:
 def test_batch_equals_one_by_one_and_invalid_rows_are_black() -> None:
     frame = np.random.default_rng(1).integers(0, 256, FRAME_SHAPE, dtype=np.uint8)
     boxes = np.array([[50, 20, 10, 40], [300, 10, 10, 20], [-10, -5, 20, 40], [12.5, 3, 7, 61]])
-    crops, valid = extract_crops(frame, boxes, (32, 16))
+    crops, valid = extract_crops(frame, boxes, (16, 32))
     assert valid.tolist() == [True, False, True, True]
     assert not crops[1].any()
     for i in (0, 2, 3):
-        single, _ = extract_crops(frame, boxes[i : i + 1], (32, 16))
+        single, _ = extract_crops(frame, boxes[i : i + 1], (16, 32))
         np.testing.assert_array_equal(crops[i], single[0])
 
 
 def test_mask_skips_boxes() -> None:
     frame = coded_frame()
     boxes = np.array([[50, 20, 10, 40], [10, 10, 20, 40]])
-    crops, valid = extract_crops(frame, boxes, (40, 20), mask=np.array([False, True]))
+    crops, valid = extract_crops(frame, boxes, (20, 40), mask=np.array([False, True]))
     assert valid.tolist() == [False, True]
     assert not crops[0].any()
     assert crops[1].any()
@@ -93,7 +93,7 @@ def test_mask_skips_boxes() -> None:
 
 def test_empty_box_list() -> None:
     for empty in ([], np.zeros((0, 4))):
-        crops, valid = extract_crops(coded_frame(), empty, (128, 64))
+        crops, valid = extract_crops(coded_frame(), empty, (64, 128))
         assert crops.shape == (0, 128, 64, 3)
         assert valid.shape == (0,)
 
@@ -110,7 +110,7 @@ def test_empty_box_list() -> None:
 )
 def test_bad_boxes_raise(boxes: object) -> None:
     with pytest.raises(InvalidInputError):
-        extract_crops(coded_frame(), boxes, (128, 64))  # type: ignore[arg-type]
+        extract_crops(coded_frame(), boxes, (64, 128))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -124,9 +124,9 @@ def test_bad_boxes_raise(boxes: object) -> None:
 )
 def test_bad_frames_raise(frame: np.ndarray) -> None:
     with pytest.raises(InvalidInputError):
-        extract_crops(frame, [[0, 0, 5, 5]], (128, 64))
+        extract_crops(frame, [[0, 0, 5, 5]], (64, 128))
 
 
 def test_bad_mask_raises() -> None:
     with pytest.raises(InvalidInputError):
-        extract_crops(coded_frame(), [[0, 0, 5, 5]], (8, 4), mask=np.array([1]))
+        extract_crops(coded_frame(), [[0, 0, 5, 5]], (4, 8), mask=np.array([1]))

@@ -134,7 +134,7 @@ def test_mars_layer_output_sizes() -> None:
 
 
 def test_mars_model_loads_from_its_metadata(mars: OnnxEncoder) -> None:
-    assert mars.input_size == (128, 64)
+    assert mars.input_size == (64, 128)  # (width, height)
     assert mars.layout == "NHWC"
     assert mars.channel_order == "BGR"
     assert mars.input_dtype == np.uint8
@@ -163,7 +163,7 @@ def test_encode_rows_are_unit_or_zero(mars: OnnxEncoder, frame: np.ndarray) -> N
 
 
 def test_encode_equals_model_on_extracted_crops(mars: OnnxEncoder, frame: np.ndarray) -> None:
-    crops, valid = extract_crops(frame, BOXES, (128, 64))
+    crops, valid = extract_crops(frame, BOXES, (64, 128))
     raw = mars.session.run(None, {"images": crops[valid]})[0]
     np.testing.assert_allclose(mars.encode(frame, BOXES)[valid], raw, atol=1e-5)
 
@@ -222,7 +222,7 @@ def test_float_preprocessing_channel_order_mean_std(tmp_path: Path, layout: str)
     bgr = OnnxEncoder(path, channel_order="BGR", mean=mean, std=std)
     expected = np.array([(10 - 1) / 2, (20 - 2) / 4, (30 - 3) / 8])
     np.testing.assert_allclose(bgr.encode(frame, box)[0], expected / np.linalg.norm(expected), 1e-5)
-    assert rgb.layout == layout and rgb.input_size == (32, 16)
+    assert rgb.layout == layout and rgb.input_size == (16, 32)
     raw = OnnxEncoder(path)  # no mean/std: raw pixel values
     expected = np.array([10.0, 20.0, 30.0])
     np.testing.assert_allclose(raw.encode(frame, box)[0], expected / np.linalg.norm(expected), 1e-5)
@@ -251,8 +251,8 @@ def test_dynamic_size_needs_input_size(tmp_path: Path) -> None:
     path = save_model(colour_means_model("NCHW", ["N", 3, "H", "W"]), tmp_path / "d.onnx")
     with pytest.raises(ModelError, match="input_size"):
         OnnxEncoder(path)
-    encoder = OnnxEncoder(path, input_size=(64, 32))
-    assert encoder.input_size == (64, 32)
+    encoder = OnnxEncoder(path, input_size=(32, 64))
+    assert encoder.input_size == (32, 64)
     assert encoder.feature_dim == 3  # learnt by running the model once
 
 
@@ -260,12 +260,12 @@ def test_ambiguous_layout_needs_layout(tmp_path: Path) -> None:
     path = save_model(colour_means_model("NCHW", ["N", 3, 8, 3]), tmp_path / "a.onnx")
     with pytest.raises(ModelError, match="layout"):
         OnnxEncoder(path)
-    assert OnnxEncoder(path, layout="NCHW").input_size == (8, 3)
+    assert OnnxEncoder(path, layout="NCHW").input_size == (3, 8)
 
 
 def test_contradicting_arguments_raise(tmp_path: Path, mars_path: Path) -> None:
     with pytest.raises(ConfigurationError):
-        OnnxEncoder(mars_path, input_size=(256, 128))
+        OnnxEncoder(mars_path, input_size=(128, 64))  # height first: contradicts the model
     with pytest.raises(ConfigurationError, match="uint8"):
         OnnxEncoder(mars_path, mean=(0, 0, 0))
     path = save_model(colour_means_model("NCHW", ["N", 3, 16, 8]), tmp_path / "f.onnx")
@@ -287,7 +287,7 @@ def test_metadata_round_trip(tmp_path: Path) -> None:
     out = write_reid_metadata(
         bare,
         tmp_path / "described.onnx",
-        input_size=(48, 24),
+        input_size=(24, 48),
         channel_order="rgb",
         layout="NCHW",
         mean=(1.5, 2.5, 3.5),
@@ -296,24 +296,24 @@ def test_metadata_round_trip(tmp_path: Path) -> None:
     )
     props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     assert props == reid_metadata(
-        input_size=(48, 24), channel_order="RGB", layout="NCHW", mean=(1.5, 2.5, 3.5),
+        input_size=(24, 48), channel_order="RGB", layout="NCHW", mean=(1.5, 2.5, 3.5),
         std=(10, 20, 30), feature_dim=3,
     )  # fmt: skip
-    assert props[META_INPUT_SIZE] == "48x24"
+    assert props[META_INPUT_SIZE] == "24x48"  # WIDTHxHEIGHT
     encoder = OnnxEncoder(out)
-    assert encoder.input_size == (48, 24)
+    assert encoder.input_size == (24, 48)
     assert encoder.channel_order == "RGB"
     np.testing.assert_allclose(encoder.mean, (1.5, 2.5, 3.5))  # type: ignore[arg-type]
     np.testing.assert_allclose(encoder.std, (10, 20, 30))  # type: ignore[arg-type]
     # Arguments override metadata.
-    assert OnnxEncoder(out, channel_order="BGR", input_size=(20, 10)).channel_order == "BGR"
+    assert OnnxEncoder(out, channel_order="BGR", input_size=(10, 20)).channel_order == "BGR"
     with pytest.raises(ConfigurationError):
         write_reid_metadata(bare, tmp_path / "x.onnx", channel_order="RGB")
 
 
 def test_mars_preset(mars_path: Path) -> None:
     encoder = OnnxEncoder.from_preset("mars-small128", mars_path)
-    assert (encoder.input_size, encoder.channel_order, encoder.layout) == ((128, 64), "BGR", "NHWC")
+    assert (encoder.input_size, encoder.channel_order, encoder.layout) == ((64, 128), "BGR", "NHWC")
     assert encoder.feature_dim == 128
 
 
@@ -321,7 +321,7 @@ def test_osnet_preset(tmp_path: Path) -> None:
     model = colour_means_model("NCHW", ["N", 3, 256, 128], dim=512)
     path = save_model(model, tmp_path / "osnet.onnx")
     encoder = OnnxEncoder.from_preset("osnet", path)
-    assert encoder.input_size == (256, 128)
+    assert encoder.input_size == (128, 256)
     assert (encoder.channel_order, encoder.layout) == ("RGB", "NCHW")
     assert encoder.feature_dim == 512
     features = encoder.encode(uniform_frame((0, 128, 255)), [[10, 10, 50, 100]])
@@ -369,10 +369,10 @@ def test_int8_encoder_is_close_to_fp32(mars_path: Path, tmp_path: Path) -> None:
     out = quantize_encoder(mars_path, tmp_path / "int8.onnx", VIDEO, frames=8, boxes_per_frame=8)
     int8 = OnnxEncoder(out, providers="cpu")
     assert int8.metadata["deepsort_lib.quantized"] == "int8-qdq"
-    assert (int8.input_size, int8.layout, int8.channel_order) == ((128, 64), "NHWC", "BGR")
+    assert (int8.input_size, int8.layout, int8.channel_order) == ((64, 128), "NHWC", "BGR")
     ops = {n.op_type for n in onnx.load(str(out)).graph.node}
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
-    crops = video_crops(VIDEO, (128, 64), frames=6, boxes_per_frame=8, seed=11)
+    crops = video_crops(VIDEO, (64, 128), frames=6, boxes_per_frame=8, seed=11)
     fp32 = OnnxEncoder(mars_path, providers="cpu").encode_crops(crops)
     cosine = np.sum(fp32 * int8.encode_crops(crops), axis=1)
     assert cosine.mean() >= 0.98
@@ -398,13 +398,13 @@ def test_video_crops_are_real_frames(tmp_path: Path) -> None:
     from deepsort_lib.errors import SourceError
     from deepsort_lib.models.reid_convert import video_crops
 
-    crops = video_crops(VIDEO, (128, 64), frames=3, boxes_per_frame=4)
+    crops = video_crops(VIDEO, (64, 128), frames=3, boxes_per_frame=4)
     assert crops.shape == (12, 128, 64, 3)
     assert crops.std() > 10  # textured image content, not padding
-    boxes = video_crops(VIDEO, (64, 32), frames=2, boxes=lambda f: np.array([[0, 0, 40, 80.0]]))
+    boxes = video_crops(VIDEO, (32, 64), frames=2, boxes=lambda f: np.array([[0, 0, 40, 80.0]]))
     assert boxes.shape == (2, 64, 32, 3)
     with pytest.raises(SourceError):
-        video_crops(tmp_path / "nope.avi", (128, 64))
+        video_crops(tmp_path / "nope.avi", (64, 128))
 
 
 @pytest.mark.parametrize("alpha", [1.0, 0.5, 0.0, 1.5])

@@ -62,7 +62,7 @@ def test_tf_frozen_graph_converts_to_the_same_function(tmp_path: Path) -> None:
     assert [o.name for o in model.graph.output] == ["features"]
     assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
     encoder = OnnxEncoder(out, providers="cpu")
-    assert (encoder.input_size, encoder.layout, encoder.channel_order) == ((128, 64), "NHWC", "BGR")
+    assert (encoder.input_size, encoder.layout, encoder.channel_order) == ((64, 128), "NHWC", "BGR")
     got = encoder.session.run(None, {"images": batch})[0]
     np.testing.assert_allclose(got, expected, atol=1e-5)
     np.testing.assert_allclose(encoder.encode_crops(batch), expected, atol=1e-5)

@@ -22,6 +22,7 @@ from yolo_models import (  # noqa: F401  (yolo_models is a fixture)
 from deepsort_lib.boxes import Detections
 from deepsort_lib.cli.main import convert_main
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
+from deepsort_lib.models.quantize import quantize_yolo
 from deepsort_lib.models.runtime import resolve_providers
 from deepsort_lib.models.yolo import (
     Letterbox,
@@ -29,7 +30,6 @@ from deepsort_lib.models.yolo import (
     decode_raw_head,
     letterbox,
     nms,
-    quantize_yolo,
 )
 from deepsort_lib.protocols import Detector
 

@@ -90,7 +90,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from deepsort_lib.models.yolo import quantize_yolo  # imports onnxruntime's quantiser
+    from deepsort_lib.models.quantize import quantize_yolo  # imports onnxruntime's quantiser
 
     inputs: dict[str, str | None] = {"MODEL": args.model, "--calibration-video": None}
     inputs["--calibration-video"] = args.calibration_video

@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from deepsort_lib.io.atomic import check_output_paths
-from deepsort_lib.models.reid import PRESETS, write_reid_metadata
+from deepsort_lib.models.reid import ENCODER_PRESETS, write_reid_metadata
 
 
 def _positive_int(text: str) -> int:
@@ -28,10 +28,10 @@ def _positive_int(text: str) -> int:
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        height, width = (int(v) for v in text.lower().split("x"))
+        width, height = (int(v) for v in text.lower().split("x"))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH, got {text!r}") from exc
-    return height, width
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from exc
+    return width, height
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -108,7 +108,7 @@ def _metadata(args: argparse.Namespace) -> int:
 
 
 def _add_preprocessing(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input-size", type=_size, help="crop HEIGHTxWIDTH, e.g. 256x128")
+    parser.add_argument("--input-size", type=_size, help="crop WIDTHxHEIGHT, e.g. 128x256")
     parser.add_argument("--channel-order", choices=["BGR", "RGB"])
     parser.add_argument("--layout", choices=["NCHW", "NHWC"])
     parser.add_argument("--mean", type=_floats, help="per-channel mean, 0-255 units: R,G,B")
@@ -172,6 +172,6 @@ def register(subparsers: Any) -> None:
     )
     m.add_argument("model", help="ONNX re-ID model")
     m.add_argument("-o", "--output", help="write here instead of overwriting MODEL")
-    m.add_argument("--preset", choices=sorted(PRESETS))
+    m.add_argument("--preset", choices=sorted(ENCODER_PRESETS))
     _add_preprocessing(m)
     m.set_defaults(handler=_metadata)

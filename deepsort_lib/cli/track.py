@@ -304,7 +304,7 @@ def run_track(args: argparse.Namespace) -> int:
         tracker = build_tracker(args)
         motion = None
         if args.camera_motion != "none":
-            from deepsort_lib.camera_motion import CameraMotionEstimator
+            from deepsort_lib.models.camera_motion import CameraMotionEstimator
 
             motion = CameraMotionEstimator(method=args.camera_motion)
         pipeline = Pipeline(

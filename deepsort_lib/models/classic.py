@@ -1,7 +1,7 @@
 """A zero-download appearance encoder: colour histograms in stripes plus a HOG shape descriptor.
 
-No model file, no training: each box's crop (cut as the original Deep SORT cut its crops, 128 x
-64 by default) is described by
+No model file, no training: each box's crop (cut as the original Deep SORT cut its crops, 64
+wide and 128 tall by default) is described by
 
 * **colour**: a hue/saturation histogram of each of ``stripes`` horizontal stripes (head,
   torso, legs, ...), with unsaturated pixels counted in brightness bins instead (their hue is
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError
-from deepsort_lib.models.crops import extract_crops
+from deepsort_lib.models.crops import encode_boxes
 
 
 class ClassicEncoder:
@@ -36,7 +36,7 @@ class ClassicEncoder:
     Parameters
     ----------
     crop_size
-        ``(height, width)`` of the crops; both multiples of ``hog_cell * 2``.
+        ``(width, height)`` of the crops in pixels; both multiples of ``hog_cell * 2``.
     stripes
         Horizontal stripes with their own colour histogram.
     hue_bins, saturation_bins, gray_bins
@@ -53,7 +53,7 @@ class ClassicEncoder:
     def __init__(
         self,
         *,
-        crop_size: tuple[int, int] = (128, 64),
+        crop_size: tuple[int, int] = (64, 128),
         stripes: int = 4,
         hue_bins: int = 8,
         saturation_bins: int = 3,
@@ -62,7 +62,7 @@ class ClassicEncoder:
         hog_cell: int = 16,
         colour_weight: float = 0.75,
     ) -> None:
-        height, width = int(crop_size[0]), int(crop_size[1])
+        width, height = int(crop_size[0]), int(crop_size[1])
         if min(height, width, stripes, hue_bins, saturation_bins, gray_bins) < 1:
             raise ConfigurationError("crop size, stripes and bin counts must be positive")
         if height % stripes:
@@ -73,7 +73,7 @@ class ClassicEncoder:
             raise ConfigurationError(f"colour_weight must be in [0, 1], got {colour_weight}")
         if not 0 <= min_saturation <= 255:
             raise ConfigurationError(f"min_saturation must be in [0, 255], got {min_saturation}")
-        self.crop_size = (height, width)
+        self.crop_size = (width, height)
         self.stripes = stripes
         self.hue_bins = hue_bins
         self.saturation_bins = saturation_bins
@@ -161,12 +161,7 @@ class ClassicEncoder:
         InvalidInputError
             On a malformed frame, boxes or mask.
         """
-        crops, valid = extract_crops(frame, tlwh, self.crop_size, mask=mask)
-        features = np.zeros((len(crops), self.feature_dim), np.float32)
-        index = np.flatnonzero(valid)
-        if index.size:
-            features[index] = self.encode_crops(crops[index])
-        return features
+        return encode_boxes(self, frame, tlwh, self.crop_size, mask)
 
 
 __all__ = ["ClassicEncoder"]

@@ -19,33 +19,17 @@ This module does the same, with two deliberate, documented differences:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import InvalidInputError
+from deepsort_lib.models.frames import check_frame
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-
-def check_frame(frame: Any) -> NDArray[np.uint8]:
-    """Validate an ``(H, W, 3)`` uint8 BGR frame and return it as an array.
-
-    Raises
-    ------
-    InvalidInputError
-        If ``frame`` is not a non-empty ``(H, W, 3)`` uint8 array.
-    """
-    array = np.asarray(frame)
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3 or array.size == 0:
-        raise InvalidInputError(
-            f"frame must be a non-empty (H, W, 3) uint8 BGR image, got shape {array.shape} "
-            f"dtype {array.dtype}"
-        )
-    return array
 
 
 def check_boxes(tlwh: ArrayLike) -> NDArray[np.float64]:
@@ -128,7 +112,7 @@ def extract_crops(
     tlwh
         ``(N, 4)`` boxes; may be empty.
     size
-        Model input ``(height, width)``, e.g. ``(128, 64)`` for mars-small128.
+        Model input ``(width, height)`` in pixels, e.g. ``(64, 128)`` for mars-small128.
     mask
         Optional ``(N,)`` booleans: crops are only extracted where True (the others are
         reported invalid), so callers can skip boxes they will not use.
@@ -147,7 +131,7 @@ def extract_crops(
     """
     image = check_frame(frame)
     boxes = check_boxes(tlwh)
-    out_h, out_w = int(size[0]), int(size[1])
+    out_w, out_h = int(size[0]), int(size[1])
     if out_h < 1 or out_w < 1:
         raise InvalidInputError(f"crop size must be positive, got {size}")
     regions, valid = crop_regions(boxes, image.shape, out_w / out_h)
@@ -166,4 +150,43 @@ def extract_crops(
     return crops, valid
 
 
-__all__ = ["check_boxes", "check_frame", "crop_regions", "extract_crops"]
+class CropEncoder(Protocol):
+    """What :func:`encode_boxes` needs of an encoder: its feature length and a crop encoder."""
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of the feature rows."""
+        ...
+
+    def encode_crops(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """Unit feature rows of ``(n, height, width, 3)`` uint8 BGR crops."""
+        ...
+
+
+def encode_boxes(
+    encoder: CropEncoder,
+    frame: NDArray[np.uint8],
+    tlwh: ArrayLike,
+    size: tuple[int, int],
+    mask: ArrayLike | None = None,
+) -> NDArray[np.float32]:
+    """One feature row per box: ``encoder`` on the crops that exist, zero rows elsewhere.
+
+    The shared ``encode`` of the crop-based encoders; ``size`` is the crop ``(width, height)``.
+    Boxes with an empty crop (zero height, wholly outside the frame) or masked out get
+    all-zero rows, which a tracker reads as "no appearance".
+
+    Raises
+    ------
+    InvalidInputError
+        On a malformed frame, boxes or mask (checked before the encoder runs).
+    """
+    crops, valid = extract_crops(frame, tlwh, size, mask=mask)
+    features = np.zeros((len(crops), encoder.feature_dim), np.float32)
+    index = np.flatnonzero(valid)
+    if index.size:
+        features[index] = encoder.encode_crops(crops[index])
+    return features
+
+
+__all__ = ["CropEncoder", "check_boxes", "crop_regions", "encode_boxes", "extract_crops"]

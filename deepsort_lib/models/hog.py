@@ -22,14 +22,13 @@ Tuning, measured on ``vtest.avi`` (768x576, people about 60-120 px tall; figures
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
-from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.models.frames import check_frame
 
 FloatArray = NDArray[np.float64]
 
@@ -151,6 +150,7 @@ class HOGDetector:
         self.tight_boxes = bool(tight_boxes)
         self.class_id = int(class_id)
         self._hog = cv2.HOGDescriptor()
+        self._window = (int(self._hog.winSize[0]), int(self._hog.winSize[1]))  # (width, height)
         self._hog.setSVMDetector(
             np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), dtype=np.float32)
         )
@@ -161,21 +161,50 @@ class HOGDetector:
             f"win_stride={self.win_stride}, hit_threshold={self.hit_threshold})"
         )
 
+    def _search_image(self, frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """The frame as searched: upscaled, then padded up to at least one detection window.
+
+        OpenCV 4's ``detectMultiScale`` reads out of bounds (segfault, heap corruption) on
+        images smaller than its window: 80x60, 64x128 (width x height), 60x200 and 1x1 frames
+        all crashed the process. Padding with black at the bottom and right keeps the pixel
+        coordinates of the frame, and boxes are clipped to the frame afterwards.
+        """
+        height, width = frame.shape[:2]
+        image: NDArray[np.uint8] = frame
+        if self.upscale != 1.0:
+            size = (round(width * self.upscale), round(height * self.upscale))
+            if min(size) >= 1:
+                resized = cv2.resize(
+                    frame, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR
+                )
+            else:  # a frame too small to shrink: keep one pixel per side
+                resized = cv2.resize(
+                    frame, (max(1, size[0]), max(1, size[1])), interpolation=cv2.INTER_AREA
+                )
+            image = np.asarray(resized, dtype=np.uint8)
+        win_w, win_h = self._window
+        short_x, short_y = max(0, win_w - image.shape[1]), max(0, win_h - image.shape[0])
+        if short_x or short_y:
+            image = np.asarray(
+                cv2.copyMakeBorder(image, 0, short_y, 0, short_x, cv2.BORDER_CONSTANT, value=0),
+                dtype=np.uint8,
+            )
+        return image
+
     def detect(self, frame: NDArray[np.uint8]) -> Detections:
         """Find people in an ``(H, W, 3)`` uint8 BGR frame.
+
+        Frames of any size are searched; one smaller than the 64x128 window is padded first
+        (see :meth:`_search_image`), so it can only give boxes that reach into it.
 
         Raises
         ------
         InvalidInputError
             If ``frame`` is not an ``(H, W, 3)`` uint8 array.
         """
-        _check_frame(frame)
+        frame = check_frame(frame)
         height, width = frame.shape[:2]
-        image: NDArray[Any] = frame
-        if self.upscale != 1.0:
-            image = cv2.resize(
-                frame, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR
-            )
+        image = self._search_image(frame)
         rects, weights = self._hog.detectMultiScale(
             image,
             hitThreshold=self.hit_threshold,
@@ -205,16 +234,6 @@ class HOGDetector:
         return Detections.from_xyxy(
             corners, scores[valid], np.full(int(valid.sum()), self.class_id, np.int64)
         )
-
-
-def _check_frame(frame: Any) -> None:
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
-        raise InvalidInputError(
-            f"frame must be a uint8 numpy array, got {type(frame).__name__}"
-            + (f" of {frame.dtype}" if isinstance(frame, np.ndarray) else "")
-        )
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise InvalidInputError(f"frame must have shape (H, W, 3), got {frame.shape}")
 
 
 __all__ = ["DALAL_TRIGGS_MARGIN", "HOGDetector", "suppress_overlaps"]

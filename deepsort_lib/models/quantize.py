@@ -1,8 +1,10 @@
 """Static int8 quantisation of ONNX models with onnxruntime's own tools.
 
 Shared by the detector and the encoder: each supplies calibration inputs (preprocessed the
-way it runs the model) and this module does the rest. The output keeps the input model's
-metadata (class names, anchors, input normalisation), so a quantised model loads the same way.
+way it runs the model) and :func:`quantize_int8` does the rest. The output keeps the input
+model's metadata (class names, anchors, input normalisation), so a quantised model loads the
+same way. :func:`quantize_yolo` is the detector's front end; the encoder's is
+:func:`deepsort_lib.models.reid_convert.quantize_encoder`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from onnxruntime.quantization import (
 )
 
 from deepsort_lib.errors import InvalidInputError, ModelError
+from deepsort_lib.models.darknet import DECODE_PREFIX
+from deepsort_lib.models.files import refuse_overwrite, save_model
+from deepsort_lib.models.yolo import YOLOv3Detector
 
 CalibrationBatch = Mapping[str, NDArray[Any]]
 
@@ -98,9 +103,9 @@ def quantize_int8(
     if not batches:
         raise InvalidInputError("quantisation needs at least one calibration input")
     source = Path(model_in)
-    target = Path(model_out)
     if not source.is_file():
         raise ModelError(f"model file not found: {source}")
+    refuse_overwrite(model_out, (source,))
     metadata = {
         p.key: p.value for p in onnx.load(str(source), load_external_data=False).metadata_props
     }
@@ -126,11 +131,63 @@ def quantize_int8(
             raise ModelError(f"onnxruntime could not quantise {source}: {exc}") from exc
         model = onnx.load(str(quantized))
         onnx.helper.set_model_props(model, {**metadata, "deepsort_lib.quantized": "int8-qdq"})
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
-        onnx.save(model, str(partial))
-        os.replace(partial, target)
-    return target
+        return save_model(model, model_out, inputs=(source,))
 
 
-__all__ = ["CalibrationBatch", "quantize_int8"]
+def quantize_yolo(
+    model_in: str | os.PathLike[str],
+    model_out: str | os.PathLike[str],
+    frames: Iterable[NDArray[np.uint8]],
+    *,
+    input_size: int | tuple[int, int] | None = None,
+    method: str = "minmax",
+    per_channel: bool = True,
+    activation_type: str = "uint8",
+) -> Path:
+    """Static int8 (QDQ) quantisation of a converted YOLO model, calibrated on your frames.
+
+    Each calibration frame is letterboxed exactly as :class:`YOLOv3Detector` does at run time.
+    The box-decoding nodes of a ``decode=True`` model and the nodes producing the outputs
+    stay in float (exp/sigmoid of large logits, and pixel coordinates, lose too much in int8).
+
+    Parameters
+    ----------
+    model_in, model_out
+        Float ``.onnx`` from :func:`deepsort_lib.models.darknet.convert_darknet` and the
+        destination (written atomically).
+    frames
+        BGR uint8 frames representative of deployment (a few dozen is plenty).
+    input_size, method, per_channel, activation_type
+        See :class:`YOLOv3Detector` and :func:`deepsort_lib.models.quantize.quantize_int8`
+        (``"uint8"`` activations ran YOLOv3-416 1.6 × faster than ``"int8"`` on AVX-512 VNNI
+        at the same agreement with fp32).
+    """
+    refuse_overwrite(model_out, (model_in,))
+    detector = YOLOv3Detector(model_in, input_size=input_size, providers="cpu", threads=1)
+    if detector.layout.kind == "zoo":
+        raise ModelError("the model-zoo layout has NMS inside and cannot be quantised here")
+    feeds = []
+    for frame in frames:
+        blob, _ = detector.preprocess([frame])
+        feeds.append({detector.layout.image_input: blob})
+    if not feeds:
+        raise InvalidInputError("quantisation needs at least one calibration frame")
+    graph = onnx.load(str(model_in), load_external_data=False).graph
+    outputs = {o.name for o in graph.output}
+    exclude = [
+        n.name
+        for n in graph.node
+        if n.name.startswith(DECODE_PREFIX) or any(o in outputs for o in n.output)
+    ]
+    return quantize_int8(
+        model_in,
+        model_out,
+        feeds,
+        per_channel=per_channel,
+        method=method,
+        exclude_nodes=exclude,
+        activation_type=activation_type,
+    )
+
+
+__all__ = ["CalibrationBatch", "quantize_int8", "quantize_yolo"]

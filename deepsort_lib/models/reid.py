@@ -4,8 +4,8 @@
 original Deep SORT cut them (:mod:`deepsort_lib.models.crops`), the model's own preprocessing,
 batched inference. How a model wants its input (crop size, BGR/RGB, NCHW/NHWC, mean/std) is
 read, in this order of precedence, from the constructor's arguments, from the model's metadata
-(keys ``deepsort_lib.reid.*``, written by :func:`write_reid_metadata`), and from the model's
-input shape.
+(keys ``deepsort_lib.reid.*``, :mod:`deepsort_lib.models.reid_metadata`, re-exported here), and
+from the model's input shape.
 
 Rows that cannot be encoded get an all-zero feature (never NaN): boxes whose crop is empty
 (zero height, wholly outside the frame) and boxes excluded by ``mask``. A zero row has cosine
@@ -16,215 +16,45 @@ a tracker should treat zero-norm rows as "no appearance" and not store them in i
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
-from deepsort_lib.models.crops import extract_crops
+from deepsort_lib.models.crops import encode_boxes
+from deepsort_lib.models.files import save_model
+from deepsort_lib.models.reid_metadata import (
+    CHANNEL_ORDERS,
+    ENCODER_PRESETS,
+    LAYOUTS,
+    LEGACY_META_INPUT_SIZE_HW,
+    MARS_PRESET,
+    META_CHANNEL_ORDER,
+    META_FEATURE_DIM,
+    META_INPUT_SIZE,
+    META_LAYOUT,
+    META_MEAN,
+    META_PRESET,
+    META_STD,
+    OSNET_PRESET,
+    EncoderPreset,
+    meta_size,
+    meta_triple,
+    parse_choice,
+    parse_size,
+    parse_triple,
+    reid_metadata,
+    write_reid_metadata,
+)
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
-
-#: Metadata keys a model carries so that it loads with no arguments.
-META_INPUT_SIZE = "deepsort_lib.reid.input_size"  # "HxW", e.g. "128x64"
-META_CHANNEL_ORDER = "deepsort_lib.reid.channel_order"  # "BGR" or "RGB"
-META_LAYOUT = "deepsort_lib.reid.layout"  # "NCHW" or "NHWC"
-META_MEAN = "deepsort_lib.reid.mean"  # three floats, 0-255 pixel units, model channel order
-META_STD = "deepsort_lib.reid.std"
-META_FEATURE_DIM = "deepsort_lib.reid.feature_dim"
-META_PRESET = "deepsort_lib.reid.preset"
-
-CHANNEL_ORDERS = ("BGR", "RGB")
-LAYOUTS = ("NCHW", "NHWC")
 
 _INPUT_TYPES: dict[str, Any] = {
     "tensor(uint8)": np.uint8,
     "tensor(float)": np.float32,
     "tensor(float16)": np.float16,
 }
-
-
-@dataclass(frozen=True)
-class EncoderPreset:
-    """How a well-known re-ID model wants its input.
-
-    ``mean`` and ``std`` are in 0-255 pixel units, in the model's channel order; ``None`` for
-    models that take raw uint8 pixels.
-    """
-
-    name: str
-    input_size: tuple[int, int]
-    channel_order: str
-    layout: str
-    mean: tuple[float, float, float] | None
-    std: tuple[float, float, float] | None
-    feature_dim: int
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`OnnxEncoder` and :func:`reid_metadata`."""
-        return {
-            "input_size": self.input_size,
-            "channel_order": self.channel_order,
-            "layout": self.layout,
-            "mean": self.mean,
-            "std": self.std,
-            "feature_dim": self.feature_dim,
-            "preset": self.name,
-        }
-
-
-#: Deep SORT's network as its frozen TensorFlow graph takes it (converted with tf2onnx).
-MARS_PRESET = EncoderPreset("mars-small128", (128, 64), "BGR", "NHWC", None, None, 128)
-#: OSNet exported from torchreid: torchvision ToTensor + ImageNet Normalize, in pixel units.
-OSNET_PRESET = EncoderPreset(
-    "osnet",
-    (256, 128),
-    "RGB",
-    "NCHW",
-    (0.485 * 255, 0.456 * 255, 0.406 * 255),
-    (0.229 * 255, 0.224 * 255, 0.225 * 255),
-    512,
-)
-PRESETS: dict[str, EncoderPreset] = {p.name: p for p in (MARS_PRESET, OSNET_PRESET)}
-
-
-def _triple(name: str, value: Any) -> tuple[float, float, float]:
-    try:
-        array = np.asarray(value, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{name} must be three numbers, got {value!r}") from exc
-    if array.size == 1:
-        array = np.repeat(array, 3)
-    if array.size != 3 or not np.all(np.isfinite(array)):
-        raise ConfigurationError(f"{name} must be three finite numbers, got {value!r}")
-    return (float(array[0]), float(array[1]), float(array[2]))
-
-
-def _size(value: Any) -> tuple[int, int]:
-    if isinstance(value, str):
-        parts = value.lower().split("x")
-    else:
-        parts = list(value)
-    try:
-        height, width = (int(p) for p in parts)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"input_size must be (height, width), got {value!r}") from exc
-    if height < 1 or width < 1:
-        raise ConfigurationError(f"input_size must be positive, got {value!r}")
-    return height, width
-
-
-def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
-    upper = str(value).upper()
-    if upper not in allowed:
-        raise ConfigurationError(f"{name} must be one of {list(allowed)}, got {value!r}")
-    return upper
-
-
-def reid_metadata(
-    *,
-    input_size: tuple[int, int] | str,
-    channel_order: str,
-    layout: str,
-    mean: Sequence[float] | None = None,
-    std: Sequence[float] | None = None,
-    feature_dim: int | None = None,
-    preset: str | None = None,
-) -> dict[str, str]:
-    """The ``deepsort_lib.reid.*`` metadata entries describing a model's preprocessing.
-
-    Parameters
-    ----------
-    input_size
-        Crop ``(height, width)`` in pixels.
-    channel_order
-        ``"BGR"`` or ``"RGB"``: the order the model expects its colour channels in.
-    layout
-        ``"NCHW"`` or ``"NHWC"``.
-    mean, std
-        Per-channel normalisation of float inputs, ``(pixel - mean) / std``, in 0-255 pixel
-        units and the model's channel order (ImageNet: mean ``0.485 * 255``, ...).
-    feature_dim, preset
-        Informational: output length and the preset name.
-    """
-    h, w = _size(input_size)
-    meta = {
-        META_INPUT_SIZE: f"{h}x{w}",
-        META_CHANNEL_ORDER: _choice("channel_order", channel_order, CHANNEL_ORDERS),
-        META_LAYOUT: _choice("layout", layout, LAYOUTS),
-    }
-    if mean is not None:
-        meta[META_MEAN] = ",".join(repr(v) for v in _triple("mean", mean))
-    if std is not None:
-        meta[META_STD] = ",".join(repr(v) for v in _triple("std", std))
-    if feature_dim is not None:
-        meta[META_FEATURE_DIM] = str(int(feature_dim))
-    if preset is not None:
-        meta[META_PRESET] = preset
-    return meta
-
-
-def save_model(model: onnx.ModelProto, path: str | os.PathLike[str]) -> Path:
-    """Save an ONNX model atomically (temporary file in the same folder, then ``os.replace``)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def write_reid_metadata(
-    model_in: str | os.PathLike[str],
-    model_out: str | os.PathLike[str] | None = None,
-    **entries: Any,
-) -> Path:
-    """Store preprocessing metadata in an ONNX model so :class:`OnnxEncoder` needs no arguments.
-
-    Parameters
-    ----------
-    model_in
-        The model to describe.
-    model_out
-        Where to write the result; defaults to overwriting ``model_in`` (atomically).
-    **entries
-        Arguments of :func:`reid_metadata`, or ``preset="mars-small128"`` / ``"osnet"`` alone
-        (other arguments then override the preset's).
-
-    Raises
-    ------
-    ModelError
-        If the model cannot be read.
-    ConfigurationError
-        If the entries are invalid.
-    """
-    if "preset" in entries and entries["preset"] in PRESETS:
-        entries = {**PRESETS[entries["preset"]].as_kwargs(), **entries}
-    missing = [k for k in ("input_size", "channel_order", "layout") if entries.get(k) is None]
-    if missing:
-        raise ConfigurationError(f"re-ID metadata needs {missing} (or a known preset)")
-    unknown = set(entries) - {*missing, "input_size", "channel_order", "layout", "mean", "std",
-                              "feature_dim", "preset"}
-    if unknown:
-        raise ConfigurationError(f"unknown re-ID metadata entries {sorted(unknown)}")
-    meta = reid_metadata(**entries)
-    try:
-        model = onnx.load(str(model_in))
-    except Exception as exc:  # onnx raises several unrelated types
-        raise ModelError(f"cannot read ONNX model {model_in}: {exc}") from exc
-    existing = {p.key: p.value for p in model.metadata_props}
-    onnx.helper.set_model_props(model, {**existing, **meta})
-    return save_model(model, model_out if model_out is not None else model_in)
 
 
 def _sniff_layout(shape: Sequence[Any]) -> str | None:
@@ -243,7 +73,8 @@ class OnnxEncoder:
     model_path
         ``.onnx`` file (or serialised bytes).
     input_size
-        Crop ``(height, width)``. Default: metadata, else the model's static input shape.
+        Crop ``(width, height)`` in pixels (or ``"WIDTHxHEIGHT"``). Default: metadata, else
+        the model's static input shape.
     channel_order
         ``"BGR"`` or ``"RGB"`` as the model expects. Default: metadata, else ``"BGR"``.
     layout
@@ -294,10 +125,7 @@ class OnnxEncoder:
         self.metadata = model_metadata(self.session)
         meta = self.metadata
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if len(inputs) != 1 or not outputs:
-            raise ModelError(
-                f"a re-ID model needs exactly one input and an output, got {len(inputs)} inputs"
-            )
+        _check_reid_io(self.session)
         node = inputs[0]
         self.input_name: str = node.name
         self.output_name: str = outputs[0].name
@@ -311,30 +139,32 @@ class OnnxEncoder:
         chosen_layout = layout or meta.get(META_LAYOUT) or _sniff_layout(shape)
         if chosen_layout is None:
             raise ModelError(f"cannot tell NCHW from NHWC in input shape {shape}; pass layout=")
-        self.layout = _choice("layout", chosen_layout, LAYOUTS)
+        self.layout = parse_choice("layout", chosen_layout, LAYOUTS)
         spatial = shape[1:3] if self.layout == "NHWC" else shape[2:4]
-        static = tuple(spatial) if all(isinstance(d, int) and d > 0 for d in spatial) else None
-        size = input_size if input_size is not None else meta.get(META_INPUT_SIZE, static)
+        static = (
+            (spatial[1], spatial[0]) if all(isinstance(d, int) and d > 0 for d in spatial) else None
+        )  # (width, height)
+        size = input_size if input_size is not None else (meta_size(meta) or static)
         if size is None:
             raise ModelError(f"the model input {shape} has no static size; pass input_size=")
-        self.input_size = _size(size)
+        self.input_size = parse_size(size)
         if static is not None and self.input_size != static:
             raise ConfigurationError(
                 f"input_size {self.input_size} contradicts the model's input shape {shape}"
             )
-        self.channel_order = _choice(
+        self.channel_order = parse_choice(
             "channel_order", channel_order or meta.get(META_CHANNEL_ORDER, "BGR"), CHANNEL_ORDERS
         )
 
-        mean = mean if mean is not None else _meta_triple(meta, META_MEAN)
-        std = std if std is not None else _meta_triple(meta, META_STD)
+        mean = mean if mean is not None else meta_triple(meta, META_MEAN)
+        std = std if std is not None else meta_triple(meta, META_STD)
         if self.input_dtype == np.uint8:
             if mean is not None or std is not None:
                 raise ConfigurationError("mean/std apply to float inputs; this model takes uint8")
             self.mean = self.std = None
         else:
-            self.mean = np.asarray(_triple("mean", 0.0 if mean is None else mean), np.float32)
-            self.std = np.asarray(_triple("std", 1.0 if std is None else std), np.float32)
+            self.mean = np.asarray(parse_triple("mean", 0.0 if mean is None else mean), np.float32)
+            self.std = np.asarray(parse_triple("std", 1.0 if std is None else std), np.float32)
             if np.any(self.std < 1.0):
                 raise ConfigurationError(
                     "std values below 1 look like 0-1 units; mean/std are in 0-255 pixel units "
@@ -365,13 +195,14 @@ class OnnxEncoder:
         ModelError
             If the model's feature length is not the preset's.
         """
-        if name not in PRESETS:
-            raise ConfigurationError(f"unknown re-ID preset {name!r}; known: {sorted(PRESETS)}")
-        kwargs = {**PRESETS[name].as_kwargs(), **overrides}
+        if name not in ENCODER_PRESETS:
+            known = sorted(ENCODER_PRESETS)
+            raise ConfigurationError(f"unknown re-ID preset {name!r}; known: {known}")
+        kwargs = {**ENCODER_PRESETS[name].as_kwargs(), **overrides}
         encoder = cls(model_path, **kwargs)
-        if encoder.feature_dim != PRESETS[name].feature_dim:
+        if encoder.feature_dim != ENCODER_PRESETS[name].feature_dim:
             raise ModelError(
-                f"preset {name!r} expects {PRESETS[name].feature_dim}-d features, "
+                f"preset {name!r} expects {ENCODER_PRESETS[name].feature_dim}-d features, "
                 f"the model gives {encoder.feature_dim}"
             )
         return encoder
@@ -380,7 +211,7 @@ class OnnxEncoder:
     def feature_dim(self) -> int:
         """Length of the feature rows (runs the model once if its output shape is dynamic)."""
         if self._feature_dim is None:
-            h, w = self.input_size
+            w, h = self.input_size
             self._feature_dim = int(self._run(np.zeros((1, h, w, 3), np.uint8)).shape[1])
         return self._feature_dim
 
@@ -414,7 +245,7 @@ class OnnxEncoder:
             L2-normalised rows.
         """
         crops = np.asarray(crops)
-        h, w = self.input_size
+        w, h = self.input_size
         if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[1:] != (h, w, 3):
             raise InvalidInputError(f"crops must be (n, {h}, {w}, 3) uint8, got {crops.shape}")
         if len(crops) == 0:
@@ -460,26 +291,32 @@ class OnnxEncoder:
         InvalidInputError
             On a malformed frame, boxes or mask (checked before running the model).
         """
-        crops, valid = extract_crops(frame, tlwh, self.input_size, mask=mask)
-        features = np.zeros((len(crops), self.feature_dim), np.float32)
-        index = np.flatnonzero(valid)
-        if index.size:
-            features[index] = self.encode_crops(crops[index])
-        return features
+        return encode_boxes(self, frame, tlwh, self.input_size, mask)
 
 
-def _meta_triple(meta: dict[str, str], key: str) -> tuple[float, float, float] | None:
-    if key not in meta:
-        return None
-    try:
-        return _triple(key, [float(v) for v in meta[key].split(",")])
-    except ValueError as exc:
-        raise ModelError(f"bad metadata {key}={meta[key]!r}") from exc
+def _check_reid_io(session: Any) -> None:
+    """Refuse a model without one image input and ``(N, D)`` features out (a detector, say)."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    shape = outputs[0].shape if outputs else None
+    # A rank unknown until run is let through: the rows are flattened then.
+    features = bool(outputs) and (shape is None or all(d == 1 for d in shape[2:]))
+    if len(inputs) == 1 and features:
+        return
+
+    def fmt(items: Any) -> str:
+        return ", ".join(f"{i.name} {list(i.shape or [])}" for i in items)
+
+    raise ModelError(
+        "not a re-ID model: an encoder needs one image input and (N, D) features out, got "
+        f"inputs [{fmt(inputs)}] and outputs [{fmt(outputs)}] (a detector model?)"
+    )
 
 
 __all__ = [
     "CHANNEL_ORDERS",
+    "ENCODER_PRESETS",
     "LAYOUTS",
+    "LEGACY_META_INPUT_SIZE_HW",
     "MARS_PRESET",
     "META_CHANNEL_ORDER",
     "META_FEATURE_DIM",
@@ -489,7 +326,6 @@ __all__ = [
     "META_PRESET",
     "META_STD",
     "OSNET_PRESET",
-    "PRESETS",
     "EncoderPreset",
     "OnnxEncoder",
     "reid_metadata",

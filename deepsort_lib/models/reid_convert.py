@@ -24,14 +24,15 @@ from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError, SourceError
 from deepsort_lib.models.crops import extract_crops
+from deepsort_lib.models.files import refuse_overwrite, save_model
 from deepsort_lib.models.quantize import quantize_int8
 from deepsort_lib.models.reid import (
     MARS_PRESET,
     OnnxEncoder,
     reid_metadata,
-    save_model,
     write_reid_metadata,
 )
+from deepsort_lib.models.runtime import check_opset
 
 #: Returns ``(N, 4)`` tlwh boxes for a BGR frame (e.g. ``lambda f: detector.detect(f).tlwh``).
 BoxSource = Callable[[NDArray[np.uint8]], NDArray[np.float64]]
@@ -81,7 +82,8 @@ def convert_tf_frozen_graph(
         ``images`` (uint8 ``(N, 128, 64, 3)`` BGR) and ``features`` (``(N, 128)``). The ONNX
         model keeps these names (without TensorFlow's ``:0``).
     opset
-        ONNX opset to target.
+        ONNX opset to target; one the installed onnxruntime cannot load is refused first
+        (:func:`~deepsort_lib.models.runtime.check_opset`).
     metadata
         ``deepsort_lib.reid.*`` entries to store; default: the mars-small128 preset.
 
@@ -90,8 +92,11 @@ def convert_tf_frozen_graph(
     ConfigurationError
         If TensorFlow / tf2onnx are not installed.
     ModelError
-        If the file is not a frozen graph with those nodes, or the conversion fails.
+        If the file is not a frozen graph with those nodes, the opset is newer than
+        onnxruntime loads, or the conversion fails.
     """
+    opset = check_opset(opset, 1)
+    refuse_overwrite(onnx_path, (pb_path,))
     tf = _require("tensorflow")
     tf2onnx = _require("tf2onnx")
     source = Path(pb_path)
@@ -123,7 +128,7 @@ def convert_tf_frozen_graph(
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         raise ModelError(f"the converted model is not valid ONNX: {exc}") from exc
-    return save_model(model, onnx_path)
+    return save_model(model, onnx_path, inputs=(source,))
 
 
 def _random_boxes(
@@ -154,7 +159,7 @@ def video_crops(
     video
         A file OpenCV can read (e.g. ``data/vtest.avi``).
     size
-        Crop ``(height, width)``.
+        Crop ``(width, height)`` in pixels.
     frames
         Frames used, spread evenly over the video.
     boxes_per_frame
@@ -185,7 +190,7 @@ def video_crops(
         total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         wanted = set(np.linspace(0, max(total - 1, 0), frames).astype(int).tolist())
         rng = np.random.default_rng(seed)
-        aspect = size[1] / size[0]
+        aspect = size[0] / size[1]  # width / height
         out: list[NDArray[np.uint8]] = []
         index = 0
         while wanted and index <= max(wanted):
@@ -299,6 +304,7 @@ def quantize_encoder(
         Preprocessing arguments of :class:`~deepsort_lib.models.reid.OnnxEncoder` for models
         without metadata; the resolved preprocessing is stored in the int8 model.
     """
+    refuse_overwrite(model_out, (model_in, calibration_video))
     encoder = OnnxEncoder(model_in, providers="cpu", **encoder_kwargs)
     crops = video_crops(
         calibration_video,
@@ -379,7 +385,7 @@ def convert_float16(
         raise ModelError(f"cannot convert {model_in} to float16: {exc}") from exc
     meta = {p.key: p.value for p in model.metadata_props}
     onnx.helper.set_model_props(converted, {**meta, "deepsort_lib.precision": "fp16"})
-    return save_model(converted, model_out)
+    return save_model(converted, model_out, inputs=(model_in,))
 
 
 __all__ = [

@@ -5,11 +5,14 @@ Detectors and encoders both call :func:`create_session`; neither knows about pro
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import onnx
 import onnxruntime as ort
 
 from deepsort_lib.errors import ConfigurationError, ModelError
@@ -54,16 +57,21 @@ def resolve_providers(
     Raises
     ------
     ConfigurationError
-        If a requested provider is unknown or not available in this onnxruntime build.
+        If a requested provider is unknown or not available in this onnxruntime build, or
+        the request is empty or not made of names.
     """
     have = list(available) if available is not None else available_providers()
     if providers is None or providers == "auto":
         chosen = [p for p in PREFERRED_PROVIDERS if p in have]
         return chosen or ["CPUExecutionProvider"]
     requested = [providers] if isinstance(providers, str) else list(providers)
+    if not requested or not all(isinstance(n, str) and n.strip() for n in requested):
+        raise ConfigurationError(
+            f"providers must be 'auto' or provider names such as 'cpu', got {providers!r}"
+        )
     chosen = []
     for name in requested:
-        full = _ALIASES.get(name.lower(), name)
+        full = _ALIASES.get(name.strip().lower(), name.strip())
         if full not in have:
             raise ConfigurationError(
                 f"execution provider {name!r} is not available; this onnxruntime has {have}"
@@ -122,6 +130,60 @@ def create_session(
         raise ModelError(f"onnxruntime could not load the model: {exc}") from exc
 
 
+@functools.cache
+def max_supported_opset() -> int:
+    """Highest default-domain opset both this ``onnx`` and this onnxruntime accept.
+
+    onnxruntime has no call that reports it, so a one-node model is loaded at each opset from
+    the ``onnx`` package's newest down until onnxruntime accepts one (a millisecond each).
+    """
+    newest = int(onnx.defs.onnx_opset_version())
+    for opset in range(newest, 0, -1):
+        if _onnxruntime_loads_opset(opset):
+            return opset
+    return newest  # not reached with a working onnxruntime
+
+
+def _onnxruntime_loads_opset(opset: int) -> bool:
+    h = onnx.helper
+    value = [h.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1]) for n in ("x", "y")]
+    graph = h.make_graph([h.make_node("Identity", ["x"], ["y"])], "probe", value[:1], value[1:])
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", opset)])
+    model.ir_version = min(model.ir_version, 8)
+    try:
+        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception:  # onnxruntime raises its own unrelated types for an unknown opset
+        return False
+    return True
+
+
+def check_opset(opset: int, minimum: int) -> int:
+    """Check an ONNX opset for a converter before it writes anything; returns it as an int.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``opset`` is not an integer or is below ``minimum`` (what the converter emits
+        needs).
+    ModelError
+        If ``opset`` is above what the installed ``onnx`` and onnxruntime support: the model
+        would be written and then refused by onnxruntime.
+    """
+    try:
+        value = operator.index(opset)
+    except TypeError as exc:
+        raise ConfigurationError(f"opset must be an integer, got {opset!r}") from exc
+    if value < minimum:
+        raise ConfigurationError(f"opset must be >= {minimum}, got {value}")
+    newest = max_supported_opset()
+    if value > newest:
+        raise ModelError(
+            f"opset {value} is not supported: the newest this onnx {onnx.__version__} and "
+            f"onnxruntime {ort.__version__} both load is {newest}"
+        )
+    return value
+
+
 def model_metadata(session: ort.InferenceSession) -> dict[str, str]:
     """The model's custom metadata (``metadata_props``) as a dict."""
     return dict(session.get_modelmeta().custom_metadata_map)
@@ -130,7 +192,9 @@ def model_metadata(session: ort.InferenceSession) -> dict[str, str]:
 __all__ = [
     "PREFERRED_PROVIDERS",
     "available_providers",
+    "check_opset",
     "create_session",
+    "max_supported_opset",
     "model_metadata",
     "resolve_providers",
 ]

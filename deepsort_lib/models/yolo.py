@@ -14,35 +14,35 @@ Three ONNX layouts are read, recognised from the model's inputs and outputs:
     original height, width), NMS inside; outputs boxes ``[B, N, 4]`` (y1, x1, y2, x2 in image
     pixels), scores ``[B, C, N]`` and selected indices ``[K, 3]`` (batch, class, box).
 
+The layout, class names and input size are read by :mod:`deepsort_lib.models.yolo_layout`.
 Preprocessing is Darknet's letterbox: the frame is resized with its aspect kept, centred on a
 grey (0.5) canvas of the network size, converted to RGB and scaled to [0, 1].
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import onnx
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
-from deepsort_lib.models.darknet import DECODE_PREFIX, META_PREFIX, class_names
-from deepsort_lib.models.quantize import quantize_int8
+from deepsort_lib.models.darknet import META_PREFIX
+from deepsort_lib.models.frames import check_frame
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
+from deepsort_lib.models.yolo_layout import (
+    names_from_metadata,
+    resolve_input_size,
+    sniff_layout,
+)
 
 FloatArray = NDArray[np.float32]
-
-#: Input size used when neither the model nor its metadata fixes one (the zoo model).
-DEFAULT_INPUT_SIZE = (416, 416)
 
 
 # -- letterbox ---------------------------------------------------------------------------------
@@ -95,16 +95,6 @@ class Letterbox:
         return out
 
 
-def _check_frame(frame: Any) -> NDArray[np.uint8]:
-    array = np.asarray(frame)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or 0 in array.shape:
-        raise InvalidInputError(
-            f"frames must be (H, W, 3) uint8 BGR images, got shape {array.shape} "
-            f"dtype {array.dtype}"
-        )
-    return array
-
-
 def letterbox(
     frames: Sequence[NDArray[np.uint8]],
     input_size: tuple[int, int],
@@ -130,7 +120,7 @@ def letterbox(
     blob = np.full((len(frames), 3, height, width), fill, dtype=np.float32)
     geometry = []
     for i, frame in enumerate(frames):
-        image = _check_frame(frame)
+        image = check_frame(frame)
         box = Letterbox.fit((image.shape[1], image.shape[0]), input_size)
         resized = cv2.resize(image, box.resized, interpolation=cv2.INTER_LINEAR)
         px, py = box.pad
@@ -265,159 +255,6 @@ def finish(
     return Detections.from_xyxy(boxes[keep], scores[keep], class_ids[keep])
 
 
-# -- layouts -------------------------------------------------------------------------------------
-
-
-def _describe(session: Any) -> str:
-    def fmt(items: Iterable[Any]) -> str:
-        return ", ".join(f"{i.name} {i.type} {list(i.shape)}" for i in items)
-
-    return f"inputs [{fmt(session.get_inputs())}], outputs [{fmt(session.get_outputs())}]"
-
-
-def _static(dim: Any) -> int | None:
-    return dim if isinstance(dim, int) and dim > 0 else None
-
-
-@dataclass(frozen=True)
-class _Layout:
-    kind: str  # "raw" | "decoded" | "zoo"
-    image_input: str
-    classes: int
-    anchors: tuple[tuple[tuple[float, float], ...], ...] = ()
-    strides: tuple[tuple[float, float], ...] = ()
-    scale_x_y: tuple[float, ...] = ()
-    shape_input: str = ""
-
-
-def _sniff(session: Any, meta: dict[str, str]) -> _Layout:
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    images = [i for i in inputs if len(i.shape) == 4]
-    if len(images) != 1:
-        raise ModelError(
-            f"not a YOLO model this library can read: no single image input; {_describe(session)}"
-        )
-    image = images[0].name
-    ranks = [len(o.shape) for o in outputs]
-    if len(inputs) == 2 and len(outputs) == 3:
-        shape_in = next(i for i in inputs if i.name != image)
-        boxes = [o for o in outputs if len(o.shape) == 3 and _static(o.shape[2]) == 4]
-        ints = [o for o in outputs if "int" in str(o.type)]
-        scores = [o for o in outputs if o not in boxes and o not in ints and len(o.shape) == 3]
-        if len(shape_in.shape) == 2 and len(boxes) == 1 and len(ints) == 1 and len(scores) == 1:
-            classes = _static(scores[0].shape[1])
-            if classes is None:
-                raise ModelError(
-                    f"model-zoo layout with an unknown class count; {_describe(session)}"
-                )
-            return _Layout("zoo", image, classes, shape_input=shape_in.name)
-    if len(inputs) != 1:
-        raise ModelError(f"unknown YOLO layout: {_describe(session)}")
-    if len(outputs) == 1 and ranks == [3]:
-        rows, last = _static(outputs[0].shape[1]), _static(outputs[0].shape[2])
-        named = _meta_names(meta)
-        transposed = (
-            rows is not None and last is not None and rows < last
-            if named is None
-            else last != 5 + len(named) and rows == 4 + len(named)
-        )
-        if transposed:
-            # [B, 4 + C, N]: YOLOv8-style, transposed and without objectness.
-            raise ModelError(
-                "unknown YOLO layout: the single output looks like [B, 4 + classes, N] "
-                f"(YOLOv8-style, no objectness), not [B, N, 5 + classes]; {_describe(session)}"
-            )
-        if last is None or last < 6:
-            raise ModelError(
-                f"unknown YOLO layout: a single rank-3 output must be [B, N, 5 + classes]; "
-                f"{_describe(session)}"
-            )
-        return _Layout("decoded", image, last - 5)
-    if ranks and all(r == 4 for r in ranks):
-        key = META_PREFIX + "anchors"
-        if key not in meta:
-            raise ModelError(
-                f"the model has raw YOLO heads but no '{key}' metadata (convert it with "
-                f"deepsort-convert darknet); {_describe(session)}"
-            )
-        anchors = json.loads(meta[key])
-        strides = json.loads(meta[META_PREFIX + "strides"])
-        sxy = json.loads(meta.get(META_PREFIX + "scale_x_y", json.dumps([1.0] * len(anchors))))
-        if len(anchors) != len(outputs):
-            raise ModelError(f"metadata lists {len(anchors)} heads, the model has {len(outputs)}")
-        channels = [_static(o.shape[1]) for o in outputs]
-        counts = {c // len(a) - 5 for c, a in zip(channels, anchors, strict=True) if c}
-        if len(counts) != 1:
-            raise ModelError(f"heads disagree on the class count: {_describe(session)}")
-        return _Layout(
-            "raw",
-            image,
-            counts.pop(),
-            tuple(tuple((float(w), float(h)) for w, h in a) for a in anchors),
-            tuple((float(s[0]), float(s[1])) for s in strides),
-            tuple(float(s) for s in sxy),
-        )
-    raise ModelError(f"unknown YOLO layout: {_describe(session)}")
-
-
-def _meta_names(meta: dict[str, str]) -> list[str] | None:
-    """Class names from our metadata or Ultralytics' ``names`` dict literal; None if absent."""
-    if META_PREFIX + "names" in meta:
-        return [str(n) for n in json.loads(meta[META_PREFIX + "names"])]
-    if "names" in meta:
-        try:
-            parsed = ast.literal_eval(meta["names"])
-        except (ValueError, SyntaxError) as exc:
-            raise ModelError(f"cannot read the model's 'names' metadata: {exc}") from exc
-        if isinstance(parsed, dict):
-            return [str(parsed[k]) for k in sorted(parsed)]
-        return [str(n) for n in parsed]
-    return None
-
-
-def _names_from_metadata(meta: dict[str, str], classes: int) -> list[str]:
-    names = _meta_names(meta)
-    if names is None:
-        return class_names(classes)
-    if len(names) != classes:
-        raise ModelError(
-            f"the model has {classes} classes but its metadata lists {len(names)} names"
-        )
-    return names
-
-
-def _input_size(
-    session: Any, layout: _Layout, meta: dict[str, str], requested: Any
-) -> tuple[int, int]:
-    shape = next(i.shape for i in session.get_inputs() if i.name == layout.image_input)
-    static = (_static(shape[3]), _static(shape[2]))
-    wanted: tuple[int, int] | None = None
-    if requested is not None:
-        wanted = (
-            (int(requested), int(requested))
-            if isinstance(requested, int)
-            else (int(requested[0]), int(requested[1]))
-        )
-        if min(wanted) <= 0:
-            raise ConfigurationError(f"input_size must be positive, got {requested}")
-    if static[0] and static[1]:
-        fixed = (static[0], static[1])
-        if wanted is not None and wanted != fixed:
-            raise ConfigurationError(
-                f"the model's input is fixed at {fixed[0]}x{fixed[1]}, not {wanted}"
-            )
-        return fixed
-    if wanted is not None:
-        return wanted
-    for key in (META_PREFIX + "input_size", "imgsz"):
-        if key in meta:
-            value = json.loads(meta[key])
-            return (
-                (int(value[0]), int(value[1])) if key != "imgsz" else (int(value[1]), int(value[0]))
-            )
-    return DEFAULT_INPUT_SIZE
-
-
 # -- the detector --------------------------------------------------------------------------------
 
 
@@ -475,9 +312,11 @@ class YOLOv3Detector:
             model_path, providers=providers, threads=threads, allow_spinning=allow_spinning
         )
         meta = model_metadata(self.session)
-        self.layout = _sniff(self.session, meta)
-        self.names: list[str] = _names_from_metadata(meta, self.layout.classes)
-        self.input_size: tuple[int, int] = _input_size(self.session, self.layout, meta, input_size)
+        self.layout = sniff_layout(self.session, meta)
+        self.names: list[str] = names_from_metadata(meta, self.layout.classes)
+        self.input_size: tuple[int, int] = resolve_input_size(
+            self.session, self.layout, meta, input_size
+        )
         self.fill = float(json.loads(meta.get(META_PREFIX + "letterbox_fill", "0.5")))
         batch_dim = next(
             i.shape[0] for i in self.session.get_inputs() if i.name == self.layout.image_input
@@ -524,7 +363,7 @@ class YOLOv3Detector:
 
     def detect_batch(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         """Detect objects in several frames (one batched forward pass where the model allows)."""
-        checked = [_check_frame(f) for f in frames]
+        checked = [check_frame(f) for f in frames]
         if not checked:
             return []
         step = self._max_batch or len(checked)
@@ -590,64 +429,6 @@ class YOLOv3Detector:
         return finish(xyxy, conf[keep], c[keep], box.image_size, self.nms_iou_threshold)
 
 
-# -- int8 ----------------------------------------------------------------------------------------
-
-
-def quantize_yolo(
-    model_in: str | os.PathLike[str],
-    model_out: str | os.PathLike[str],
-    frames: Iterable[NDArray[np.uint8]],
-    *,
-    input_size: int | tuple[int, int] | None = None,
-    method: str = "minmax",
-    per_channel: bool = True,
-    activation_type: str = "uint8",
-) -> Path:
-    """Static int8 (QDQ) quantisation of a converted YOLO model, calibrated on your frames.
-
-    Each calibration frame is letterboxed exactly as :class:`YOLOv3Detector` does at run time.
-    The box-decoding nodes of a ``decode=True`` model and the nodes producing the outputs
-    stay in float (exp/sigmoid of large logits, and pixel coordinates, lose too much in int8).
-
-    Parameters
-    ----------
-    model_in, model_out
-        Float ``.onnx`` from :func:`deepsort_lib.models.darknet.convert_darknet` and the
-        destination (written atomically).
-    frames
-        BGR uint8 frames representative of deployment (a few dozen is plenty).
-    input_size, method, per_channel, activation_type
-        See :class:`YOLOv3Detector` and :func:`deepsort_lib.models.quantize.quantize_int8`
-        (``"uint8"`` activations ran YOLOv3-416 1.6 × faster than ``"int8"`` on AVX-512 VNNI
-        at the same agreement with fp32).
-    """
-    detector = YOLOv3Detector(model_in, input_size=input_size, providers="cpu", threads=1)
-    if detector.layout.kind == "zoo":
-        raise ModelError("the model-zoo layout has NMS inside and cannot be quantised here")
-    feeds = []
-    for frame in frames:
-        blob, _ = detector.preprocess([frame])
-        feeds.append({detector.layout.image_input: blob})
-    if not feeds:
-        raise InvalidInputError("quantisation needs at least one calibration frame")
-    graph = onnx.load(str(model_in), load_external_data=False).graph
-    outputs = {o.name for o in graph.output}
-    exclude = [
-        n.name
-        for n in graph.node
-        if n.name.startswith(DECODE_PREFIX) or any(o in outputs for o in n.output)
-    ]
-    return quantize_int8(
-        model_in,
-        model_out,
-        feeds,
-        per_channel=per_channel,
-        method=method,
-        exclude_nodes=exclude,
-        activation_type=activation_type,
-    )
-
-
 __all__ = [
     "Letterbox",
     "YOLOv3Detector",
@@ -655,6 +436,5 @@ __all__ = [
     "finish",
     "letterbox",
     "nms",
-    "quantize_yolo",
     "rows_to_candidates",
 ]

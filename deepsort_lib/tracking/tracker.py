@@ -231,7 +231,7 @@ class Tracker:
             Without features the frame is associated on motion alone (IoU and Mahalanobis).
         camera_motion
             Optional ``(2, 3)`` affine map from the previous frame's pixel coordinates to this
-            frame's (e.g. from :class:`~deepsort_lib.camera_motion.CameraMotionEstimator`),
+            frame's (e.g. from :class:`~deepsort_lib.models.camera_motion.CameraMotionEstimator`),
             applied to the predicted tracks before association.
         box_format
             ``"xyxy"`` or ``"tlwh"``: how to read a raw array's boxes. A non-empty raw array

@@ -15,8 +15,11 @@ Two OpenCV methods are offered:
     OpenCV's enhanced-correlation-coefficient alignment of the whole (down-scaled) image with a
     Euclidean model: slower, but needs no texture corners.
 
-Users with another estimator (gyro data, a homography from elsewhere) simply pass their own
-``(2, 3)`` matrices to the tracker: any object with an ``estimate(frame, tlwh)`` method fits.
+It lives with the image-side models because it reads pixels with OpenCV; the tracker only
+applies the resulting warp (:mod:`deepsort_lib.tracking.camera`), so ``tracking/`` stays free
+of OpenCV. Users with another estimator (gyro data, a homography from elsewhere) simply pass
+their own ``(2, 3)`` matrices to the tracker: any object with an ``estimate(frame, tlwh)``
+method fits.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.models.frames import check_frame
 
 FloatArray = NDArray[np.float64]
 
@@ -109,14 +113,16 @@ class CameraMotionEstimator:
         return affine
 
     def _grey(self, frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
-        image = np.asarray(frame)
-        if image.dtype != np.uint8 or image.ndim not in (2, 3):
-            raise InvalidInputError("frame must be an (H, W) or (H, W, 3) uint8 image")
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        if isinstance(frame, np.ndarray) and frame.ndim == 2 and frame.dtype == np.uint8:
+            if frame.size == 0:
+                raise InvalidInputError(f"a grey frame must be non-empty, got {frame.shape}")
+            grey: NDArray[np.uint8] = frame
+        else:
+            grey = np.asarray(cv2.cvtColor(check_frame(frame), cv2.COLOR_BGR2GRAY), np.uint8)
         if self.downscale > 1:
             h, w = grey.shape
             size = (max(1, round(w / self.downscale)), max(1, round(h / self.downscale)))
-            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+            grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
         return np.ascontiguousarray(grey)
 
     def _background_mask(
