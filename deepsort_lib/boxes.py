@@ -115,6 +115,53 @@ MAX_FEATURE_VALUE = 1e15
 MAX_CLASS_ID = 2**53
 
 
+def iou_pairs(tlwh_a: ArrayLike, tlwh_b: ArrayLike) -> FloatArray:
+    """Intersection over union of ``a[i]`` with ``b[i]`` for every row ``i`` (``(P,)``)."""
+    a = tlwh_to_xyxy(np.asarray(tlwh_a, dtype=np.float64).reshape(-1, 4))
+    b = tlwh_to_xyxy(np.asarray(tlwh_b, dtype=np.float64).reshape(-1, 4))
+    wh = np.clip(np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2]), 0.0, None)
+    inter = wh[:, 0] * wh[:, 1]
+    union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = union - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou: FloatArray = np.where(union > 0, inter / union, 0.0)
+    return iou
+
+
+def overlapping_pairs(
+    tlwh_a: FloatArray, tlwh_b: FloatArray, max_pairs: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp]] | None:
+    """Index pairs ``(i, j)`` of boxes ``a[i]`` and ``b[j]`` that overlap (IoU > 0 is only
+    possible for them), found by sorting instead of an ``M x N`` comparison.
+
+    Returns ``None`` when more than ``max_pairs`` pairs are candidates (use the dense
+    :func:`iou_matrix` then).
+    """
+    if len(tlwh_a) == 0 or len(tlwh_b) == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    order = np.argsort(tlwh_b[:, 0], kind="stable")
+    left = tlwh_b[order, 0]
+    widest = float(np.max(tlwh_b[:, 2]))
+    # b overlaps a on x iff b.left < a.right and b.right > a.left; b.right <= b.left + widest.
+    lo = np.searchsorted(left, tlwh_a[:, 0] - widest, side="right")
+    hi = np.searchsorted(left, tlwh_a[:, 0] + tlwh_a[:, 2], side="left")
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if total > max_pairs:
+        return None
+    i = np.repeat(np.arange(len(tlwh_a)), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    j = order[np.repeat(lo, counts) + offsets]
+    a, b = tlwh_a[i], tlwh_b[j]
+    keep = (
+        (b[:, 0] + b[:, 2] > a[:, 0])
+        & (b[:, 1] < a[:, 1] + a[:, 3])
+        & (b[:, 1] + b[:, 3] > a[:, 1])
+    )
+    return i[keep], j[keep]
+
+
 def _numeric(name: str, values: Any) -> NDArray[Any]:
     """``values`` as an array of real numbers, refusing what a float cast would change."""
     try:
@@ -412,6 +459,8 @@ __all__ = [
     "Detections",
     "as_detections",
     "iou_matrix",
+    "iou_pairs",
+    "overlapping_pairs",
     "tlwh_to_xyah",
     "tlwh_to_xywh",
     "tlwh_to_xyxy",

@@ -112,7 +112,7 @@ def test_as_detections_accepts_arrays_lists_and_none() -> None:
 
 @pytest.mark.parametrize("rows", [np.array([[100, 50, 140, 150, 0.9, 0]]), [[1, 2, 3, 4]]])
 def test_raw_array_without_box_format_is_refused_naming_the_ways_out(rows: object) -> None:
-    with pytest.raises(InvalidInputError, match="Detections.from_xyxy") as info:
+    with pytest.raises(InvalidInputError, match=r"Detections\.from_xyxy") as info:
         as_detections(rows)
     assert "from_tlwh" in str(info.value) and "box_format" in str(info.value)
     with pytest.raises(InvalidInputError, match="box_format must be one of"):

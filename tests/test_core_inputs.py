@@ -182,3 +182,45 @@ def test_tracker_copies_and_pickles_with_its_own_lock() -> None:
         )
         assert [t.track_id for t in twin.update(good)] == [1, 2]
         assert twin._lock is not tracker._lock
+
+
+def test_sparse_gating_and_iou_equal_the_dense_ones() -> None:
+    from deepsort_lib.boxes import iou_matrix, iou_pairs, overlapping_pairs, tlwh_to_xyah
+    from deepsort_lib.tracking.kalman import BoxKalmanModel
+
+    rng = np.random.default_rng(5)
+    a = np.column_stack([rng.uniform(0, 3000, (400, 2)), rng.uniform(10, 120, (400, 2))])
+    b = np.column_stack([rng.uniform(0, 3000, (500, 2)), rng.uniform(10, 120, (500, 2))])
+    i, j = overlapping_pairs(a, b, 10**9)  # type: ignore[misc]
+    dense = iou_matrix(a, b)
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == set(
+        zip(*np.nonzero(dense > 0), strict=True)
+    )
+    np.testing.assert_array_equal(iou_pairs(a[i], b[j]), dense[i, j])
+    model = BoxKalmanModel()
+    means, covs = model.initiate(tlwh_to_xyah(a))
+    means, covs = model.predict(means, covs)
+    near = a[rng.integers(0, 400, 500)] + rng.normal(0, 3, (500, 4)) * [1, 1, 0.1, 0.1]
+    meas = tlwh_to_xyah(near)
+    full = model.gating_distance(means, covs, meas)
+    sparse = model.gating_distance(means, covs, meas, threshold=9.4877)
+    inside = full <= 9.4877
+    assert inside.any()
+    np.testing.assert_array_equal(sparse <= 9.4877, inside)
+    np.testing.assert_allclose(sparse[inside], full[inside], rtol=1e-12)
+
+
+def test_a_frame_of_max_detections_stays_bounded() -> None:
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 20000, (2000, 2))
+    tracker = Tracker(n_init=1)
+    for shift in range(2):
+        dets = Detections.from_tlwh(np.column_stack([xy + shift, np.full((2000, 2), 30.0)]))
+        tracemalloc.start()
+        tracker.update(dets)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 150 * 2**20, peak  # dense T x N x 4 gating alone would be 256 MB
+    assert len(tracker) == 2000 and tracker._next_id == 2001  # every box kept its track

@@ -109,7 +109,9 @@ class FeatureGallery:
             raise ConfigurationError(f"nn_budget must be >= 1 or None, got {budget}")
         self.budget = budget
         self.dim: int | None = None
-        self._capacity = budget if budget is not None else 8  # features per track
+        # Features per track, grown by doubling up to the budget: a burst of short-lived
+        # tracks then costs a few samples each, not a whole budget each.
+        self._capacity = min(budget, 8) if budget is not None else 8
         # Storage is indexed by slot, not by track row: births and deaths only touch the small
         # row -> slot map and a free list, never copy the (slots, capacity, dim) block.
         self._samples = np.zeros((0, self._capacity, 0), dtype=np.float32)
@@ -156,14 +158,17 @@ class FeatureGallery:
         self._ensure_dim(features.shape[1])
         present = np.any(features != 0, axis=1)
         slots, features = self._slots[rows[present]], features[present]
-        if self.budget is None and len(slots) and np.any(self._counts[slots] >= self._capacity):
+        can_grow = self.budget is None or self._capacity < self.budget
+        if can_grow and len(slots) and np.any(self._counts[slots] >= self._capacity):
+            larger = 2 * self._capacity
+            if self.budget is not None:
+                larger = min(larger, self.budget)
             grown = np.zeros(
-                (self._samples.shape[0], self._capacity * 2, self._samples.shape[2]),
-                dtype=np.float32,
+                (self._samples.shape[0], larger, self._samples.shape[2]), dtype=np.float32
             )
             grown[:, : self._capacity] = self._samples
             self._samples = grown
-            self._capacity *= 2
+            self._capacity = larger
             # Full buffers had wrapped their head to 0; in the larger buffer they continue.
             self._heads = self._counts.copy()
         heads = self._heads[slots]
@@ -192,8 +197,7 @@ class FeatureGallery:
         self._free = np.arange(len(live), capacity, dtype=np.intp)
 
     def clear(self) -> None:
-        if self.budget is None:
-            self._capacity = 8
+        self._capacity = min(self.budget, 8) if self.budget is not None else 8
         self._samples = np.zeros((0, self._capacity, self.dim or 0), dtype=np.float32)
         self._counts = np.zeros(0, dtype=np.int64)
         self._heads = np.zeros(0, dtype=np.int64)

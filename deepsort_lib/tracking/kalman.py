@@ -219,6 +219,7 @@ class BoxKalmanModel:
         covariances: FloatArray,
         measurements: FloatArray,
         only_position: bool = False,
+        threshold: float | None = None,
     ) -> FloatArray:
         """Squared Mahalanobis distance of every measurement to every track.
 
@@ -230,6 +231,12 @@ class BoxKalmanModel:
             ``(N, 4)`` boxes in this model's measurement format.
         only_position
             Use the box centre only (2 dof) instead of all four coordinates.
+        threshold
+            The gate the caller will apply. Given, and with many pairs, only pairs that can
+            pass it are computed (the others are ``inf``): a pair fails the full gate whenever
+            it fails it on x or y alone (a marginal's Mahalanobis distance never exceeds the
+            joint one), and those pairs are found by sorting, not by a dense ``T x N x d``
+            product.
 
         Returns
         -------
@@ -239,12 +246,49 @@ class BoxKalmanModel:
         projected, s = self.project(means, covariances)
         dims = 2 if only_position else _NDIM
         chol = _cholesky(s[:, :dims, :dims])
+        t, n = len(means), len(measurements)
+        if threshold is not None and t * n > _SPARSE_GATE_MIN_PAIRS:
+            pairs = _position_candidates(projected, s, measurements, threshold)
+            if pairs is not None:
+                ti, dj = pairs
+                out = np.full((t, n), np.inf)
+                diff = measurements[dj, None, :dims] - projected[ti, None, :dims]  # (P, 1, d)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    y = _forward_substitute(chol[ti], diff)
+                    out[ti, dj] = np.sum(y * y, axis=2)[:, 0]
+                return out
         diff = measurements[None, :, :dims] - projected[:, None, :dims]  # (T, N, d)
         # Far-apart boxes may overflow to inf, which simply fails the gate.
         with np.errstate(over="ignore", invalid="ignore"):
             y = _forward_substitute(chol, diff)
-            out: FloatArray = np.sum(y * y, axis=2)
-        return out
+            dense: FloatArray = np.sum(y * y, axis=2)
+        return dense
+
+
+#: Below this many (track, detection) pairs the dense gating is as fast and simpler.
+_SPARSE_GATE_MIN_PAIRS = 65536
+
+
+def _position_candidates(
+    projected: FloatArray, s: FloatArray, measurements: FloatArray, threshold: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp]] | None:
+    """(track, detection) pairs within the gate on x and on y; ``None``: too many for sparse."""
+    t, n = len(projected), len(measurements)
+    with np.errstate(invalid="ignore"):
+        reach = np.sqrt(threshold * np.maximum(s[:, [0, 1], [0, 1]], 0.0))  # (T, 2)
+    order = np.argsort(measurements[:, 0], kind="stable")
+    xs = measurements[order, 0]
+    lo = np.searchsorted(xs, projected[:, 0] - reach[:, 0], side="left")
+    hi = np.searchsorted(xs, projected[:, 0] + reach[:, 0], side="right")
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if total > t * n // 4:
+        return None
+    ti = np.repeat(np.arange(t), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    dj = order[np.repeat(lo, counts) + offsets]
+    keep = np.abs(measurements[dj, 1] - projected[ti, 1]) <= reach[ti, 1]
+    return ti[keep], dj[keep]
 
 
 # -- small dense linear algebra without BLAS -------------------------------------------------

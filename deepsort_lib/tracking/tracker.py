@@ -34,6 +34,8 @@ from deepsort_lib.boxes import (
     Detections,
     as_detections,
     iou_matrix,
+    iou_pairs,
+    overlapping_pairs,
     tlwh_to_xyah,
     tlwh_to_xywh,
     xyah_to_tlwh,
@@ -389,7 +391,7 @@ class Tracker:
         return assignment, second.track_rows
 
     def _iou_cost(self, rows: IndexArray, dets: Detections, cols: IndexArray) -> FloatArray:
-        cost = 1.0 - iou_matrix(self._state_tlwh(rows), dets.tlwh[cols])
+        cost = _iou_distance(self._state_tlwh(rows), dets.tlwh[cols])
         cost[self._table.time_since_update[rows] > 1, :] = INFEASIBLE_COST
         return self._forbid_other_classes(cost, rows, dets, cols)
 
@@ -474,14 +476,18 @@ class Tracker:
             return Assignment(unmatched_rows=rows, unmatched_cols=cols)
         threshold = cfg.effective_gating_threshold
         mahalanobis = self.kalman.gating_distance(
-            table.means[rows], table.covariances[rows], measurements[cols], cfg.gating_only_position
+            table.means[rows],
+            table.covariances[rows],
+            measurements[cols],
+            cfg.gating_only_position,
+            threshold,
         )
         inside = mahalanobis <= threshold
         if self._cost is not None:
             cost, max_distance = self._custom_cost(dets, features, rows, cols, mahalanobis, inside)
         elif features is None:
             # Motion only: IoU in place of appearance, still gated and cascaded.
-            cost = 1.0 - iou_matrix(self._state_tlwh(rows), dets.tlwh[cols])
+            cost = _iou_distance(self._state_tlwh(rows), dets.tlwh[cols])
             max_distance = cfg.max_iou_distance
         else:
             # Appearance only where the gate lets a pair through; the rest is gated below.
@@ -659,6 +665,23 @@ class Tracker:
             )
             for i, (tid, cls, conf, state, hits, age, tsu, det) in enumerate(columns)
         ]
+
+
+#: Above this many pairs, IoU is computed only for overlapping boxes (found by sorting).
+_SPARSE_IOU_MIN_PAIRS = 65536
+
+
+def _iou_distance(tlwh_a: FloatArray, tlwh_b: FloatArray) -> FloatArray:
+    """``1 - IoU`` of every pair; for many pairs without building ``M x N x 2`` temporaries."""
+    m, n = len(tlwh_a), len(tlwh_b)
+    if m * n > _SPARSE_IOU_MIN_PAIRS:
+        pairs = overlapping_pairs(tlwh_a, tlwh_b, m * n // 4)
+        if pairs is not None:
+            i, j = pairs
+            out = np.ones((m, n))
+            out[i, j] = 1.0 - iou_pairs(tlwh_a[i], tlwh_b[j])
+            return out
+    return 1.0 - iou_matrix(tlwh_a, tlwh_b)
 
 
 def _frozen(array: NDArray[Any]) -> NDArray[Any]:
