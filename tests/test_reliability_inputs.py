@@ -363,3 +363,16 @@ def test_encoder_given_a_detector_model(tmp_path: Path, capsys: pytest.CaptureFi
     )
     user_error(code, err, "does not work as a re-ID encoder")
     assert not (tmp_path / "r.txt").exists()
+
+
+def test_every_convert_command_is_described(capsys: pytest.CaptureFixture[str]) -> None:
+    from deepsort_lib.cli.main import convert_main
+
+    for command in ("darknet", "quantize-detector", "mars", "quantize-encoder", "fp16-encoder",
+                    "reid-metadata"):  # fmt: skip
+        with pytest.raises(SystemExit):
+            convert_main([command, "--help"])
+        text = capsys.readouterr().out
+        description = text.split("\n\n")[1]  # usage, then the description paragraph
+        assert not description.lstrip().startswith(("positional", "options")), command
+        assert len(description.split()) >= 8, (command, description)

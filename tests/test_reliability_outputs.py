@@ -132,6 +132,8 @@ def test_enospc_while_writing_keeps_the_previous_file(
     out.write("new\n")
     with pytest.raises(SourceError, match="No space left"):
         out.commit()
+    with pytest.raises(SourceError, match="was not written"):
+        out.commit()
     assert target.read_text() == "good\n"
     assert listing(tmp_path) == ["r.txt"]
 
@@ -168,6 +170,8 @@ def test_video_writer_detects_dropped_frames(
         writer.write(np.zeros((48, 64, 3), np.uint8))
     with pytest.raises(SourceError, match="2 of 5 frames"):
         writer.close()
+    with pytest.raises(SourceError, match="was not written"):
+        writer.close()  # a second close does not pretend success
     assert target.read_bytes() == b"previous video"
     assert listing(tmp_path) == ["v.avi"]
 
@@ -358,3 +362,19 @@ def test_pipeline_refuses_a_sink_onto_its_source(clip: Path, tmp_path: Path) -> 
     assert clip.read_bytes() == original
     assert listing(tmp_path) == ["a.avi", "sub"]  # the refused sinks' temporary files are gone
     assert listing(tmp_path / "sub") == []
+
+
+def test_cli_writes_the_longest_legal_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sequence = make_sequence(tmp_path / "seq")
+    mot = tmp_path / ("r" * 250 + ".txt")
+    log = tmp_path / ("t" * 248 + ".jsonl")
+    code = main(
+        ["track", str(sequence), "--encoder", "none", "-q", "--n-init", "1", "--mot", str(mot),
+         "--log", str(log)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert len(mot.name) == 254 and len(log.name) == 254
+    assert mot.read_text().count("\n") == 5 and log.read_text().count("\n") == 5
+    assert listing(tmp_path) == sorted([log.name, mot.name, "seq"])

@@ -107,4 +107,4 @@ def test_os_errors_are_one_line(
     monkeypatch.setattr(track, "_check_options", denied)
     assert cli_main.main(["track", "x.avi"]) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == ["deepsort: error: /srv/out.mp4 Permission denied"]
+    assert err.strip().splitlines() == ["deepsort: error: /srv/out.mp4: Permission denied"]

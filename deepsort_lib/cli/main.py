@@ -117,8 +117,8 @@ def _run(prog: str, description: str, modules: Sequence[str], argv: Sequence[str
             _say(prog, "error: standard output was closed before the command finished")
             return 2
         except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            _say(prog, f"error:{where} {exc.strerror or exc}")
+            where = f"{exc.filename}: " if exc.filename else ""
+            _say(prog, f"error: {where}{_one_line(exc) if not exc.strerror else exc.strerror}")
             return 2
         except Stopped as exc:
             name = signal.Signals(exc.signum).name

@@ -150,6 +150,7 @@ class AtomicPath:
             Path(os.path.realpath(self.target)) if self.target.is_symlink() else self.target
         )
         self.done = False
+        self.aborted = False
         self.direct = _is_special(self._final)
         if self.direct:
             self.temp = self._final  # written in place: a device or FIFO cannot be swapped
@@ -168,7 +169,15 @@ class AtomicPath:
         self.temp = Path(name)
 
     def commit(self) -> Path:
-        """Rename the temporary file onto the target; returns the target."""
+        """Rename the temporary file onto the target; returns the target.
+
+        Raises
+        ------
+        SourceError
+            If the rename fails (the temporary file is deleted), or the path was aborted.
+        """
+        if self.aborted:
+            raise SourceError(f"{self.target} was not written: its write was aborted")
         if not self.done:
             if not self.direct:
                 try:
@@ -185,6 +194,7 @@ class AtomicPath:
             if not self.direct:
                 self.temp.unlink(missing_ok=True)
             self.done = True
+            self.aborted = True
 
 
 class AtomicFile:
