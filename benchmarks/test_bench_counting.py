@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import supervision as sv
 
 from benchmarks.accuracy.data import SEQUENCES, load_gt
 from benchmarks.conftest import ResultTable
@@ -40,20 +41,16 @@ from deepsort_lib.interop import to_supervision
 from deepsort_lib.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.track import Track
 
-sv = pytest.importorskip("supervision")  # in the test extra; the suite needs it
-
 SEEDS = (0, 1, 2)
 LINES_X = (160.0, 320.0, 480.0)
 IMAGE_SIZE = (640, 480)
 
-Counter = Callable[[], Any]
-
 
 def true_crossings(gt: np.ndarray, x: float) -> dict[str, int]:
-    """Ground-truth crossings of the vertical line at ``x``, per direction.
+    """Ground-truth crossings of the vertical line at ``x``, per direction of travel.
 
-    Uses supervision's naming for a line drawn from (x, 0) to (x, H): moving right is "out"
-    ... established in :func:`test_direction_convention_matches`.
+    Every change of side of an identity's bottom-centre between consecutive annotated frames
+    is one crossing (frames where it is exactly on the line are skipped).
     """
     counts = {"left_to_right": 0, "right_to_left": 0}
     for ident in np.unique(gt[:, 1]):

@@ -1,7 +1,8 @@
-"""The examples run: the notebook (executed with nbclient) and the custom-detector script."""
+"""The examples run: the notebook (via nbclient), the custom-detector and counting scripts."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,37 @@ def test_custom_detector_script(vtest: Path, tmp_path: Path) -> None:
     assert "60 frames" in proc.stdout and f"wrote {mot}" in proc.stdout
     results = read_mot(mot)
     assert len(results) > 0 and len(set(results.ids.tolist())) >= 2
+
+
+def test_count_people_script(vtest: Path, tmp_path: Path) -> None:
+    video, mot, tracks_json = tmp_path / "counted.mp4", tmp_path / "c.txt", tmp_path / "c.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "count_people.py"),
+            str(vtest),
+            "--max-frames",
+            "20",
+            "-o",
+            str(video),
+            "--mot",
+            str(mot),
+            "--json",
+            str(tracks_json),
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("20 frames")
+    assert lines[1].startswith("line 1: in ") and lines[2].startswith("zone 1: inside ")
+    for path in (video, mot, tracks_json):
+        assert f"wrote {path}" in proc.stdout and path.stat().st_size > 0
+    results = read_mot(mot)
+    assert len(results) > 0
+    assert len(json.loads(tracks_json.read_text())) == len(results)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "c.txt", "counted.mp4"]
