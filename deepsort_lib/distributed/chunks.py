@@ -46,9 +46,9 @@ from deepsort_lib.io.mot import MotData
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: Default chunk length and overlap, in frames (40 s and 2 s at 25 fps).
+#: Default chunk length and overlap, in frames (40 s and 4 s at 25 fps).
 DEFAULT_CHUNK_FRAMES = 1000
-DEFAULT_OVERLAP = 50
+DEFAULT_OVERLAP = 100
 
 
 @dataclass(frozen=True)
