@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def test_plan_covers_every_frame_once(n: int, c: int, o: int) -> None:
     plan = plan_chunks(n, c, o)
     kept = np.concatenate([np.arange(ch.keep_start, ch.stop + 1) for ch in plan])
     np.testing.assert_array_equal(kept, np.arange(1, n + 1))
-    for before, after in zip(plan, plan[1:], strict=False):
+    for before, after in itertools.pairwise(plan):
         assert after.start == before.stop - o + 1  # the shared frames
         assert after.keep_start == before.stop + 1
     assert all(ch.num_frames <= c for ch in plan)
@@ -215,7 +216,9 @@ def test_checkpoint_round_trip_is_exact_and_atomic(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     tracks = ChunkTracks(
         MotData.from_arrays(
-            rng.integers(101, 201, 50), rng.integers(1, 9, 50), rng.random((50, 4)) * 100,
+            rng.integers(101, 201, 50),
+            rng.integers(1, 9, 50),
+            rng.random((50, 4)) * 100,
             rng.random(50),
         ),
         rng.random((50, 16)).astype(np.float32),

@@ -122,7 +122,11 @@ def test_resume_skips_finished_chunks(
 
     with pytest.raises(Interrupted):
         track_on_ray(
-            [sequence], out, track_options(), chunk_frames=100, chunk_overlap=30,
+            [sequence],
+            out,
+            track_options(),
+            chunk_frames=100,
+            chunk_overlap=30,
             on_event=stop_after_two,
         )
     assert not (out / "crowd.txt").exists()
@@ -162,7 +166,11 @@ def test_a_worker_killed_mid_chunk_is_retried_and_the_output_is_identical(
     def job() -> None:
         try:
             track_on_ray(
-                [sequence], out, track_options(), chunk_frames=100, chunk_overlap=30,
+                [sequence],
+                out,
+                track_options(),
+                chunk_frames=100,
+                chunk_overlap=30,
                 max_retries=3,
             )
         except BaseException as exc:  # reported by the assertion below
@@ -195,7 +203,11 @@ def _state(pid: int) -> bytes:
 
 
 def test_cli_tracks_on_the_cluster_and_refuses_bad_options(
-    cluster: None, sequence: Path, chunked_reference: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cluster: None,
+    sequence: Path,
+    chunked_reference: bytes,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "cli"
     argv = [str(sequence), "--ray", "--chunk-frames", "100", "--chunk-overlap", "30"]

@@ -179,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
 
     given = list(argv if argv is not None else sys.argv[1:])
     return _run(
-        "deepsort", "Deep SORT on a Ray cluster.", ("deepsort_lib.cli.track_ray",), ["track", *given]
+        "deepsort",
+        "Deep SORT on a Ray cluster.",
+        ("deepsort_lib.cli.track_ray",),
+        ["track", *given],
     )
 
 

@@ -40,7 +40,9 @@ CHECKPOINT_DIR = ".deepsort-ray"
 
 def job_key(fingerprint: str, options: Mapping[str, Any]) -> str:
     """A short hex key of a source's content fingerprint and the options that change tracks."""
-    text = json.dumps({"source": fingerprint, "options": dict(options)}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"source": fingerprint, "options": dict(options)}, sort_keys=True, default=str
+    )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
@@ -109,7 +111,9 @@ class CheckpointStore:
                     or [int(v) for v in data["span"]] != [chunk.start, chunk.stop]
                 ):
                     return None
-                rows = MotData.from_arrays(data["frames"], data["ids"], data["tlwh"], data["scores"])
+                rows = MotData.from_arrays(
+                    data["frames"], data["ids"], data["tlwh"], data["scores"]
+                )
                 features = data["features"] if "features" in data.files else None
                 return ChunkTracks(rows, features)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidInputError):

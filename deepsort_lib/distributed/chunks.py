@@ -84,9 +84,7 @@ def _whole(name: str, value: object, low: int) -> int:
     return int(value)
 
 
-def plan_chunks(
-    num_frames: int, chunk_frames: int, overlap: int, *, align: int = 1
-) -> list[Chunk]:
+def plan_chunks(num_frames: int, chunk_frames: int, overlap: int, *, align: int = 1) -> list[Chunk]:
     """Cut frames ``1..num_frames`` into chunks of ``chunk_frames`` overlapping by ``overlap``.
 
     Parameters
@@ -165,9 +163,7 @@ class ChunkTracks:
     def frames_between(self, first: int, last: int) -> ChunkTracks:
         """The rows of frames ``first..last`` (inclusive)."""
         mask = (self.rows.frames >= first) & (self.rows.frames <= last)
-        return ChunkTracks(
-            self.rows[mask], None if self.features is None else self.features[mask]
-        )
+        return ChunkTracks(self.rows[mask], None if self.features is None else self.features[mask])
 
 
 class TrackCollector:
