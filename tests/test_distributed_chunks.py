@@ -246,3 +246,51 @@ def test_corrupt_checkpoint_is_ignored_not_trusted(tmp_path: Path) -> None:
     store.path(chunk).write_bytes(b"PK\x03\x04 truncated")
     assert store.load(chunk) is None
     assert store.corrupt == [store.path(chunk)]
+
+
+# -- the worker's span and the Ray boundary, without Ray --------------------------------------
+
+
+def test_importing_the_distributed_modules_does_not_import_ray() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, deepsort_lib, deepsort_lib.pipeline, deepsort_lib.cli.track, "
+        "deepsort_lib.distributed.chunks, deepsort_lib.distributed.ray, "
+        "deepsort_lib.cli.track_ray; assert 'ray' not in sys.modules, 'ray imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_missing_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from deepsort_lib.distributed.ray import ClusterError, import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without Ray gives
+    with pytest.raises(ClusterError, match=r"pip install 'deepsort_lib\[ray\]'"):
+        import_ray()
+
+
+def test_span_tracks_only_its_frames_with_a_fresh_tracker(tmp_path: Path) -> None:
+    from deepsort_lib.distributed.worker import track_options, track_span
+    from deepsort_lib.io.video import MotSequenceSource
+    from tests.distributed_scenes import crowd_sequence
+
+    sequence, _ = crowd_sequence(tmp_path / "seq", 60, seed=3)
+    options = track_options(max_age=40)
+    span = track_span(options, str(sequence), 21, 50, feature_frames=((21, 25),))
+    assert span.rows.frames.min() >= 21 and span.rows.frames.max() <= 50
+    assert span.features is not None
+    unused = span.features[span.rows.frames > 25]
+    assert not unused.any() and span.features[span.rows.frames <= 25].any()
+    # The same as a fresh tracker given the public detections of frames 21..50.
+    cache = MotSequenceSource(sequence).detections
+    assert cache is not None
+    tracker = Tracker(max_age=40)
+    expected = [(f, t.track_id) for f in range(21, 51) for t in tracker.update(cache[f])]
+    assert list(zip(span.rows.frames.tolist(), span.rows.ids.tolist(), strict=True)) == expected
+    with pytest.raises(ConfigurationError, match="not options of deepsort track: max_agee"):
+        track_options(max_agee=3)

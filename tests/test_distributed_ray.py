@@ -26,6 +26,8 @@ from deepsort_lib.distributed.worker import track_options, track_span
 from deepsort_lib.io.mot import MotData, read_mot
 from tests.distributed_scenes import crowd_sequence, video_clip
 
+pytestmark = pytest.mark.slow  # a Ray cluster takes ~15 s to start on 2 cores
+
 VTEST = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"
 TASK = "deepsort_track_chunk"
 

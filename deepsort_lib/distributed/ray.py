@@ -166,6 +166,7 @@ def _check_job(
 
     plans: list[list[Chunk]] = []
     inputs: dict[str, str | None] = {}
+    built: set[tuple[type, bool]] = set()
     for i, spec in enumerate(sources):
         if is_live(spec):
             raise ConfigurationError(
@@ -173,7 +174,10 @@ def _check_job(
                 "where it is plugged in); track it with deepsort track without --ray"
             )
         with open_source(spec) as opened:
-            build_pipeline(options, opened)  # any model or option error surfaces here
+            kind = (type(opened), getattr(opened, "detections", None) is not None)
+            if kind not in built:  # models are built once per kind of source, not per source
+                build_pipeline(options, opened)  # any model or option error surfaces here
+                built.add(kind)
             declared = opened.num_frames
             if options.max_frames is not None and declared is not None:
                 declared = min(declared, options.max_frames)
