@@ -6,7 +6,7 @@ stitching). Two scenes:
 
 * the accuracy benchmark's (``benchmarks/accuracy/run.py``): simulated detections and features
   on the TUD ground truth shipped with motmetrics, several seeds;
-* a long synthetic crowd (:class:`deepsort_lib.synthetic.CrowdScenario`).
+* a long synthetic crowd (:class:`deepsort_lib.testing.synthetic.CrowdScenario`).
 
 For every chunk setting it reports IDF1, HOTA and ID switches (pooled) against the unchunked
 run, and the switches that fall on chunk boundaries (in the ``window`` frames from each cut)
@@ -35,7 +35,7 @@ from deepsort_lib import Tracker
 from deepsort_lib.boxes import Detections, iou_matrix
 from deepsort_lib.distributed.chunks import StitchResult, track_in_chunks
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: (chunk frames, overlap) settings of the sweep, per scene; the first is the default. The TUD
@@ -64,7 +64,7 @@ def tud_scenes(seed: int) -> list[Scene]:
     """The accuracy benchmark's simulated detections on the TUD sequences."""
     from benchmarks.accuracy.data import SEQUENCES, load_gt
     from benchmarks.accuracy.trackers import IMAGE_SIZE
-    from deepsort_lib.simulation import NoiseModel, simulate
+    from deepsort_lib.testing.simulation import NoiseModel, simulate
 
     scenes = []
     for i, name in enumerate(SEQUENCES):

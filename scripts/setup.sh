@@ -16,7 +16,7 @@ PY=${PYTHON:-python3}
 
 case "$MODE" in
     demo) extras="" ;;
-    test) extras="[test,eval,docs]" ;;
+    test) extras="[test,eval,docs,ray]" ;;
     *) echo "setup: unknown mode '$MODE' (demo or test)" >&2; exit 2 ;;
 esac
 

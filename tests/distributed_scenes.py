@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from deepsort_lib.io.mot import MotData, write_mot
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 
 def crowd_sequence(

@@ -22,7 +22,7 @@ from deepsort_lib.distributed.chunks import (
 )
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
 from deepsort_lib.io.mot import MotData
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 # -- planning ---------------------------------------------------------------------------------
 
@@ -289,7 +289,7 @@ def test_span_tracks_only_its_frames_with_a_fresh_tracker(tmp_path: Path) -> Non
     # The same as a fresh tracker given the public detections of frames 21..50.
     cache = MotSequenceSource(sequence).detections
     assert cache is not None
-    tracker = Tracker(max_age=40)
+    tracker = Tracker.from_preset("recommended", max_age=40)  # deepsort track's default
     expected = [(f, t.track_id) for f in range(21, 51) for t in tracker.update(cache[f])]
     assert list(zip(span.rows.frames.tolist(), span.rows.ids.tolist(), strict=True)) == expected
     with pytest.raises(ConfigurationError, match="not options of deepsort track: max_agee"):

@@ -18,6 +18,7 @@ from deepsort_lib.cli.track_build import (
     build_tracker,
 )
 from deepsort_lib.cli.track_cache import cache_paths, load_cache, save_cache, tag
+from deepsort_lib.cli.track_ray import add_ray_arguments
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import check_output_paths
 
@@ -64,7 +65,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "source",
         metavar="SOURCE",
-        help="video file, camera index, image folder or MOTChallenge sequence",
+        nargs="+",
+        help="video file, camera index, image folder or MOTChallenge sequence (several "
+        "only with --ray)",
     )
     models = parser.add_argument_group("models")
     models.add_argument(
@@ -197,6 +200,7 @@ def register(subparsers: Any) -> None:
         help="gate matches on the box centre only (not size), for cameras whose boxes "
         "change shape a lot",
     )
+    add_ray_arguments(parser)
     parser.set_defaults(handler=run_track)
 
 
@@ -320,6 +324,16 @@ def _quiet_opencv_logs() -> None:
 
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
+    if args.ray is not None:
+        from deepsort_lib.cli.track_ray import run_track_ray
+
+        return run_track_ray(args)
+    if len(args.source) > 1:
+        raise ConfigurationError(
+            f"{len(args.source)} sources given: several sources need --ray (in one process, "
+            "use deepsort_lib.streams.MultiSourceRunner)"
+        )
+    args.source = args.source[0]
     from deepsort_lib.io.mot import DetectionCache
     from deepsort_lib.io.video import MotSequenceSource, open_source
     from deepsort_lib.pipeline import Pipeline
