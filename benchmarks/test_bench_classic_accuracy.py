@@ -74,9 +74,7 @@ def _score(encoder: ClassicEncoder | None, max_cosine_distance: float) -> dict[s
 )
 def test_classic_vs_motion_only(benchmark: Any, features: str, max_cosine_distance: float) -> None:
     encoder = ClassicEncoder() if features == "classic" else None
-    result = benchmark.pedantic(
-        _score, args=(encoder, max_cosine_distance), rounds=1, iterations=1
-    )
+    result = benchmark.pedantic(_score, args=(encoder, max_cosine_distance), rounds=1, iterations=1)
     benchmark.extra_info.update(
         {"features": features, "max_cosine_distance": max_cosine_distance}
         | {k: round(v, 4) for k, v in result.items()}
