@@ -28,7 +28,7 @@ from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
 from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.io.background import prefetch
-from deepsort_lib.io.mot import DetectionCache
+from deepsort_lib.io.detection_cache import DetectionCache
 from deepsort_lib.io.sinks import Sink
 from deepsort_lib.io.video import FrameSource, open_source
 from deepsort_lib.models.camera_motion import CameraMotion
@@ -378,7 +378,8 @@ class Pipeline:
             ``cache`` alone (frames are ``None``).
         cache
             Precomputed detections by frame number (e.g. a
-            :class:`~deepsort_lib.io.mot.DetectionCache`): the detector is not run. When the
+            :class:`~deepsort_lib.io.detection_cache.DetectionCache`): the detector is not run.
+            When the
             pipeline has no detector and the source is a MOTChallenge sequence, its
             ``det/det.txt`` is used.
         sinks
@@ -527,7 +528,8 @@ class Pipeline:
         """Run only the detector (and encoder) over ``source``: a cache to track from later.
 
         The tracker is not touched. Save the result with
-        :meth:`~deepsort_lib.io.mot.DetectionCache.save` and pass it back as ``cache=`` to
+        :meth:`~deepsort_lib.io.detection_cache.DetectionCache.save` and pass it back as
+        ``cache=`` to
         :meth:`run` to try other tracker settings without re-running the models.
         """
         if self.detector is None:

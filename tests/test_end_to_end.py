@@ -91,7 +91,7 @@ def test_mot_file_matches_the_results(run: tuple[Path, list[FrameResult], RunSum
 def test_detect_every_three_keeps_tracks_between_detections(
     run: tuple[Path, list[FrameResult], RunSummary],
 ) -> None:
-    from deepsort_lib.io.mot import DetectionCache
+    from deepsort_lib.io.detection_cache import DetectionCache
 
     _, results, _ = run
     cache = DetectionCache.from_frames({r.frame_index: r.detections for r in results})

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import InvalidInputError, SourceError
-from deepsort_lib.io.mot import DetectionCache, MotData, MotWriter, read_mot, write_mot
+from deepsort_lib.io.detection_cache import DetectionCache
+from deepsort_lib.io.mot import MotData, MotWriter, read_mot, write_mot
 
 GT_TEXT = "1,1,10,20,30,60,1,1,0.9\n1,2,50,20,30,60,0,7,0.5\n3,1,12,22,30,60,1,1,1.0\n"
 

@@ -11,7 +11,8 @@ from fakes import RecordingTracker
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError
-from deepsort_lib.io.mot import DetectionCache, read_mot
+from deepsort_lib.io.detection_cache import DetectionCache
+from deepsort_lib.io.mot import read_mot
 from deepsort_lib.io.sinks import MotSink, TrackLogSink, VideoSink
 from deepsort_lib.pipeline import FrameResult, Pipeline, StageTimings
 

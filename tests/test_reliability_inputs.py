@@ -16,7 +16,8 @@ from deepsort_lib.boxes import Detections
 from deepsort_lib.cli.main import main
 from deepsort_lib.errors import DeepSortError, InvalidInputError
 from deepsort_lib.evaluation import evaluate, evaluate_files
-from deepsort_lib.io.mot import DetectionCache, MotData, content_fingerprint, read_mot
+from deepsort_lib.io.detection_cache import DetectionCache, content_fingerprint
+from deepsort_lib.io.mot import MotData, read_mot
 from deepsort_lib.pipeline import Pipeline
 from deepsort_lib.tracking.tracker import Tracker
 

@@ -334,7 +334,7 @@ def run_track(args: argparse.Namespace) -> int:
             "use deepsort_lib.streams.MultiSourceRunner)"
         )
     args.source = args.source[0]
-    from deepsort_lib.io.mot import DetectionCache
+    from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import MotSequenceSource, open_source
     from deepsort_lib.pipeline import Pipeline
 

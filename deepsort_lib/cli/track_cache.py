@@ -3,7 +3,8 @@
 A cache entry is three files named ``<source name>.<content fingerprint>.<detector>.<encoder>``
 plus ``.det.txt`` (MOT rows), ``.npy`` (features, when an encoder ran) and ``.json``
 (metadata, written last: an entry without it is incomplete and rebuilt). The fingerprint is
-:func:`~deepsort_lib.io.mot.content_fingerprint` of the source, so two different videos that
+:func:`~deepsort_lib.io.detection_cache.content_fingerprint` of the source, so two
+different videos that
 share a file name (``camA/clip.avi``, ``camB/clip.avi``, or a re-encoded clip) never share
 detections. The metadata also records the model files' identity and the detection filters;
 any difference rebuilds the entry.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from deepsort_lib.io.atomic import AtomicFile
 
 if TYPE_CHECKING:
-    from deepsort_lib.io.mot import DetectionCache
+    from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import FrameSource
 
 BUILTIN_MODELS: tuple[str, ...] = ("hog", "classic", "none", "public")
@@ -34,7 +35,7 @@ def tag(text: str) -> str:
 
 def source_identity(args: argparse.Namespace) -> str:
     """Content fingerprint of the source (a camera has none: its name is used)."""
-    from deepsort_lib.io.mot import content_fingerprint
+    from deepsort_lib.io.detection_cache import content_fingerprint
 
     text = str(args.source)
     if text.isdigit() or not Path(text).exists():
@@ -74,7 +75,7 @@ def load_cache(
     args: argparse.Namespace, source: FrameSource, frames_needed: int | None
 ) -> DetectionCache | None:
     """The cached detections for this run, or ``None`` when they must be (re)built."""
-    from deepsort_lib.io.mot import DetectionCache
+    from deepsort_lib.io.detection_cache import DetectionCache
 
     det, npy, meta = cache_paths(args, source)
     if not meta.is_file():

@@ -304,7 +304,7 @@ def track_on_ray(
     names = _unique_names(specs)
     outputs = [root / f"{name}.txt" for name in names]
     plans = _check_job(specs, options, outputs, chunk_frames, chunk_overlap)
-    from deepsort_lib.io.mot import content_fingerprint
+    from deepsort_lib.io.detection_cache import content_fingerprint
 
     settings = {key: getattr(options, key, None) for key in TRACK_KEYS}
     settings["chunks"] = [chunk_frames, chunk_overlap]

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError, SourceError
 from deepsort_lib.io.atomic import AtomicPath
-from deepsort_lib.io.mot import DetectionCache
+from deepsort_lib.io.detection_cache import DetectionCache
 
 Frame = NDArray[np.uint8]
 
@@ -223,8 +223,8 @@ class MotSequenceSource(ImageFolderSource):
     Attributes
     ----------
     detections
-        The sequence's :class:`~deepsort_lib.io.mot.DetectionCache`, or ``None`` when it has
-        no ``det/det.txt``.
+        The sequence's :class:`~deepsort_lib.io.detection_cache.DetectionCache`, or ``None``
+        when it has no ``det/det.txt``.
 
     Raises
     ------
