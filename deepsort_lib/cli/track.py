@@ -45,6 +45,7 @@ examples:
   deepsort track MOT16-02/ --encoder none --mot results/MOT16-02.txt
   deepsort track data/vtest.avi --cache-dir cache/ --max-age 60   # detections reused next time
   deepsort track data/vtest.avi --count-line 0,300,768,300 --zone 500,50,760,50,760,250,500,250
+  deepsort track data/vtest.avi --mot out.txt --save-features && deepsort refine out.txt
 
 Outputs never replace an input, each other, a folder or a special file (see docs/cli.md).
 Exit status: 0 on success, 2 on a user error (missing file, unreadable video, bad model,
