@@ -1,6 +1,6 @@
 """Does the zero-download ClassicEncoder help the tracker over motion only? A rendered crowd.
 
-The lead's seeded synthetic crowd (``deepsort_lib.synthetic``: crossing targets, missed
+The lead's seeded synthetic crowd (``deepsort_lib.testing.synthetic``: crossing targets, missed
 detections, bursts of misses, false positives) is rendered as images: each target is a
 crude pedestrian (head, shirt, trousers) in its own clothes colours on a textured
 background, drawn far-to-near so people occlude each other. The same detections are tracked
@@ -22,7 +22,7 @@ import pytest
 
 from deepsort_lib.boxes import iou_matrix
 from deepsort_lib.models.classic import ClassicEncoder
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 from deepsort_lib.tracking.tracker import Tracker
 
 SCENARIO = CrowdScenario(

@@ -1,7 +1,7 @@
 """Line counting on simulated TUD runs: our LineCounter vs supervision's LineZone, same tracks.
 
 Protocol. For each TUD sequence shipped in the motmetrics wheel and each seed,
-:func:`deepsort_lib.simulation.simulate` turns the ground truth into detections (as the
+:func:`deepsort_lib.testing.simulation.simulate` turns the ground truth into detections (as the
 accuracy benchmark does) and our tracker (``original`` preset) runs on them. Every frame's
 tracks go, unchanged, to every counter. Three vertical counting lines (x = 160, 320, 480 px,
 full height: TUD pedestrians walk across the image) are counted per direction.
@@ -38,7 +38,7 @@ from benchmarks.conftest import ResultTable
 from deepsort_lib import Tracker
 from deepsort_lib.counting import LineCounter, anchor_points
 from deepsort_lib.interop import to_supervision
-from deepsort_lib.simulation import NoiseModel, simulate
+from deepsort_lib.testing.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.track import Track
 
 SEEDS = (0, 1, 2)

@@ -23,7 +23,7 @@ import numpy as np
 
 from benchmarks.conftest import ResultTable
 from deepsort_lib import Detections, Tracker
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 FULL = os.environ.get("DEEPSORT_SOAK") == "full"
 AFTER_BURST = 10_000 if FULL else 1_000

@@ -20,7 +20,7 @@ from deep_sort_realtime.deepsort_tracker import DeepSort
 
 from benchmarks.conftest import ResultTable, blas_threads
 from deepsort_lib import Tracker
-from deepsort_lib.synthetic import CrowdScenario, SyntheticFrame
+from deepsort_lib.testing.synthetic import CrowdScenario, SyntheticFrame
 
 FRAMES = 60
 CROWDS = (10, 50, 200)

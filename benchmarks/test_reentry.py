@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.accuracy.reentry import HEADLINE_NOISE, run_gaps, two_cameras
 from deepsort_lib import Tracker
-from deepsort_lib.synthetic import CrowdScenario, SyntheticFrame
+from deepsort_lib.testing.synthetic import CrowdScenario, SyntheticFrame
 from deepsort_lib.tracking.identity import IdentityMemory
 from deepsort_lib.tracking.reentry import ReentryTracker
 

@@ -234,7 +234,8 @@ class Pipeline:
         detections from a cache (or a MOTChallenge sequence's ``det/det.txt``).
     tracker
         Any object with ``update(detections) -> list[Track]`` (and ``predict()`` when
-        ``detect_every > 1``).
+        ``detect_every > 1``). ``None``: ``Tracker.from_preset("recommended")``, the CLI's
+        default.
     encoder
         Optional object with ``encode(frame, tlwh) -> (N, D) float32``, run on the detections
         of each detected frame (after filtering). Without one the detections carry no
@@ -271,7 +272,7 @@ class Pipeline:
     def __init__(
         self,
         detector: Detector | None,
-        tracker: TrackerProtocol,
+        tracker: TrackerProtocol | None = None,
         encoder: Encoder | None = None,
         *,
         detect_every: int = 1,
@@ -281,6 +282,11 @@ class Pipeline:
         prefetch: int = 2,
         encode_min_score: float | str | None = "auto",
     ) -> None:
+        if tracker is None:  # the recommended preset, as the CLI's default
+            from deepsort_lib.tracking.tracker import Tracker
+
+            recommended: TrackerProtocol = Tracker.from_preset("recommended")
+            tracker = recommended
         if detector is not None and not callable(getattr(detector, "detect", None)):
             raise ConfigurationError(f"detector {detector!r} has no detect(frame) method")
         if encoder is not None and not callable(getattr(encoder, "encode", None)):

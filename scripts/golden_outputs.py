@@ -3,7 +3,7 @@
 Refactors of the tracking core must not change what it reports. This script runs every preset
 (``PRESETS`` in ``deepsort_lib/tracking/tracker.py``) and a set of option combinations over
 
-* the accuracy benchmark's simulated detections (``deepsort_lib.simulation.simulate`` on the
+* the accuracy benchmark's simulated detections (``deepsort_lib.testing.simulation.simulate`` on the
   two TUD ground truths shipped in the motmetrics wheel, seed 0, default noise), and
 * a seeded random stream built here (several classes, zero feature rows, camera motion and
   ``predict()``-only frames),
@@ -61,7 +61,7 @@ def _tud_streams() -> dict[str, Stream]:
     import motmetrics
 
     from deepsort_lib.io.mot import read_mot
-    from deepsort_lib.simulation import NoiseModel, simulate
+    from deepsort_lib.testing.simulation import NoiseModel, simulate
 
     streams: dict[str, Stream] = {}
     root = Path(motmetrics.__file__).resolve().parent / "data"

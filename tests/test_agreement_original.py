@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from deepsort_lib import Tracker
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 deep_sort_realtime = pytest.importorskip("deep_sort_realtime.deepsort_tracker")
 

@@ -16,7 +16,7 @@ from deepsort_lib import (
     InvalidInputError,
     Tracker,
 )
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 from tests.core_state import state_of
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deepsort_lib import Detections, FeatureGallery, Tracker
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 from deepsort_lib.tracking.flat_gallery import FlatGallery
 
 

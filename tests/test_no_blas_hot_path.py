@@ -25,7 +25,7 @@ import pytest
 import scipy.linalg
 
 from deepsort_lib import Tracker
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 
 def test_update_never_calls_linalg(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepsort_lib.cli.main import _build_parser, _run
+from deepsort_lib.cli.main import main
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, SourceError
 from deepsort_lib.io.features import (
     features_path_for,
@@ -233,15 +233,14 @@ def test_features_files_round_trip_and_join(tmp_path: Path) -> None:
 
 
 def test_cli_refine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    parser = _build_parser("deepsort", "test", ("deepsort_lib.cli.refine",))
     results, _ = _write_run(tmp_path)
     out = tmp_path / "cli.txt"
-    assert _run(parser, ["refine", str(results), "-o", str(out)]) == 0
+    assert main(["refine", str(results), "-o", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     assert set(read_mot(out).ids) == {1}
-    assert _run(parser, ["refine", str(results), "-o", str(results)]) == 2
+    assert main(["refine", str(results), "-o", str(results)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("deepsort: error:") and "\n" not in err
-    assert _run(parser, ["refine", str(tmp_path / "nope.txt")]) == 2
-    assert _run(parser, ["refine", str(results), "--no-link", "-o", str(tmp_path / "n.txt")]) == 0
+    assert main(["refine", str(tmp_path / "nope.txt")]) == 2
+    assert main(["refine", str(results), "--no-link", "-o", str(tmp_path / "n.txt")]) == 0
     assert set(read_mot(tmp_path / "n.txt").ids) == {1, 2}

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.simulation import NoiseModel, occlusion_fractions, simulate
+from deepsort_lib.io.mot import MotData, read_mot
+from deepsort_lib.testing.simulation import (
+    NoiseModel,
+    calibrate_feature_noise,
+    median_same_identity_distance,
+    occlusion_fractions,
+    same_identity_distances,
+    simulate,
+)
 
 QUIET = NoiseModel(
     miss_rate=0.0,
@@ -190,3 +200,92 @@ def test_invalid_ground_truth() -> None:
         simulate(np.zeros((3, 4)))
     with pytest.raises(InvalidInputError):
         simulate(np.array([[1, 1, 0, 0, 0, 10]], dtype=float))
+
+
+def test_invalid_ground_truth_types() -> None:
+    with pytest.raises(InvalidInputError, match="MotData"):
+        simulate("not a table")
+    everything_ignored = np.column_stack([_walkers(n_ids=1, n_frames=3), np.zeros(3)])
+    with pytest.raises(InvalidInputError, match="no rows to consider"):
+        simulate(everything_ignored)
+
+
+# -- issue 14: what io.mot returns is accepted ------------------------------------------------
+
+
+def test_simulate_takes_what_read_mot_returns(tmp_path: Path) -> None:
+    from benchmarks.accuracy.data import gt_path
+
+    data = read_mot(gt_path("TUD-Campus"))
+    assert isinstance(data, MotData)
+    from_reader = simulate(data, seed=5)
+    from_array = simulate(data.as_array(), seed=5)
+    assert len(from_reader) > 0
+    for name in ("frame", "tlwh", "scores", "features", "gt_ids"):
+        np.testing.assert_array_equal(getattr(from_reader, name), getattr(from_array, name))
+
+
+def test_read_mot_consider_flag_is_respected(tmp_path: Path) -> None:
+    gt = _walkers(n_ids=2, n_frames=5)
+    rows = np.column_stack([gt, np.where(gt[:, 1] == 2, 0.0, 1.0), -np.ones((len(gt), 3))])
+    path = tmp_path / "gt.txt"
+    path.write_text("\n".join(",".join(f"{v:g}" for v in r) for r in rows) + "\n")
+    sim = simulate(read_mot(path), QUIET, seed=0)
+    assert set(sim.gt_ids.tolist()) == {1}
+
+
+# -- calibration of the feature noise to a median same-identity cosine distance ---------------
+
+
+def test_same_identity_distances_follow_each_identity_in_frame_order() -> None:
+    gt = _walkers(n_ids=3, n_frames=50)
+    assert np.allclose(same_identity_distances(simulate(gt, QUIET, seed=0)), 0.0, atol=1e-6)
+    noisy = simulate(gt, NoiseModel(**{**QUIET.__dict__, "feature_noise": 0.5}), seed=0)
+    d = same_identity_distances(noisy)
+    assert len(d) == 3 * 49  # one per consecutive pair of each identity, none across them
+    assert np.median(d) == pytest.approx(0.25 / 1.25, abs=0.02)
+
+
+@pytest.mark.parametrize("target", [0.1, 0.2, 0.35])
+def test_calibrated_feature_noise_hits_the_median(target: float) -> None:
+    gts = [_tud()]
+    s = calibrate_feature_noise(gts, target)
+    assert median_same_identity_distance(gts, NoiseModel(feature_noise=s)) == pytest.approx(
+        target, abs=0.002
+    )
+    # Occluders' contamination adds to the noise: a little less is needed than without it.
+    assert s <= np.sqrt(target / (1 - target)) + 0.01
+
+
+def test_calibration_rejects_unreachable_targets() -> None:
+    with pytest.raises(ConfigurationError):
+        calibrate_feature_noise([_tud()], 1.2)
+    with pytest.raises(ConfigurationError):
+        calibrate_feature_noise([_tud()], 0.0)
+
+
+def test_benchmark_conditions_hit_their_targets() -> None:
+    """The sweep's levels (benchmarks/accuracy/conditions.py) still mean what they say."""
+    from benchmarks.accuracy.conditions import CONDITIONS
+    from benchmarks.accuracy.data import SEQUENCES, load_gt
+    from benchmarks.accuracy.trackers import IMAGE_SIZE
+
+    gts = [load_gt(s) for s in SEQUENCES]
+    n_gt = sum(len(g) for g in gts)
+    n_frames = sum(len(np.unique(g[:, 0])) for g in gts)
+    for cond in CONDITIONS:
+        noise = cond.noise()
+        medians, recalls, fps = [], [], []
+        for seed in range(3):
+            sims = [
+                simulate(g, noise, seed=seed * 1000 + i, image_size=IMAGE_SIZE)
+                for i, g in enumerate(gts)
+            ]
+            recalls.append(sum(int(np.sum(s.gt_ids >= 0)) for s in sims) / n_gt)
+            fps.append(sum(int(np.sum(s.gt_ids < 0)) for s in sims) / n_frames)
+            medians.append(
+                float(np.median(np.concatenate([same_identity_distances(s) for s in sims])))
+            )
+        assert np.mean(recalls) == pytest.approx(cond.detection.recall, abs=0.02), cond.name
+        assert np.mean(fps) == pytest.approx(cond.detection.false_positives, rel=0.15), cond.name
+        assert np.mean(medians) == pytest.approx(cond.features.median_distance, abs=0.01), cond.name

@@ -14,7 +14,7 @@ from deepsort_lib import (
     TrackerConfig,
     TrackState,
 )
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 from tests.core_state import state_of
 
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from deepsort_lib.boxes import Detections, iou_matrix
-from deepsort_lib.synthetic import CrowdScenario
+from deepsort_lib.testing.synthetic import CrowdScenario
 
 Rows = NDArray[np.float64]
 MIN_SEGMENT = 10

@@ -16,9 +16,9 @@ presence. Its second half is delayed by ``G`` frames and mirrored left-right (it
 should get the old id back) or becomes a new identity with its own appearance (a
 *newcomer*, who must not get an old id: the hardest negative, in the place and at the time a
 returner would be). Detections and features are simulated as in the accuracy benchmark
-(:func:`deepsort_lib.simulation.simulate`).
+(:func:`deepsort_lib.testing.simulation.simulate`).
 
-*Synthetic crowd (long gaps).* :class:`deepsort_lib.synthetic.CrowdScenario` (10 targets,
+*Synthetic crowd (long gaps).* :class:`deepsort_lib.testing.synthetic.CrowdScenario` (10 targets,
 1920x1080): targets 0-3 are visible for 150 frames, unseen for ``G`` frames (they keep
 moving) and visible again for 150 frames; targets 4-6 appear only after the gap
 (newcomers); targets 7-9 are always visible. Its feature noise is set to the same norm as
@@ -78,7 +78,7 @@ from benchmarks.accuracy.trackers import IMAGE_SIZE, REGISTRY
 from deepsort_lib.boxes import Detections
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.io.atomic import AtomicFile
-from deepsort_lib.simulation import NoiseModel, simulate
+from deepsort_lib.testing.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.identity import IdentityMemory
 from deepsort_lib.tracking.reentry import ReentryTracker
 from deepsort_lib.tracking.refine import RefineConfig, refine

@@ -1,17 +1,21 @@
 """Accuracy benchmark: our tracker vs peers on real ground truth with simulated detections.
 
-Run the full benchmark (on demand; about 10 minutes on 2 cores)::
+Run the full benchmark (on demand; about 3 minutes per seed on 2 idle cores, 15 on 2 busy
+ones: ``--first-seed`` runs one seed at a time and ``--merge`` joins the JSON reports)::
 
     bash scripts/setup_peers.sh
-    .venv-peers/bin/python -m benchmarks.accuracy.run --seeds 5
+    PYTHONPATH=$PWD .venv-peers/bin/python -m benchmarks.accuracy.run --seeds 5
 
 It writes ``benchmarks/results/accuracy.md``, ``accuracy.csv`` and ``accuracy.json``.
-The reduced CI form is ``benchmarks/test_accuracy.py`` (one seed, two noise levels).
+The reduced CI form is ``benchmarks/test_accuracy.py``.
 
 Protocol
 --------
-For every seed and every feature-noise level, :func:`deepsort_lib.simulation.simulate` turns
-each sequence's ground truth into detections + features (the same for every tracker). Each
+The sweep has nine conditions: three levels of detection noise (recall, false positives,
+jitter) x three of feature noise (median same-person cosine distance); see
+:mod:`benchmarks.accuracy.conditions`. For every seed and condition,
+:func:`deepsort_lib.testing.simulation.simulate` turns each sequence's ground truth into
+detections + features (the same for every tracker). Each
 tracker gets a fresh state per sequence and is stepped on every frame, empty frames
 included. Its per-frame output (see the tracker's *output rule*) is scored with
 :func:`deepsort_lib.evaluation.evaluate_sequences` (motmetrics + TrackEval HOTA), pooled over
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import io
 import json
 import os
 import platform
@@ -36,34 +41,32 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.accuracy.conditions import CONDITIONS, Condition, conditions
 from benchmarks.accuracy.data import SEQUENCES, load_gt
 from benchmarks.accuracy.trackers import IMAGE_SIZE, REGISTRY, TrackerSpec, package_version
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
-from deepsort_lib.simulation import NoiseModel, SimulatedSequence, simulate
+from deepsort_lib.testing.simulation import NoiseModel, SimulatedSequence, simulate
 
-#: Feature-noise levels of the sweep (cosine distance within one identity ≈ 1 - 1/(1+s²):
-#: 0.04, 0.08, 0.14, 0.20, 0.26 — around Deep SORT's 0.2 gate).
-DEFAULT_NOISE_LEVELS: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6)
-#: The level of the headline table.
-HEADLINE_NOISE = 0.4
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 #: The row time ratios are relative to.
 REFERENCE = "deepsort_lib original"
+#: The preset the claim of issue 13 is about (the default a user who does not choose gets).
+RECOMMENDED = "deepsort_lib recommended"
 METRICS = ("mota", "idf1", "hota", "deta", "assa", "num_switches", "ms_per_frame")
 
 
 @dataclass
 class Cell:
-    """Results of one tracker at one noise level, one entry per seed."""
+    """Results of one tracker in one condition of the sweep, one entry per seed."""
 
     tracker: str
-    feature_noise: float
+    condition: str
     per_seed: list[dict[str, float]] = field(default_factory=list)
 
     def mean(self, key: str) -> float:
@@ -118,38 +121,45 @@ def _simulate_all(
     }
 
 
+def _score(pairs: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    m = evaluate_sequences(pairs)[OVERALL]
+    rec = {k: float(getattr(m, k)) for k in ("mota", "idf1", "hota", "deta", "assa")}
+    rec["num_switches"] = float(m.num_switches)
+    return rec
+
+
 def run(
     seeds: Sequence[int],
-    noise_levels: Sequence[float],
+    conds: Sequence[Condition] | None = None,
     tracker_names: Sequence[str] | None = None,
     sequences: Sequence[str] = SEQUENCES,
-    base_noise: NoiseModel | None = None,
     progress: bool = True,
 ) -> list[Cell]:
-    """Run the benchmark; one :class:`Cell` per (tracker, noise level)."""
+    """Run the sweep; one :class:`Cell` per (tracker, condition)."""
+    conds = list(conds) if conds else list(CONDITIONS)
     names = list(tracker_names) if tracker_names else list(REGISTRY)
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
         raise SystemExit(f"unknown tracker(s) {unknown}; known: {list(REGISTRY)}")
-    base = base_noise or NoiseModel()
     gts = {s: load_gt(s) for s in sequences}
-    cells = {(n, lvl): Cell(n, lvl) for n in names for lvl in noise_levels}
+    cells = {(n, c.name): Cell(n, c.name) for n in names for c in conds}
     with _thread_limits():
         # Untimed warm-up of every tracker (imports, lazy initialisation, first-call caches).
-        warm = _simulate_all({s: gts[s] for s in sequences[:1]}, 10**6, base)
+        warm = _simulate_all({s: gts[s] for s in sequences[:1]}, 10**6, conds[0].noise())
         for name in names:
             run_tracker(REGISTRY[name], next(iter(warm.values())))
         for seed in seeds:
-            for li, level in enumerate(noise_levels):
-                sims = _simulate_all(gts, seed, replace(base, feature_noise=level))
+            # Boxes and scores depend only on the detection level: a tracker that ignores the
+            # features is run once per detection level and its result reused.
+            motion_only: dict[tuple[str, str], dict[str, float]] = {}
+            for cond in conds:
+                sims = _simulate_all(gts, seed, cond.noise())
                 n_frames = sum(len(s.frames) for s in sims.values())
                 for name in names:
                     spec = REGISTRY[name]
-                    if not spec.uses_appearance and li > 0:
-                        # Boxes and scores do not depend on the feature noise: reuse.
-                        cells[(name, level)].per_seed.append(
-                            cells[(name, noise_levels[0])].per_seed[-1]
-                        )
+                    key = (name, cond.detection.name)
+                    if not spec.uses_appearance and key in motion_only:
+                        cells[(name, cond.name)].per_seed.append(motion_only[key])
                         continue
                     pairs = {}
                     total = 0.0
@@ -157,21 +167,94 @@ def run(
                         rows, secs = run_tracker(spec, sim)
                         pairs[seq] = (gts[seq], rows)
                         total += secs
-                    m = evaluate_sequences(pairs)[OVERALL]
-                    rec = {k: getattr(m, k) for k in ("mota", "idf1", "hota", "deta", "assa")}
-                    rec["num_switches"] = float(m.num_switches)
+                    rec = _score(pairs)
                     rec["ms_per_frame"] = 1e3 * total / n_frames
                     rec["seed"] = float(seed)
-                    cells[(name, level)].per_seed.append(rec)
+                    if not spec.uses_appearance:
+                        motion_only[key] = rec
+                    cells[(name, cond.name)].per_seed.append(rec)
                     if progress:
                         print(
-                            f"seed {seed} noise {level:.2f} {name:32s} MOTA {100 * m.mota:5.1f} "
-                            f"IDF1 {100 * m.idf1:5.1f} IDSW {m.num_switches:3d} "
+                            f"seed {seed} {cond.name:18s} {name:40s} HOTA {100 * rec['hota']:5.1f} "
+                            f"IDF1 {100 * rec['idf1']:5.1f} IDSW {rec['num_switches']:3.0f} "
                             f"{rec['ms_per_frame']:.2f} ms/frame",
                             file=sys.stderr,
                             flush=True,
                         )
     return list(cells.values())
+
+
+# --------------------------------------------------------------------------------------------
+# The claim: the recommended preset against the best peer
+
+
+def is_peer(name: str) -> bool:
+    """Peers are every tracker that is not one of ours."""
+    return not name.startswith("deepsort_lib")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The recommended preset against every peer, per condition and on average.
+
+    Attributes
+    ----------
+    gap_to_first
+        Per condition: HOTA of the recommended preset minus the best HOTA of any *other*
+        tracker (ours and peers), in points; >= -0.5 is "first or within 0.5 of first".
+    best_peer
+        Per condition: the peer with the best HOTA.
+    hota_margin, idf1_margin
+        Mean over conditions of the recommended preset minus the mean over conditions of
+        the best peer (the peer with the best sweep average), in points.
+    best_peer_overall
+        That peer.
+    time_ratio
+        Mean over conditions and seeds of ms/frame of the recommended preset divided by that
+        of the original preset in the same seed and condition.
+    """
+
+    gap_to_first: dict[str, float]
+    best_peer: dict[str, str]
+    hota_margin: float
+    idf1_margin: float
+    best_peer_overall: str
+    time_ratio: float
+
+
+def claim(cells: list[Cell], ours: str = RECOMMENDED) -> Claim:
+    """Compute :class:`Claim` from the cells of a run (``ours`` and at least one peer)."""
+    by = {(c.tracker, c.condition): c for c in cells}
+    conds = list(dict.fromkeys(c.condition for c in cells))
+    names = list(dict.fromkeys(c.tracker for c in cells))
+    peers = [n for n in names if is_peer(n)]
+    if ours not in names or not peers:
+        raise ValueError(f"claim needs {ours!r} and at least one peer in the cells")
+    gap, best = {}, {}
+    for cond in conds:
+        others = [n for n in names if n != ours]
+        gap[cond] = 100 * (
+            by[(ours, cond)].mean("hota") - max(by[(n, cond)].mean("hota") for n in others)
+        )
+        best[cond] = max(peers, key=lambda n, cond=cond: by[(n, cond)].mean("hota"))
+
+    def sweep_mean(name: str, key: str) -> float:
+        return float(np.mean([by[(name, c)].mean(key) for c in conds]))
+
+    top = max(peers, key=lambda n: sweep_mean(n, "hota"))
+    ratios = []
+    if REFERENCE in names:
+        for cond in conds:
+            pairs = zip(by[(ours, cond)].per_seed, by[(REFERENCE, cond)].per_seed, strict=True)
+            ratios += [a["ms_per_frame"] / b["ms_per_frame"] for a, b in pairs]
+    return Claim(
+        gap_to_first=gap,
+        best_peer=best,
+        hota_margin=100 * (sweep_mean(ours, "hota") - sweep_mean(top, "hota")),
+        idf1_margin=100 * (sweep_mean(ours, "idf1") - sweep_mean(top, "idf1")),
+        best_peer_overall=top,
+        time_ratio=float(np.mean(ratios)) if ratios else float("nan"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,89 +273,135 @@ def environment(names: Sequence[str]) -> dict[str, Any]:
     return info
 
 
-def _pct(cell: Cell, key: str) -> str:
-    m, s = cell.mean(key), cell.std(key)
-    if np.isnan(m):
+def _sweep_average(cell_list: list[Cell], key: str) -> tuple[float, float]:
+    """Mean over conditions; spread = std over seeds of the per-seed mean over conditions."""
+    per_seed = np.array([[r[key] for r in c.per_seed] for c in cell_list])  # (conds, seeds)
+    by_seed = per_seed.mean(axis=0)
+    return float(by_seed.mean()), float(by_seed.std())
+
+
+def _fmt(mean: float, std: float, n: int, scale: float = 100.0, digits: int = 1) -> str:
+    if np.isnan(mean):
         return "-"
-    return f"{100 * m:.1f} ± {100 * s:.1f}" if len(cell.per_seed) > 1 else f"{100 * m:.1f}"
-
-
-def _num(cell: Cell, key: str, fmt: str = ".1f") -> str:
-    m, s = cell.mean(key), cell.std(key)
-    return f"{m:{fmt}} ± {s:{fmt}}" if len(cell.per_seed) > 1 else f"{m:{fmt}}"
+    if n > 1:
+        return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
+    return f"{scale * mean:.{digits}f}"
 
 
 def markdown(
     cells: list[Cell],
     seeds: Sequence[int],
-    noise_levels: Sequence[float],
+    conds: Sequence[Condition],
     command: str,
-    headline: float,
     sequences: Sequence[str],
+    merged: bool = False,
 ) -> str:
     names = list(dict.fromkeys(c.tracker for c in cells))
-    by = {(c.tracker, c.feature_noise): c for c in cells}
+    by = {(c.tracker, c.condition): c for c in cells}
     env = environment(names)
-    head = headline if headline in noise_levels else noise_levels[len(noise_levels) // 2]
+    n = len(seeds)
     lines = [
-        "# Accuracy benchmark",
+        "# Accuracy benchmark: detection noise x feature noise",
         "",
         f"- Date (UTC): {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M')}",
         f"- Command: `{command}`",
         f"- Sequences (real ground truth from the motmetrics wheel): {', '.join(sequences)}; "
         "metrics pooled over both.",
         f"- Seeds: {list(seeds)}; values are mean ± standard deviation over seeds.",
-        "- Detections and features: `deepsort_lib.simulation.simulate` with `NoiseModel()` "
-        "defaults, feature noise swept (see docs/evaluation.md).",
+        "- Detections and features: `deepsort_lib.testing.simulation.simulate`; the conditions "
+        "are in `benchmarks/accuracy/conditions.py`:",
+    ]
+    for d in {c.detection.name: c.detection for c in conds}.values():
+        lines.append(
+            f"  - `{d.name}`: recall ≈ {100 * d.recall:.0f}% of ground-truth boxes, "
+            f"{d.false_positives} false positives per frame, centre jitter "
+            f"{d.fields['jitter']} x box size"
+        )
+    for f in {c.features.name: c.features for c in conds}.values():
+        lines.append(
+            f"  - `{f.name}`: median cosine distance between consecutive detections of one "
+            f"person {f.median_distance:.2f} (feature_noise {f.feature_noise})"
+        )
+    lines += [
         "- Timing: tracker step (input conversion + update) only, BLAS/OpenMP limited to 1 "
         "thread for every tracker (threadpoolctl; torch.set_num_threads(1)).",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in env.items()),
+    ]
+    if merged:
+        lines.append(
+            "- Merged from several runs (see the command): times, and time ratios, compare "
+            "fairly only between trackers timed in the same run, under the same machine load."
+        )
+    lines.append("")
+    if RECOMMENDED in names and any(is_peer(x) for x in names):
+        cl = claim(cells)
+        worst = min(cl.gap_to_first, key=lambda k: cl.gap_to_first[k])
+        lines += [
+            "## The claim (issue 13)",
+            "",
+            f"- `{RECOMMENDED}` against the best peer on average (`{cl.best_peer_overall}`): "
+            f"HOTA {cl.hota_margin:+.1f}, IDF1 {cl.idf1_margin:+.1f} points "
+            "(target: >= +2 each).",
+            f"- HOTA gap to the best other tracker, per condition (>= -0.5: first or within 0.5 "
+            f"of first): worst {cl.gap_to_first[worst]:+.1f} in `{worst}`; "
+            + ", ".join(f"{k} {v:+.1f}" for k, v in cl.gap_to_first.items())
+            + ".",
+            f"- Time per frame: {cl.time_ratio:.2f}x the original preset (target: <= 1.5x).",
+            "",
+        ]
+    lines += [
+        "## Average over the sweep",
         "",
-        f"## Headline: feature noise {head}",
-        "",
-        f"Time ratio: ms/frame divided by that of `{REFERENCE}` in the same seed, averaged "
-        "over seeds (less sensitive to machine load than ms/frame).",
+        "Mean over the conditions; ± is the standard deviation over seeds of that mean. Time "
+        f"ratio: ms/frame divided by that of `{REFERENCE}` in the same seed and condition, "
+        "averaged (less sensitive to machine load than ms/frame).",
         "",
         "| tracker | MOTA % | IDF1 % | HOTA % | DetA % | AssA % | IDSW | ms/frame | time ratio |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    ref = by.get((REFERENCE, head))
-    for n in names:
-        c = by[(n, head)]
+    cond_names = [c.name for c in conds]
+    for name in names:
+        mine = [by[(name, c)] for c in cond_names]
+        cols = [_fmt(*_sweep_average(mine, k), n) for k in ("mota", "idf1", "hota", "deta", "assa")]
+        cols.append(_fmt(*_sweep_average(mine, "num_switches"), n, scale=1.0))
+        cols.append(_fmt(*_sweep_average(mine, "ms_per_frame"), n, scale=1.0, digits=2))
         ratio = "-"
-        if ref is not None:
-            pairs = zip(c.per_seed, ref.per_seed, strict=True)
-            r = [a["ms_per_frame"] / b["ms_per_frame"] for a, b in pairs]
+        if (REFERENCE, cond_names[0]) in by:
+            r = [
+                a["ms_per_frame"] / b["ms_per_frame"]
+                for c in cond_names
+                for a, b in zip(by[(name, c)].per_seed, by[(REFERENCE, c)].per_seed, strict=True)
+            ]
             ratio = f"{np.mean(r):.2f}"
-        lines.append(
-            f"| {n} | {_pct(c, 'mota')} | {_pct(c, 'idf1')} | {_pct(c, 'hota')} | "
-            f"{_pct(c, 'deta')} | {_pct(c, 'assa')} | {_num(c, 'num_switches')} | "
-            f"{_num(c, 'ms_per_frame', '.2f')} | {ratio} |"
-        )
-    for key, label in (("idf1", "IDF1 %"), ("hota", "HOTA %"), ("num_switches", "IDSW")):
+        lines.append(f"| {name} | " + " | ".join(cols) + f" | {ratio} |")
+    for key, label in (("hota", "HOTA %"), ("idf1", "IDF1 %"), ("num_switches", "IDSW")):
+        scale = 1.0 if key == "num_switches" else 100.0
         lines += [
             "",
-            f"## Sweep over feature noise: {label}",
+            f"## Per condition: {label}",
             "",
-            "Cosine distance between two detections of one identity ≈ 1 − 1/(1 + noise²).",
-            "Trackers that ignore appearance show the same value in every column.",
+            "Trackers that ignore appearance show the same value in every `cos-*` column of a "
+            "detection level. **Bold**: the best in the column.",
             "",
-            "| tracker | " + " | ".join(f"noise {lvl}" for lvl in noise_levels) + " |",
-            "|---|" + "---|" * len(noise_levels),
+            "| tracker | " + " | ".join(cond_names) + " |",
+            "|---|" + "---|" * len(cond_names),
         ]
-        for n in names:
-            vals = [
-                f"{100 * by[(n, lvl)].mean(key):.1f}"
-                if key != "num_switches"
-                else f"{by[(n, lvl)].mean(key):.1f}"
-                for lvl in noise_levels
-            ]
-            lines.append(f"| {n} | " + " | ".join(vals) + " |")
+        best = {
+            c: (min if key == "num_switches" else max)(by[(x, c)].mean(key) for x in names)
+            for c in cond_names
+        }
+        for name in names:
+            vals = []
+            for c in cond_names:
+                cell = by[(name, c)]
+                text = _fmt(cell.mean(key), cell.std(key), n, scale=scale)
+                vals.append(f"**{text}**" if cell.mean(key) == best[c] else text)
+            lines.append(f"| {name} | " + " | ".join(vals) + " |")
     lines += ["", "## Trackers: settings and output rules", ""]
     lines += ["| tracker | settings | output rule |", "|---|---|---|"]
-    for n in names:
-        s = REGISTRY[n]
-        lines.append(f"| {n} | {s.settings} | {s.output_rule} |")
+    for name in names:
+        s = REGISTRY[name]
+        lines.append(f"| {name} | {s.settings} | {s.output_rule} |")
     return "\n".join(lines) + "\n"
 
 
@@ -293,33 +422,32 @@ def write_reports(
     out_dir: Path,
     stem: str,
     seeds: Sequence[int],
-    noise_levels: Sequence[float],
+    conds: Sequence[Condition],
     command: str,
-    headline: float = HEADLINE_NOISE,
     sequences: Sequence[str] = SEQUENCES,
+    merged: bool = False,
 ) -> dict[str, Path]:
-    """Write ``<stem>.md``, ``<stem>.csv`` (one row per tracker × noise × seed), ``.json``."""
+    """Write ``<stem>.md``, ``<stem>.csv`` (one row per tracker x condition x seed), ``.json``."""
     names = list(dict.fromkeys(c.tracker for c in cells))
-    md = markdown(cells, seeds, noise_levels, command, headline, sequences)
-    header = ["tracker", "feature_noise", "seed", *METRICS]
-    csv_lines = []
-    buf_rows = [header]
+    md = markdown(cells, seeds, conds, command, sequences, merged)
+    rows = [["tracker", "condition", "seed", *METRICS]]
     for c in cells:
         for r in c.per_seed:
-            buf_rows.append(
-                [c.tracker, str(c.feature_noise), str(int(r["seed"]))]
+            rows.append(
+                [c.tracker, c.condition, str(int(r["seed"]))]
                 + [("" if r.get(k) is None else repr(float(r[k]))) for k in METRICS]
             )
-    import io
-
     sio = io.StringIO()
-    csv.writer(sio, lineterminator="\n").writerows(buf_rows)
-    csv_lines.append(sio.getvalue())
+    csv.writer(sio, lineterminator="\n").writerows(rows)
     payload = {
         "command": command,
         "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "seeds": list(seeds),
-        "noise_levels": list(noise_levels),
+        "conditions": {
+            c.name: {"noise_model": asdict(c.noise()), "recall_target": c.detection.recall}
+            | {"median_cosine_target": c.features.median_distance}
+            for c in conds
+        },
         "sequences": list(sequences),
         "environment": environment(names),
         "trackers": {
@@ -333,7 +461,7 @@ def write_reports(
         "results": [
             {
                 "tracker": c.tracker,
-                "feature_noise": c.feature_noise,
+                "condition": c.condition,
                 "mean": {k: c.mean(k) for k in METRICS},
                 "std": {k: c.std(k) for k in METRICS},
                 "per_seed": c.per_seed,
@@ -347,22 +475,54 @@ def write_reports(
         "json": out_dir / f"{stem}.json",
     }
     _atomic_write(paths["md"], md)
-    _atomic_write(paths["csv"], "".join(csv_lines))
+    _atomic_write(paths["csv"], sio.getvalue())
     _atomic_write(paths["json"], json.dumps(payload, indent=1, allow_nan=True) + "\n")
     return paths
+
+
+def load_cells(paths: Sequence[Path]) -> tuple[list[Cell], list[int], list[str]]:
+    """Cells of earlier runs' JSON reports, merged: a later file's (tracker, condition, seed)
+    replaces an earlier one's, so a run of a few trackers can update a full run.
+
+    Returns the cells (every tracker in every condition, seeds in order), the seeds and the
+    sequences (which must be the same in every file).
+    """
+    records: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
+    sequences: list[str] | None = None
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if sequences is not None and data["sequences"] != sequences:
+            raise SystemExit(f"{path}: sequences {data['sequences']} differ from {sequences}")
+        sequences = data["sequences"]
+        for res in data["results"]:
+            for rec in res["per_seed"]:
+                records.setdefault((res["tracker"], res["condition"]), {})[int(rec["seed"])] = rec
+    if sequences is None:
+        raise SystemExit("nothing to merge")
+    seeds = sorted({seed for per in records.values() for seed in per})
+    missing = [key for key, per in records.items() if sorted(per) != seeds]
+    if missing:
+        raise SystemExit(f"the merged files do not cover seeds {seeds} for {missing[:3]}")
+    cells = [Cell(t, c, [per[s] for s in seeds]) for (t, c), per in records.items()]
+    return cells, seeds, sequences
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.accuracy.run", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0..N-1)")
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first..first+N-1")
     parser.add_argument(
-        "--noise",
-        type=float,
+        "--merge",
         nargs="+",
-        default=list(DEFAULT_NOISE_LEVELS),
-        help="feature-noise levels of the sweep",
+        type=Path,
+        help="instead of running: merge these JSON reports of earlier runs (later files win)",
+    )
+    parser.add_argument(
+        "--conditions",
+        nargs="+",
+        help=f"subset of the sweep's cells (default: all): {[c.name for c in CONDITIONS]}",
     )
     parser.add_argument("--trackers", nargs="+", help=f"subset of: {list(REGISTRY)}")
     parser.add_argument("--sequences", nargs="+", default=list(SEQUENCES))
@@ -374,14 +534,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n, s in REGISTRY.items():
             print(f"{n}: {s.settings}; output: {s.output_rule}")
         return 0
-    seeds = list(range(args.seeds))
     command = "python -m benchmarks.accuracy.run " + shlex.join(
         list(argv) if argv is not None else sys.argv[1:]
     )
     t0 = time.perf_counter()
-    cells = run(seeds, args.noise, args.trackers, args.sequences)
+    if args.merge:
+        cells, seeds, args.sequences = load_cells(args.merge)
+        runs = [json.loads(Path(p).read_text(encoding="utf-8"))["command"] for p in args.merge]
+        command = "; ".join(dict.fromkeys(runs)) + f"; merged by {command}"
+        merged = set(c.condition for c in cells)
+        conds = [c for c in CONDITIONS if c.name in merged]
+        order = {n: i for i, n in enumerate(REGISTRY)}
+        cells.sort(key=lambda c: (order.get(c.tracker, len(order)), c.condition))
+    else:
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        conds = conditions(args.conditions)
+        cells = run(seeds, conds, args.trackers, args.sequences)
     paths = write_reports(
-        cells, args.out, args.name, seeds, args.noise, command.strip(), sequences=args.sequences
+        cells, args.out, args.name, seeds, conds, command.strip(), args.sequences, bool(args.merge)
     )
     print(paths["md"].read_text(encoding="utf-8"))
     print(f"wrote {', '.join(str(p) for p in paths.values())} in {time.perf_counter() - t0:.0f} s")

@@ -175,14 +175,15 @@ def register(subparsers: Any) -> None:
         help="save detections (+features) there on the first run (MOT det.txt + .npy) and "
         "reuse them on later runs with the same source, detector and encoder",
     )
-    tracker = parser.add_argument_group("tracker (Deep SORT; defaults are the original's)")
+    tracker = parser.add_argument_group("tracker (Deep SORT; the recommended preset by default)")
     tracker.add_argument(
         "--preset",
-        default="original",
+        default="recommended",
         metavar="NAME",
-        help="named tracker settings: 'original' (the paper; default), 'strongsort' (EMA "
-        "appearance, NSA Kalman, global matching) or 'botsort' (xywh Kalman, low-score "
-        "second round); the options below override it",
+        help="named tracker settings: 'recommended' (default: StrongSORT's association with "
+        "adaptive coasting; best across the accuracy sweep), 'original' (the paper, faithful), "
+        "'strongsort' (EMA appearance, NSA Kalman, global matching) or 'botsort' (xywh Kalman, "
+        "low-score second round); the options below override it",
     )
     for flag, _key, kind, default, text in TRACKER_OPTIONS:
         tracker.add_argument(

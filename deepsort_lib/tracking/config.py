@@ -70,6 +70,17 @@ class TrackerConfig:
         Most detections one ``update`` accepts; more is an ``InvalidInputError`` (raised before
         any state changes). Association cost grows with tracks x detections: at the default
         2000, a frame takes well under a second and bounded memory; raise it knowingly.
+    freeze_lost_size
+        Zero the box-size velocity of a track missed in the last frame before predicting it
+        (ByteTrack): a lost track keeps its size instead of extrapolating one noisy size
+        change, which matters when coasting tracks are reported or re-matched late.
+    adaptive_coasting
+        Report a missed confirmed track while it is probably still there, as estimated from
+        how this tracker's earlier gaps ended (:mod:`deepsort_lib.tracking.coasting`);
+        ``output_max_misses`` is then the least number of misses reported.
+    coasting_min_presence
+        With ``adaptive_coasting``: the probability of presence down to which a missed track
+        is reported.
     """
 
     max_cosine_distance: float = 0.2
@@ -95,6 +106,9 @@ class TrackerConfig:
     low_score_threshold: float = 0.1
     low_score_max_iou_distance: float = 0.5
     max_detections: int = 2000
+    freeze_lost_size: bool = False
+    adaptive_coasting: bool = False
+    coasting_min_presence: float = 0.5
 
     def __post_init__(self) -> None:
         def check(ok: bool, message: str) -> None:
@@ -127,6 +141,7 @@ class TrackerConfig:
             "low_score_max_iou_distance must be in [0, 1]",
         )
         check(self.max_detections >= 1, "max_detections must be >= 1")
+        check(0.0 < self.coasting_min_presence <= 1.0, "coasting_min_presence must be in (0, 1]")
         check(
             self.std_weight_position > 0 and self.std_weight_velocity > 0,
             "Kalman noise weights must be positive",
@@ -163,10 +178,26 @@ PRESETS: dict[str, dict[str, Any]] = {
     "botsort": {
         "output_max_misses": 0,  # BoT-SORT reports the tracks matched this frame
         "measurement": "xywh",
-        "high_score_threshold": 0.6,
+        # BoxMOT's 0.5: the paper's 0.6 left a fifth of true boxes, scored 0.5-0.6 when
+        # partly occluded, unable to start or confirm a track.
+        "high_score_threshold": 0.5,
         "low_score_threshold": 0.1,
         "appearance": "ema",
         "max_cosine_distance": 0.25,
+    },
+    # What a user who does not choose gets (issue 13): StrongSORT's association (EMA
+    # appearance, one global matching on 0.98 appearance + 0.02 motion, cosine gate 0.45)
+    # without NSA Kalman, with lost tracks keeping their size, and coasting output whose
+    # length follows the detector's own miss pattern. Every choice against the alternatives,
+    # over the whole sweep of detection x feature noise: benchmarks/results/ablation.md.
+    "recommended": {
+        "appearance": "ema",
+        "matching": "global",
+        "max_cosine_distance": 0.45,
+        "appearance_weight": 0.98,
+        "freeze_lost_size": True,
+        "adaptive_coasting": True,
+        "output_max_misses": 1,
     },
 }
 

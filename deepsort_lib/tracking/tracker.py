@@ -50,6 +50,7 @@ from deepsort_lib.tracking.association import (
     Assignment,
 )
 from deepsort_lib.tracking.camera import warp_states
+from deepsort_lib.tracking.coasting import GapStatistics
 from deepsort_lib.tracking.config import PRESETS, TrackerConfig
 from deepsort_lib.tracking.cost import AssociationCost
 from deepsort_lib.tracking.flat_gallery import FlatGallery
@@ -133,6 +134,15 @@ class Tracker:
             _check_appearance_model(appearance_model)
             appearance_model.clear()
             self._appearance = appearance_model
+        self._gaps = (
+            GapStatistics(
+                self.config.max_age,
+                self.config.coasting_min_presence,
+                floor=self.config.output_max_misses,
+            )
+            if self.config.adaptive_coasting
+            else None
+        )
         self._table = TrackTable()
         self._matcher = FrameMatcher(self.config, self.kalman, self._appearance, self._cost)
         self._lock = threading.Lock()
@@ -195,6 +205,8 @@ class Tracker:
         with self._exclusive():
             self._table = TrackTable()
             self._appearance.clear()
+            if self._gaps is not None:
+                self._gaps.clear()
 
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
@@ -346,7 +358,11 @@ class Tracker:
         table = self._table
         if len(table) == 0:
             return
-        table.means, table.covariances = self.kalman.predict(table.means, table.covariances)
+        means = table.means
+        if self.config.freeze_lost_size:
+            means = means.copy()
+            means[table.time_since_update > 0, 6:8] = 0.0  # size velocities (a or w, and h)
+        table.means, table.covariances = self.kalman.predict(means, table.covariances)
         table.ages = table.ages + 1
         if miss:
             table.time_since_update = table.time_since_update + 1
@@ -369,6 +385,9 @@ class Tracker:
         table.means[rows], table.covariances[rows] = self.kalman.update(
             table.means[rows], table.covariances[rows], measurements[cols], confidences
         )
+        if self._gaps is not None:
+            back = rows[(table.states[rows] == _CONFIRMED) & (table.time_since_update[rows] > 1)]
+            self._gaps.record_returns(table.time_since_update[back] - 1)  # misses before now
         table.hits[rows] += 1
         table.time_since_update[rows] = 0
         table.class_ids[rows] = dets.class_ids[cols]
@@ -388,6 +407,8 @@ class Tracker:
         dead = missed & (
             (table.states == _TENTATIVE) | (table.time_since_update > self.config.max_age)
         )
+        if self._gaps is not None:
+            self._gaps.record_deletions(int(np.count_nonzero(dead & (table.states == _CONFIRMED))))
         if dead.any():
             keep = ~dead
             table.keep(keep)
@@ -429,7 +450,8 @@ class Tracker:
     def _output(self) -> list[Track]:
         cfg = self.config
         table = self._table
-        wanted = (table.states == _CONFIRMED) & (table.time_since_update <= cfg.output_max_misses)
+        max_misses = cfg.output_max_misses if self._gaps is None else self._gaps.max_misses()
+        wanted = (table.states == _CONFIRMED) & (table.time_since_update <= max_misses)
         if cfg.return_tentative:
             wanted |= (table.states == _TENTATIVE) & (table.time_since_update == 0)
         return self._snapshot(np.flatnonzero(wanted))

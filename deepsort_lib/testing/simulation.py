@@ -39,14 +39,15 @@ independent streams for boxes, identity vectors and feature noise. Changing only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.boxes import Detections, tlwh_to_xyxy
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.io.mot import MotData
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -206,8 +207,26 @@ def _burst_mask(
     return mask
 
 
+def _gt_array(gt: MotData | ArrayLike) -> FloatArray:
+    """Ground truth as an ``(N, >=6)`` float array, from a :class:`MotData` or an array."""
+    if isinstance(gt, MotData):
+        return gt.as_array()
+    try:
+        array = np.asarray(gt, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"gt must be a MotData (deepsort_lib.io.mot.read_mot) or an (N, >=6) MOT array, "
+            f"got {type(gt).__name__}"
+        ) from exc
+    if array.ndim != 2 or array.shape[1] < 6 or len(array) == 0:
+        raise InvalidInputError(
+            f"gt must be a non-empty MotData or (N, >=6) MOT array, got shape {array.shape}"
+        )
+    return array
+
+
 def simulate(
-    gt: ArrayLike,
+    gt: MotData | ArrayLike,
     noise: NoiseModel | None = None,
     *,
     seed: int = 0,
@@ -218,8 +237,9 @@ def simulate(
     Parameters
     ----------
     gt
-        ``(N, >=6)`` MOTChallenge ground truth ``frame, id, x, y, w, h, ...``. Rows whose 7th
-        column is 0 ("do not consider") are ignored.
+        MOTChallenge ground truth: what :func:`deepsort_lib.io.mot.read_mot` returns, or an
+        ``(N, >=6)`` array ``frame, id, x, y, w, h, ...``. Rows whose 7th column is 0 ("do
+        not consider") are ignored.
     noise
         The noise model; default :class:`NoiseModel()`.
     seed
@@ -233,11 +253,11 @@ def simulate(
     SimulatedSequence
     """
     noise = noise or NoiseModel()
-    array = np.asarray(gt, dtype=np.float64)
-    if array.ndim != 2 or array.shape[1] < 6 or len(array) == 0:
-        raise InvalidInputError(f"gt must be a non-empty (N, >=6) MOT array, got {array.shape}")
+    array = _gt_array(gt)
     if array.shape[1] >= 7:
         array = array[array[:, 6] != 0]
+    if len(array) == 0:
+        raise InvalidInputError("gt has no rows to consider (every 7th-column flag is 0)")
     array = array[np.lexsort((array[:, 1], array[:, 0]))]
     frame = array[:, 0].astype(np.int64)
     ids = array[:, 1].astype(np.int64)
@@ -314,4 +334,104 @@ def simulate(
     )
 
 
-__all__ = ["NoiseModel", "SimulatedSequence", "occlusion_fractions", "simulate"]
+def same_identity_distances(sim: SimulatedSequence) -> FloatArray:
+    """Cosine distances between consecutive detections of one identity.
+
+    For every identity, its detections in frame order, and ``1 - cos`` between each one and
+    the next (frames missed in between are skipped): what a tracker sees when it compares a
+    detection with the track's previous feature. False positives are left out.
+    """
+    true = np.flatnonzero(sim.gt_ids >= 0)
+    order = true[np.lexsort((sim.frame[true], sim.gt_ids[true]))]
+    same = sim.gt_ids[order[1:]] == sim.gt_ids[order[:-1]]
+    a, b = order[:-1][same], order[1:][same]
+    feats = sim.features.astype(np.float64)
+    out: FloatArray = 1.0 - np.einsum("ij,ij->i", feats[a], feats[b])
+    return out
+
+
+def median_same_identity_distance(
+    gts: Sequence[MotData | ArrayLike],
+    noise: NoiseModel,
+    seed: int = 0,
+    image_size: tuple[float, float] | None = None,
+) -> float:
+    """Median of :func:`same_identity_distances` pooled over the simulations of ``gts``."""
+    dists = [
+        same_identity_distances(simulate(gt, noise, seed=seed + i, image_size=image_size))
+        for i, gt in enumerate(gts)
+    ]
+    pooled = np.concatenate(dists)
+    if len(pooled) == 0:
+        raise InvalidInputError("no identity is detected twice: no distance to measure")
+    return float(np.median(pooled))
+
+
+def calibrate_feature_noise(
+    gts: Sequence[MotData | ArrayLike],
+    target_median: float,
+    noise: NoiseModel | None = None,
+    seed: int = 0,
+    image_size: tuple[float, float] | None = None,
+    tolerance: float = 1e-4,
+) -> float:
+    """The ``feature_noise`` at which the median same-identity cosine distance is a target.
+
+    Without occlusion the distance is about ``s**2 / (1 + s**2)`` for ``feature_noise = s``;
+    contamination by occluders raises it for some boxes. This solves for ``s`` by bisection on
+    the simulated median (:func:`median_same_identity_distance`, which grows with ``s``),
+    everything else in ``noise`` fixed.
+
+    Parameters
+    ----------
+    gts
+        Ground truth of the sequences to pool.
+    target_median
+        Wanted median cosine distance, in (0, 1).
+    noise
+        The rest of the noise model (its ``feature_noise`` is ignored).
+    seed, image_size
+        As for :func:`simulate` (sequence ``i`` uses ``seed + i``).
+    tolerance
+        Stop when the bracket on ``feature_noise`` is this narrow.
+
+    Returns
+    -------
+    float
+        The calibrated ``feature_noise``.
+    """
+    if not 0.0 < target_median < 1.0:
+        raise ConfigurationError(f"target_median must be in (0, 1), got {target_median}")
+    base = noise or NoiseModel()
+
+    def median(s: float) -> float:
+        return median_same_identity_distance(gts, replace(base, feature_noise=s), seed, image_size)
+
+    if median(0.0) >= target_median:
+        raise ConfigurationError(
+            f"even without feature noise the median distance is {median(0.0):.3f} "
+            f"(occluder contamination); it cannot reach {target_median}"
+        )
+    lo, hi = 0.0, 1.0
+    while median(hi) < target_median:
+        lo, hi = hi, 2.0 * hi
+        if hi > 1e3:
+            raise ConfigurationError(f"no feature_noise reaches median {target_median}")
+    while hi - lo > tolerance:
+        mid = 0.5 * (lo + hi)
+        if median(mid) < target_median:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+__all__ = [
+    "NoiseModel",
+    "SimulatedSequence",
+    "calibrate_feature_noise",
+    "median_same_identity_distance",
+    "occlusion_fractions",
+    "same_identity_distances",
+    "simulate",
+]
