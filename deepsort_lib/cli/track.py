@@ -46,6 +46,7 @@ examples:
   deepsort track MOT16-02/ --encoder none --mot results/MOT16-02.txt
   deepsort track data/vtest.avi --cache-dir cache/ --max-age 60   # detections reused next time
   deepsort track data/vtest.avi --count-line 0,300,768,300 --zone 500,50,760,50,760,250,500,250
+  deepsort track data/vtest.avi --mot out.txt --save-features && deepsort refine out.txt
 
 Outputs never replace an input, each other, a folder or a special file (see docs/cli.md).
 Exit status: 0 on success, 2 on a user error (missing file, unreadable video, bad model,
@@ -125,6 +126,12 @@ def register(subparsers: Any) -> None:
         metavar="TRACKS.jsonl|.csv",
         default=None,
         help="per-frame track log as JSON lines or CSV",
+    )
+    outputs.add_argument(
+        "--save-features",
+        action="store_true",
+        help="also write each reported box's appearance feature next to the --mot file, as "
+        "RESULTS.features.npz (frame, id, feature), for `deepsort refine`; needs --mot",
     )
     outputs.add_argument(
         "--show-fps", action="store_true", help="draw the processing frame rate on the video"
@@ -217,6 +224,10 @@ def _default_outputs(args: argparse.Namespace, source: FrameSource) -> None:
 def _check_options(args: argparse.Namespace) -> None:
     """Checks that need no source: suffixes, folders, counting lines and zones."""
     _build_counters(args, None)  # a malformed --count-line / --zone fails before any work
+    if args.save_features and args.mot is None:
+        raise ConfigurationError(
+            "--save-features needs --mot: the features file goes next to the results file"
+        )
     for flag, value in (("-o", args.output), ("--mot", args.mot), ("--log", args.log)):
         if value is not None and Path(value).is_dir():
             raise ConfigurationError(f"{flag} {value} is a directory, not a file")
@@ -246,11 +257,34 @@ def _check_outputs(args: argparse.Namespace, source: FrameSource) -> None:
         if value is not None and Path(value).is_file():
             inputs[flag] = value
     outputs = {"-o": args.output, "--mot": args.mot, "--log": args.log}
+    if args.save_features:
+        outputs["--save-features"] = str(_features_path(args))
     if args.cache_dir is not None:
         det, npy, meta = cache_paths(args, source)
         outputs.update({"cached det.txt": str(det), "cached .npy": str(npy)})
         outputs["cache metadata"] = str(meta)
     check_output_paths(outputs, inputs)
+
+
+def _features_path(args: argparse.Namespace) -> Path:
+    from deepsort_lib.io.features import features_path_for
+
+    return features_path_for(args.mot)
+
+
+def _check_features_available(args: argparse.Namespace, source: FrameSource, detector: Any) -> None:
+    """``--save-features`` needs an encoder, or public detections with features."""
+    from deepsort_lib.io.video import MotSequenceSource
+
+    if not args.save_features or args.encoder != "none":
+        return
+    public = source.detections if isinstance(source, MotSequenceSource) else None
+    if detector is None and public is not None and public.feature_dim is not None:
+        return  # the sequence's det.npy has the features
+    raise ConfigurationError(
+        "--save-features needs appearance features: not with --encoder none (unless the "
+        "sequence's public detections have a det/det.npy)"
+    )
 
 
 def _make_sinks(
@@ -259,6 +293,7 @@ def _make_sinks(
     class_names: tuple[str, ...] | None,
     counters: Counters | None,
 ) -> list[Sink]:
+    from deepsort_lib.io.features import FeaturesSink
     from deepsort_lib.io.sinks import MotSink, TrackLogSink, VideoSink
 
     # The counters come first: each frame is counted before the video draws its totals.
@@ -280,6 +315,8 @@ def _make_sinks(
             )
         if args.mot is not None:
             sinks.append(MotSink(args.mot))
+            if args.save_features:
+                sinks.append(cast("Sink", FeaturesSink(_features_path(args))))
         if args.log is not None:
             sinks.append(TrackLogSink(args.log, class_names=class_names, totals=counters))
     except BaseException:
@@ -346,6 +383,7 @@ def run_track(args: argparse.Namespace) -> int:
         _check_outputs(args, source)
         declared = source.num_frames
         detector, keep, class_names = build_detector(args, source)
+        _check_features_available(args, source, detector)
         counters = _build_counters(args, class_names)  # before any output exists
         encoder = build_encoder(args)
         tracker = build_tracker(args)

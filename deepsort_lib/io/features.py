@@ -12,7 +12,9 @@ without a features row has no appearance (zeros). A plain ``.npy`` ``(N, 2 + D)`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -21,6 +23,10 @@ from deepsort_lib.errors import ConfigurationError, InvalidInputError, SourceErr
 from deepsort_lib.io.atomic import AtomicPath
 from deepsort_lib.io.mot import MotData, read_mot, write_mot
 from deepsort_lib.tracking.refine import RefineConfig, check_rows, refine
+
+if TYPE_CHECKING:
+    from deepsort_lib.boxes import Detections
+    from deepsort_lib.tracking.track import Track
 
 IntArray = NDArray[np.int64]
 
@@ -35,23 +41,138 @@ def save_features(
     path: str | os.PathLike[str], frames: ArrayLike, ids: ArrayLike, features: ArrayLike
 ) -> Path:
     """Write a features file (``.npz``, see the module docstring) atomically."""
-    frame_i, id_i, _, feats = check_rows(frames, ids, None, features)
-    if feats is None:
-        raise InvalidInputError("features are required")
-    target = Path(path)
-    if target.suffix != ".npz":
-        raise ConfigurationError(f"features file must end in .npz, got {target.name}")
-    atomic = AtomicPath(target)
+    atomic = _features_target(path)
     try:
-        with open(atomic.temp, "wb") as handle:
-            np.savez(handle, frame=frame_i, id=id_i, features=feats)
+        _write_npz(atomic, frames, ids, features)
         return atomic.commit()
-    except OSError as exc:
-        atomic.abort()
-        raise SourceError(f"cannot write {target}: {exc}") from exc
     except BaseException:
         atomic.abort()
         raise
+
+
+def _features_target(
+    path: str | os.PathLike[str], protect: Iterable[str | os.PathLike[str]] = ()
+) -> AtomicPath:
+    """The temporary file of a features file (its name is checked first)."""
+    target = Path(path)
+    if target.suffix != ".npz":
+        raise ConfigurationError(f"features file must end in .npz, got {target.name}")
+    return AtomicPath(target, protect=protect)
+
+
+def _write_npz(atomic: AtomicPath, frames: ArrayLike, ids: ArrayLike, features: ArrayLike) -> None:
+    """Write the rows into ``atomic``'s temporary file (not published)."""
+    frame_i, id_i, _, feats = check_rows(frames, ids, None, features)
+    if feats is None:
+        raise InvalidInputError("features are required")
+    try:
+        with open(atomic.temp, "wb") as handle:
+            np.savez(handle, frame=frame_i, id=id_i, features=feats)
+            handle.flush()
+            if not atomic.direct:
+                os.fsync(handle.fileno())
+    except OSError as exc:
+        raise SourceError(f"cannot write {atomic.target}: {exc.strerror or exc}") from exc
+
+
+class _ResultWithDetections(Protocol):
+    """What :class:`FeaturesSink` reads of a :class:`~deepsort_lib.pipeline.FrameResult`."""
+
+    @property
+    def frame_index(self) -> int: ...
+
+    @property
+    def detections(self) -> Detections: ...
+
+    @property
+    def tracks(self) -> list[Track]: ...
+
+
+class FeaturesSink:
+    """A pipeline sink that writes the features file of a run (``deepsort track --save-features``).
+
+    One row per reported track that was matched to a detection this frame: the frame, the
+    track id and that detection's appearance feature (``detections.features`` row
+    ``track.detection_index``). Tracks reported without a detection this frame (coasting,
+    or frames skipped by ``detect_every``) have no row; :func:`join_features` gives them
+    zeros. Rows are kept in memory and written on :meth:`finish`; like the other sinks, the
+    file appears under its name only on :meth:`close`, and :meth:`abort` removes it.
+
+    Parameters
+    ----------
+    path
+        The ``.npz`` to write, usually :func:`features_path_for` ``(RESULTS.txt)``.
+    protect
+        Inputs the file must not replace.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``path`` does not end in ``.npz``.
+    SourceError
+        If ``path`` is a directory or a protected input, or cannot be written.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, protect: Iterable[str | os.PathLike[str]] = ()
+    ) -> None:
+        self._atomic = _features_target(path, protect)
+        self._frames: list[int] = []
+        self._ids: list[int] = []
+        self._features: list[NDArray[np.float32]] = []
+        self._dim: int | None = None
+        self._finished = False
+
+    @property
+    def path(self) -> Path:
+        """Final path of the features file."""
+        return self._atomic.target
+
+    def write(self, result: _ResultWithDetections) -> None:
+        """Keep the feature of every track matched to a detection this frame.
+
+        Raises
+        ------
+        ConfigurationError
+            If a track is matched to a detection that has no feature (no encoder ran).
+        """
+        feats = result.detections.features
+        for track in result.tracks:
+            row = track.detection_index
+            if row is None:
+                continue
+            if feats is None:
+                raise ConfigurationError(
+                    "--save-features needs appearance features: the detections of frame "
+                    f"{result.frame_index} have none (use an encoder, not --encoder none)"
+                )
+            self._frames.append(result.frame_index)
+            self._ids.append(track.track_id)
+            self._features.append(np.asarray(feats[row], dtype=np.float32))
+            self._dim = feats.shape[1]
+
+    def finish(self) -> None:
+        """Write the rows to the temporary file, without publishing it."""
+        if self._finished:
+            return
+        dim = self._dim if self._dim is not None else 0
+        table = np.stack(self._features) if self._features else np.zeros((0, dim), dtype=np.float32)
+        try:
+            _write_npz(self._atomic, self._frames, self._ids, table)
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+
+    def close(self) -> Path:
+        """Finish: the file appears at :attr:`path`."""
+        self.finish()
+        return self._atomic.commit()
+
+    def abort(self) -> None:
+        """Discard the rows and the temporary file; a previous file stays as it was."""
+        self._features.clear()
+        self._atomic.abort()
 
 
 def load_features(
@@ -180,6 +301,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 __all__ = [
+    "FeaturesSink",
     "features_path_for",
     "join_features",
     "load_features",
