@@ -18,7 +18,6 @@ import pytest
 import ray
 
 from deepsort_lib.cli.main import main as deepsort_main
-from deepsort_lib.cli.track_ray import main as track_ray_main
 from deepsort_lib.distributed.checkpoint import CHECKPOINT_DIR
 from deepsort_lib.distributed.chunks import plan_chunks, stitch
 from deepsort_lib.distributed.ray import track_on_ray
@@ -213,7 +212,7 @@ def test_cli_tracks_on_the_cluster_and_refuses_bad_options(
 ) -> None:
     out = tmp_path / "cli"
     argv = [str(sequence), "--ray", "--chunk-frames", "100", "--chunk-overlap", "30"]
-    assert track_ray_main([*argv, "-o", f"{out}/", "-q"]) == 0
+    assert deepsort_main(["track", *argv, "-o", f"{out}/", "-q"]) == 0
     assert (out / "crowd.txt").read_bytes() == chunked_reference
     printed = capsys.readouterr().out
     assert f"wrote {out / 'crowd.txt'}" in printed and "4 chunk(s)" in printed
@@ -223,10 +222,10 @@ def test_cli_tracks_on_the_cluster_and_refuses_bad_options(
         (["-o", str(tmp_path / "video.mp4")], "-o is the output folder"),
         (["-o", f"{tmp_path / 'bad'}/", "--chunk-overlap", "60"], "at most half"),
     ):
-        assert track_ray_main([*argv, *extra]) == 2
+        assert deepsort_main(["track", *argv, *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
     missing = tmp_path / "nope.avi"
-    assert track_ray_main([str(missing), "--ray", "-o", f"{tmp_path / 'none'}/"]) == 2
+    assert deepsort_main(["track", str(missing), "--ray", "-o", f"{tmp_path / 'none'}/"]) == 2
     assert "not found" in capsys.readouterr().err
     assert not (tmp_path / "none").exists() and not (tmp_path / "bad").exists()

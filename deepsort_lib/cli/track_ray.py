@@ -149,44 +149,4 @@ def run_track_ray(args: argparse.Namespace) -> int:
     return 0
 
 
-def _standalone_handler(args: argparse.Namespace) -> int:
-    if args.ray is None:
-        args.ray = LOCAL
-    return run_track_ray(args)
-
-
-def register(subparsers: Any) -> None:
-    """The ``track`` command with several sources and the Ray options, for :func:`main` only.
-
-    (``deepsort track`` itself calls :func:`add_ray_arguments` on its own parser.)
-    """
-    from deepsort_lib.cli import track
-
-    track.register(subparsers)
-    parser = subparsers.choices["track"]
-    for action in parser._actions:
-        if action.dest == "source":
-            action.nargs = "+"
-            action.metavar = "SOURCE"
-    add_ray_arguments(parser)
-    parser.set_defaults(handler=_standalone_handler)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m deepsort_lib.cli.track_ray SOURCE... [options]``: ``deepsort track --ray``
-    until it is wired into the ``deepsort`` command (same options, same exit statuses)."""
-    from deepsort_lib.cli.main import _run
-
-    given = list(argv if argv is not None else sys.argv[1:])
-    return _run(
-        "deepsort",
-        "Deep SORT on a Ray cluster.",
-        ("deepsort_lib.cli.track_ray",),
-        ["track", *given],
-    )
-
-
-__all__ = ["LOCAL", "add_ray_arguments", "main", "register", "run_track_ray"]
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["LOCAL", "add_ray_arguments", "run_track_ray"]
