@@ -363,7 +363,7 @@ def test_source_names() -> None:
 
 
 def test_url_source_rejects_what_is_not_a_reachable_stream_url(tmp_path: Path) -> None:
-    from deepsort_lib.streams.sources import UrlSource, _redact, is_url
+    from deepsort_lib.io.url import UrlSource, _redact, is_url
 
     assert is_url("rtsp://h/x") and is_url("HTTPS://h/x.mjpg") and not is_url("clip.mp4")
     assert not is_url(str(tmp_path)) and not is_url(0)

@@ -207,6 +207,14 @@ def register(subparsers: Any) -> None:
         help="gate matches on the box centre only (not size), for cameras whose boxes "
         "change shape a lot",
     )
+    tracker.add_argument(
+        "--max-age-seconds",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
+        help="--max-age in seconds of the source (its frame rate, 25 if it has none); "
+        "overrides --max-age",
+    )
     add_ray_arguments(parser)
     parser.set_defaults(handler=run_track)
 
@@ -359,6 +367,16 @@ def _quiet_opencv_logs() -> None:
 # -- the command ----------------------------------------------------------------------------------
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0.0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
+
+
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
     if args.ray is not None:
@@ -386,6 +404,8 @@ def run_track(args: argparse.Namespace) -> int:
         _check_features_available(args, source, detector)
         counters = _build_counters(args, class_names)  # before any output exists
         encoder = build_encoder(args)
+        if args.max_age_seconds is not None:  # the source's frame rate turns it into frames
+            args.max_age = max(1, round(args.max_age_seconds * (source.fps or 25.0)))
         tracker = build_tracker(args)
         motion = None
         if args.camera_motion != "none":

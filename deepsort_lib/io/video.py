@@ -296,9 +296,10 @@ def open_source(source: str | os.PathLike[str] | int) -> FrameSource:
     Parameters
     ----------
     source
-        An int or a string of digits is a capture-device index; a directory is a
-        MOTChallenge sequence when it has ``img1/`` or ``seqinfo.ini``, else an image folder;
-        anything else is a video file.
+        An int or a string of digits is a capture-device index; a URL (``rtsp://``,
+        ``http(s)://``, ...) a live stream (:class:`~deepsort_lib.io.url.UrlSource`); a
+        directory is a MOTChallenge sequence when it has ``img1/`` or ``seqinfo.ini``, else an
+        image folder; anything else is a video file.
 
     Raises
     ------
@@ -307,6 +308,10 @@ def open_source(source: str | os.PathLike[str] | int) -> FrameSource:
     """
     if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
         return VideoSource(int(source))
+    from deepsort_lib.io.url import UrlSource, is_url  # io.url builds on this module
+
+    if is_url(source):
+        return UrlSource(str(source))
     path = Path(source)
     if path.is_dir():
         return MotSequenceSource(path) if is_mot_sequence(path) else ImageFolderSource(path)

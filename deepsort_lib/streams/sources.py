@@ -1,10 +1,8 @@
 """What a stream reads from: files, folders and cameras via ``io.video``, plus live URLs.
 
 :func:`deepsort_lib.io.video.open_source` opens video files, image folders, MOTChallenge
-sequences and camera indices. Live network streams (``rtsp://``, ``http(s)://``, ...) are not
-among them yet, so :class:`UrlSource` is a small adapter that hands the URL to OpenCV's
-FFmpeg backend; it follows ``VideoSource``'s behaviour (first frame read on opening, frames
-numbered from 1).
+sequences, camera indices and live network streams (``rtsp://``, ``http(s)://``, ...: its
+:class:`~deepsort_lib.io.url.UrlSource`, re-exported here).
 
 A *live* source (a camera or a URL) has no natural end: when it stops delivering frames that is
 a failure, and the runner reconnects per its :class:`~deepsort_lib.streams.runner.RetryPolicy`.
@@ -15,21 +13,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deepsort_lib.errors import SourceError
+from deepsort_lib.io.url import LIVE_SCHEMES, UrlSource, is_url
 from deepsort_lib.io.video import FrameSource, open_source
 
 Frame = NDArray[np.uint8]
-#: URL schemes read as live network streams.
-LIVE_SCHEMES: tuple[str, ...] = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 
 SourceSpec = (
     str
@@ -39,11 +34,6 @@ SourceSpec = (
     | Iterable[tuple[int, Frame]]
     | Callable[[], FrameSource | Iterable[tuple[int, Frame]]]
 )
-
-
-def is_url(spec: object) -> bool:
-    """Whether ``spec`` is a string naming a live network stream (see :data:`LIVE_SCHEMES`)."""
-    return isinstance(spec, str) and urlsplit(spec).scheme.lower() in LIVE_SCHEMES
 
 
 def is_live(spec: object) -> bool:
@@ -76,74 +66,6 @@ def safe_name(name: str, default: str) -> str:
     """``name`` with anything but letters, digits, ``.``, ``_`` and ``-`` replaced by ``_``."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
     return safe or default
-
-
-class UrlSource(FrameSource):
-    """Frames of a network stream (RTSP, HTTP(S) MJPEG or video, ...) decoded by OpenCV.
-
-    Parameters
-    ----------
-    url
-        The stream's URL.
-    default_fps
-        Frame rate to report when the stream does not give one.
-
-    Raises
-    ------
-    SourceError
-        If OpenCV cannot open the URL or read a first frame from it.
-    """
-
-    live = True
-
-    def __init__(self, url: str, *, default_fps: float = 25.0) -> None:
-        if not is_url(url):
-            raise SourceError(f"not a stream URL ({', '.join(LIVE_SCHEMES)}): {url}")
-        self.url = url
-        self.name = source_name(url, "stream")
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-        if not capture.isOpened():
-            capture.release()
-            raise SourceError(f"cannot open stream {_redact(url)}")
-        ok, first = capture.read()
-        if not ok or first is None:
-            capture.release()
-            raise SourceError(f"cannot read a frame from stream {_redact(url)}")
-        self._capture = capture
-        self._first: Frame | None = np.asarray(first, dtype=np.uint8)
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = fps if 0.0 < fps < 1000.0 else default_fps
-        self.size = (int(first.shape[1]), int(first.shape[0]))
-        self.num_frames = None
-
-    def __iter__(self) -> Iterator[tuple[int, Frame]]:
-        if self._first is None:
-            raise SourceError(f"{self.name}: a stream source can be iterated only once")
-        frame: Frame | None = self._first
-        self._first = None
-        number = 1
-        while frame is not None:
-            yield number, frame
-            ok, next_frame = self._capture.read()
-            frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
-            number += 1
-
-    def close(self) -> None:
-        self._capture.release()
-
-
-def _redact(url: str) -> str:
-    """The URL without its password (errors end up in logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
 
 
 def opener(spec: SourceSpec) -> Callable[[], Any] | None:
