@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import SourceError
-from deepsort_lib.io.video import FrameSource
+from deepsort_lib.io.video import FrameSource, _quiet_opencv, start_capture
 
 Frame = NDArray[np.uint8]
 #: URL schemes read as live network streams.
@@ -64,24 +64,14 @@ class UrlSource(FrameSource):
         # FFmpeg prints connection errors straight to stderr; our SourceError says it in one
         # line. Read once, at FFmpeg's first use in the process; a user's own setting wins.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
+        with _quiet_opencv():
             capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-        if not capture.isOpened():
-            capture.release()
-            raise SourceError(f"cannot open stream {_redact(url)}")
-        ok, first = capture.read()
-        if not ok or first is None:
-            capture.release()
-            raise SourceError(f"cannot read a frame from stream {_redact(url)}")
         self._capture = capture
-        self._first: Frame | None = np.asarray(first, dtype=np.uint8)
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = fps if 0.0 < fps < 1000.0 else default_fps
-        self.size = (int(first.shape[1]), int(first.shape[0]))
+        self._first: Frame | None
+        what = f"stream {_redact(url)}"
+        self._first, self.fps = start_capture(capture, what, f"cannot open {what}")
+        self.fps = self.fps or default_fps
+        self.size = (int(self._first.shape[1]), int(self._first.shape[0]))
         self.num_frames = None
 
     def __iter__(self) -> Iterator[tuple[int, Frame]]:

@@ -97,6 +97,23 @@ def _quiet_opencv() -> Iterator[None]:
         cv2.utils.logging.setLogLevel(level)
 
 
+def start_capture(capture: Any, what: str, open_error: str) -> tuple[Frame, float]:
+    """Check that an OpenCV capture opened and read its first frame.
+
+    Returns the first frame and the frame rate the capture reports (0.0 when it gives none or
+    an implausible one). The capture is released before any :class:`SourceError`.
+    """
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(open_error)
+    ok, first = capture.read()
+    if not ok or first is None:
+        capture.release()
+        raise SourceError(f"cannot read a frame from {what}")
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    return np.asarray(first, dtype=np.uint8), fps if 0.0 < fps < 1000.0 else 0.0
+
+
 class VideoSource(FrameSource):
     """Frames decoded by OpenCV from a video file or a capture device.
 
@@ -135,18 +152,11 @@ class VideoSource(FrameSource):
                 capture = cv2.VideoCapture(str(path))
             what = f"video {path}"
             reason = "not a video OpenCV can decode"
-        if not capture.isOpened():
-            capture.release()
-            raise SourceError(f"cannot open {what} ({reason})")
-        ok, first = capture.read()
-        if not ok or first is None:
-            capture.release()
-            raise SourceError(f"cannot read a frame from {what}")
         self._capture = capture
-        self._first: Frame | None = np.asarray(first, dtype=np.uint8)
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = fps if 0.0 < fps < 1000.0 else default_fps
-        self.size = (int(first.shape[1]), int(first.shape[0]))
+        self._first: Frame | None
+        self._first, self.fps = start_capture(capture, what, f"cannot open {what} ({reason})")
+        self.fps = self.fps or default_fps
+        self.size = (int(self._first.shape[1]), int(self._first.shape[0]))
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.num_frames = count if count > 0 and not isinstance(source, int) else None
 
