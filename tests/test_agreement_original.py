@@ -59,6 +59,7 @@ def _agreement(scenario: CrowdScenario, nn_budget: int | None) -> tuple[float, i
     return agreeing / max(n_ours, n_ref), max(n_ours, n_ref)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_same_identities_as_original(seed: int) -> None:
     scenario = CrowdScenario(num_targets=15, num_frames=300, seed=seed, burst_probability=0.02)
@@ -67,6 +68,7 @@ def test_same_identities_as_original(seed: int) -> None:
     assert agreement >= 0.99, f"only {agreement:.4f} of {boxes} boxes agree"
 
 
+@pytest.mark.slow
 def test_budgeted_agreement_is_reported() -> None:
     scenario = CrowdScenario(num_targets=15, num_frames=300, seed=1, burst_probability=0.02)
     agreement, boxes = _agreement(scenario, nn_budget=100)

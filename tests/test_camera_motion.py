@@ -87,6 +87,7 @@ def _identity_switches(use_cmc: bool) -> int:
     return sum(len(v) - 1 for v in ids_of_target.values()) + 8 - len(ids_of_target)
 
 
+@pytest.mark.slow
 def test_compensation_clearly_wins_on_a_shaking_pan() -> None:
     without = _identity_switches(use_cmc=False)
     with_cmc = _identity_switches(use_cmc=True)

@@ -249,6 +249,7 @@ def test_interrupted_run_leaves_no_outputs(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_camera_motion_and_detect_every(
     tmp_path: Path, vtest: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -57,5 +57,6 @@ def test_reid_metadata_command(mars_path: Path, tmp_path: Path) -> None:
     assert convert_main(["reid-metadata", str(path)]) == 2  # nothing to write
 
 
+@pytest.mark.slow
 def test_mars_command_missing_file_exits_2(tmp_path: Path) -> None:
     assert convert_main(["mars", str(tmp_path / "none.pb"), "-o", str(tmp_path / "o.onnx")]) == 2

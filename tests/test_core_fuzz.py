@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -97,6 +98,7 @@ def _warm(options: dict[str, Any]) -> Tracker:
     ),
     calls=st.lists(updates(), min_size=1, max_size=4),
 )
+@pytest.mark.slow
 def test_update_raises_only_library_errors_and_rejections_change_nothing(
     options: dict[str, Any], calls: list[dict[str, Any]]
 ) -> None:

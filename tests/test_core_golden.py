@@ -39,6 +39,7 @@ def golden() -> ModuleType:
     return _script()
 
 
+@pytest.mark.slow
 def test_outputs_identical_to_golden(golden: ModuleType) -> None:
     expected = json.loads(GOLDEN.read_text())
     actual = golden.compute(stream_names={"TUD-Campus", "random"})

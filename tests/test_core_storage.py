@@ -45,6 +45,7 @@ def test_storage_shrinks_back_after_a_burst_and_after_reset(options: dict) -> No
     assert tracker._appearance.nbytes <= 200_000  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_unlimited_budget_memory_follows_the_features_kept() -> None:
     tracker = Tracker(nn_budget=None, max_age=1000)
     for d in _stream(frames=600):

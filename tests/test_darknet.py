@@ -91,6 +91,7 @@ def test_small_cfg_matches_opencv(yolo_models: ModelFactory) -> None:  # noqa: F
     _check_parity(yolo_models(SMALL_CFG))
 
 
+@pytest.mark.slow
 def test_yolov3_tiny_matches_opencv(yolo_models: ModelFactory) -> None:  # noqa: F811
     _check_parity(yolo_models(DARKNET_CFG / "yolov3-tiny.cfg"))
 

@@ -139,6 +139,7 @@ def _crowd(num_frames: int, seed: int) -> tuple[list, np.ndarray]:
     return frames, np.vstack(gt)
 
 
+@pytest.mark.slow
 def test_chunked_tracking_matches_whole_run_where_it_can_and_keeps_one_id_space() -> None:
     frames, _ = _crowd(400, seed=2)
     whole = track_in_chunks(frames, Tracker, 400, 0)
@@ -176,6 +177,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return iou_matrix(a, b)
 
 
+@pytest.mark.slow
 def test_tud_chunked_within_half_a_point_of_whole() -> None:
     """The accuracy benchmark's scene (simulated detections on TUD GT), several seeds.
 

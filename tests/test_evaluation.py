@@ -214,6 +214,7 @@ def test_ground_truth_as_detections_scores_100(sequence: str) -> None:
     assert (r.mota, r.idf1, r.hota) == (1.0, 1.0, pytest.approx(1.0))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sequence", ["TUD-Stadtmitte", "TUD-Campus"])
 def test_ground_truth_as_detections_original_settings(sequence: str) -> None:
     gt = load_gt(sequence)

@@ -37,6 +37,7 @@ def test_finds_the_people_in_vtest(vtest_frames: list[np.ndarray]) -> None:
     assert min(counts) >= 2 and sum(counts) >= 8
 
 
+@pytest.mark.slow
 def test_upscaling_finds_smaller_people(vtest_frames: list[np.ndarray]) -> None:
     native = HOGDetector(upscale=1.0)
     upscaled = HOGDetector(upscale=1.5)

@@ -221,6 +221,7 @@ _KEYS = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(st.integers(0, 200), _KEYS, _VALUES), max_size=4))
 def test_fuzzed_cfg_gives_only_library_errors(edits: list[tuple[int, str, str]]) -> None:

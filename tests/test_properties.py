@@ -1,6 +1,7 @@
 """Property tests: random streams never break the tracker's invariants."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -39,6 +40,7 @@ configs = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=configs, stream=st.lists(frames(dim=4), min_size=1, max_size=25), data=st.data())
 def test_random_streams_keep_invariants(

@@ -394,6 +394,7 @@ def test_fp16_conversion_keeps_float_io_and_features(mars_path: Path, tmp_path: 
     assert np.min(np.sum(full * half.encode_crops(crops), axis=1)) > 0.999
 
 
+@pytest.mark.slow
 def test_video_crops_are_real_frames(tmp_path: Path) -> None:
     from deepsort_lib.errors import SourceError
     from deepsort_lib.models.reid_convert import video_crops

@@ -247,6 +247,7 @@ LINE = st.lists(
 ).map(",".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(LINE, max_size=8), bom=st.booleans(), raw=st.binary(max_size=40))
 def test_fuzz_mot_reader_raises_only_library_errors(

@@ -184,6 +184,7 @@ def clip(tmp_path: Path) -> Path:
     return make_video(tmp_path / "a.avi")
 
 
+@pytest.mark.slow
 def test_cli_refuses_outputs_onto_inputs(clip: Path, tmp_path: Path) -> None:
     original = clip.read_bytes()
     (tmp_path / "same").mkdir()
@@ -205,6 +206,7 @@ def test_cli_refuses_outputs_onto_inputs(clip: Path, tmp_path: Path) -> None:
     assert listing(tmp_path / "same") == []
 
 
+@pytest.mark.slow
 def test_cli_writes_into_dev_null(clip: Path, tmp_path: Path) -> None:
     before = os.stat(os.devnull)
     proc = cli(
@@ -217,6 +219,7 @@ def test_cli_writes_into_dev_null(clip: Path, tmp_path: Path) -> None:
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
 
 
+@pytest.mark.slow
 def test_convert_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     cfg = tmp_path / "v.cfg"
     cfg.write_text((ROOT / "tests" / "data" / "small_yolo.cfg").read_text())
@@ -314,6 +317,7 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(mount)], check=False)
 
 
+@pytest.mark.slow
 def test_full_disk_video_and_mot_fail_cleanly(small_fs: Path, tmp_path: Path) -> None:
     make_video(tmp_path / "big.avi", frames=8, size=(640, 480))
     good = small_fs / "v.avi"

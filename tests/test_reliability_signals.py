@@ -72,6 +72,7 @@ def test_signal_handlers_are_restored() -> None:
     assert {sig: signal.getsignal(sig) for sig in cli_main.STOP_SIGNALS} == before
 
 
+@pytest.mark.slow
 def test_closed_stdout_is_not_a_traceback(tmp_path: Path) -> None:
     sequence = make_sequence(tmp_path / "seq")
     code = "import sys; from deepsort_lib.cli.main import main; sys.exit(main())"

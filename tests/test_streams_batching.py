@@ -200,6 +200,7 @@ class _SceneDetector:
         return self.table[id(frame)].with_features(None)
 
 
+@pytest.mark.slow
 def test_multistream_pipeline_equals_separate_pipelines() -> None:
     from streams_scenes import walking_scene
 

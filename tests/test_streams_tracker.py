@@ -28,6 +28,7 @@ def _total_tracks(out: dict[Hashable, list[Track]]) -> int:
     return sum(len(v) for v in out.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["original", "strongsort", "botsort"])
 def test_n_streams_equal_n_independent_trackers(preset: str) -> None:
     scenes = {f"cam{i}": walking_scene(seed=i, n_frames=120) for i in range(4)}
@@ -167,6 +168,7 @@ def test_global_ids_unique_across_streams_and_consistent() -> None:
     assert sorted(seen) == list(range(1, len(seen) + 1))  # dense, from 1, in first-seen order
 
 
+@pytest.mark.slow
 def test_global_id_table_is_pruned_to_live_tracks() -> None:
     frames = walking_scene(seed=3, n_frames=600, n_ids=8, false_positives=1.0)
     mst = MultiStreamTracker(global_ids=True, max_age=5, return_tentative=True)

@@ -119,6 +119,7 @@ def test_save_features_needs_mot(tmp_path: Path, vtest: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_save_features_without_encoder_is_refused_before_writing(
     tmp_path: Path, vtest: Path
 ) -> None:

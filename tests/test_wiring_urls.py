@@ -63,6 +63,7 @@ def test_open_source_reads_a_url(served_video: str) -> None:
     assert first[0] == 1 and first[1].shape == (576, 768, 3)
 
 
+@pytest.mark.slow
 def test_track_a_url_writes_tracks(served_video: str, tmp_path: Path) -> None:
     mot = tmp_path / "url.txt"
     proc = _track(served_video, "--max-frames", "12", "--mot", str(mot), cwd=tmp_path)
@@ -78,6 +79,7 @@ def test_unreachable_url_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x.txt").exists()
 
 
+@pytest.mark.slow
 def test_max_age_seconds_follows_the_frame_rate(tmp_path: Path, vtest: Path) -> None:
     # vtest.avi is 10 fps: 0.2 s is 2 frames, so tracks die sooner than with the default 30.
     short, long_ = tmp_path / "short.txt", tmp_path / "long.txt"

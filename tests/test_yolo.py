@@ -159,6 +159,7 @@ def test_nms_by_hand() -> None:
 # -- detector on converted models ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_detector_protocol_metadata_and_layouts(yolo_models: ModelFactory) -> None:  # noqa: F811
     files = yolo_models(TINY)
     raw = YOLOv3Detector(files.raw, providers="cpu")
@@ -396,6 +397,7 @@ def test_unknown_layout_names_what_was_found(tmp_path: Path) -> None:
 # -- int8 and CLI --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_int8_quantisation_and_cli(yolo_models: ModelFactory, tmp_path: Path) -> None:  # noqa: F811
     files = yolo_models(TINY)
     frames = sample_frames(4)
