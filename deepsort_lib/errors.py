@@ -32,6 +32,13 @@ class ConcurrentUseError(DeepSortError, RuntimeError):
     thread while still busy. Nothing was changed by the refused call."""
 
 
+class StateError(InvalidInputError):
+    """A saved tracker state is corrupt, of another format, or from an unsupported version.
+
+    Raised before anything is restored: the object that rejected the state is unchanged.
+    """
+
+
 class SourceError(DeepSortError, OSError):
     """A video, image folder, camera or data file cannot be opened, read or written."""
 
@@ -43,4 +50,5 @@ __all__ = [
     "InvalidInputError",
     "ModelError",
     "SourceError",
+    "StateError",
 ]

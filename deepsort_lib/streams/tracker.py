@@ -26,6 +26,8 @@ from numpy.typing import ArrayLike
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.streams.state import multistream_state, restore_multistream
+from deepsort_lib.tracking.camera import as_affine
 from deepsort_lib.tracking.track import Track
 from deepsort_lib.tracking.tracker import Tracker, TrackerConfig
 
@@ -290,6 +292,32 @@ class MultiStreamTracker:
         """Frame number of the stream's last update (``None`` before its first)."""
         return self._get(stream_id).last_index
 
+    # -- saved state (layout in streams/state.py) -----------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every stream's tracker, frame numbering and the global ids, as plain data.
+
+        :meth:`from_state` in any process continues bit-identically; write it to a file with
+        :func:`deepsort_lib.io.state.save_state`.
+
+        Raises
+        ------
+        StateError
+            If a stream id is not a ``str``, ``int``, ``float`` or tuple of them.
+        """
+        return multistream_state(self)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> MultiStreamTracker:
+        """A multi-stream tracker continuing from :meth:`state_dict`'s output.
+
+        Raises
+        ------
+        StateError
+            If the state is corrupt, of another format or from an unsupported version.
+        """
+        return restore_multistream(cls, state)
+
     # -- tracking --------------------------------------------------------------------------
 
     def update(self, batch: Iterable[FrameLike]) -> dict[StreamId, list[Track]]:
@@ -447,16 +475,11 @@ def _check_index(stream_id: StreamId, index: object) -> int | float:
 
 
 def _check_camera_motion(stream_id: StreamId, camera_motion: ArrayLike | None) -> None:
-    if camera_motion is None:
-        return
-    try:
-        affine = np.asarray(camera_motion, dtype=np.float64)
-    except (TypeError, ValueError):
-        affine = np.zeros(0)
-    if affine.shape != (2, 3) or not np.all(np.isfinite(affine)):
-        raise InvalidInputError(
-            f"stream {stream_id!r}: camera_motion must be a finite (2, 3) affine matrix"
-        )
+    if camera_motion is not None:
+        try:
+            as_affine(camera_motion)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"stream {stream_id!r}: {exc}") from None
 
 
 def _as_frame(item: FrameLike) -> StreamFrame:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.tracking.state import ArrayState
 
 FloatArray = NDArray[np.float64]
 FeatureArray = NDArray[np.float32]
@@ -75,6 +76,35 @@ class AppearanceModel(Protocol):
         """Remove every track."""
 
 
+_APPEARANCE_METHODS = ("add_tracks", "update", "keep", "distance", "clear")
+
+
+def check_appearance_model(model: object) -> None:
+    """Raise :class:`ConfigurationError` unless ``model`` has the :class:`AppearanceModel` API."""
+    missing = [m for m in _APPEARANCE_METHODS if not callable(getattr(model, m, None))]
+    if missing or not hasattr(model, "dim"):
+        raise ConfigurationError(
+            f"appearance_model {type(model).__name__} lacks {', '.join(missing) or 'dim'}; "
+            "see deepsort_lib.tracking.appearance.AppearanceModel"
+        )
+
+
+def make_appearance(kind: str, nn_budget: int | None, ema_alpha: float) -> AppearanceModel:
+    """The store ``TrackerConfig.appearance`` names: ``"ema"``, or a gallery sized to the budget.
+
+    Budgets up to :data:`DENSE_MAX_BUDGET` use the dense :class:`FeatureGallery`; larger or
+    unlimited ones the :class:`~deepsort_lib.tracking.flat_gallery.FlatGallery`, whose memory
+    follows the features kept rather than budget x tracks.
+    """
+    if kind == "ema":
+        return EmaAppearance(ema_alpha)
+    if nn_budget is None or nn_budget > DENSE_MAX_BUDGET:
+        from deepsort_lib.tracking.flat_gallery import FlatGallery  # it imports this module
+
+        return FlatGallery(nn_budget)
+    return FeatureGallery(nn_budget)
+
+
 def _wanted_columns(pairs: BoolArray, per_row: NDArray[np.int64], k: int) -> IndexArray:
     """``(R, k)`` column indices of each row's True entries, left-aligned, padded with 0."""
     r, c = np.nonzero(pairs)  # row-major: each row's columns in order
@@ -89,7 +119,7 @@ def _wanted_columns(pairs: BoolArray, per_row: NDArray[np.int64], k: int) -> Ind
 DENSE_MAX_BUDGET = 256
 
 
-class FeatureGallery:
+class FeatureGallery(ArrayState):
     """Per-track ring buffers of the last ``budget`` features (Deep SORT's ``nn_budget``).
 
     One dense ``(slots, budget, D)`` block: the fastest layout for small budgets. The block
@@ -103,6 +133,9 @@ class FeatureGallery:
         capacity of the longest: the tracker uses
         :class:`~deepsort_lib.tracking.flat_gallery.FlatGallery` for that instead.
     """
+
+    # Everything a saved state must carry to continue bit-identically (tracking/state.py).
+    STATE_FIELDS = ("dim", "_capacity", "_samples", "_counts", "_heads", "_slots", "_free")
 
     def __init__(self, budget: int | None = 100) -> None:
         if budget is not None and budget < 1:
@@ -258,7 +291,7 @@ class FeatureGallery:
         return out
 
 
-class EmaAppearance:
+class EmaAppearance(ArrayState):
     """One exponentially smoothed feature per track (StrongSORT).
 
     Parameters
@@ -266,6 +299,9 @@ class EmaAppearance:
     alpha
         Weight of the past: ``e_t = alpha * e_{t-1} + (1 - alpha) * f_t`` (StrongSORT: 0.9).
     """
+
+    # Everything a saved state must carry to continue bit-identically (tracking/state.py).
+    STATE_FIELDS = ("dim", "_state", "_has")
 
     def __init__(self, alpha: float = 0.9) -> None:
         if not 0.0 <= alpha < 1.0:
@@ -336,5 +372,7 @@ __all__ = [
     "AppearanceModel",
     "EmaAppearance",
     "FeatureGallery",
+    "check_appearance_model",
+    "make_appearance",
     "normalize_features",
 ]

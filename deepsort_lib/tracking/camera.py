@@ -10,9 +10,30 @@ conventions (``xyah``: the aspect ratio is scale-free and stays as it is).
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+
+from deepsort_lib.errors import InvalidInputError
 
 FloatArray = NDArray[np.float64]
+
+
+def as_affine(camera_motion: ArrayLike) -> FloatArray:
+    """``camera_motion`` as a finite ``(2, 3)`` float64 affine matrix.
+
+    Raises
+    ------
+    InvalidInputError
+        If it is not numeric, not ``(2, 3)`` or not finite.
+    """
+    try:
+        affine = np.asarray(camera_motion, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError("camera_motion must be a numeric (2, 3) array") from exc
+    if affine.shape != (2, 3) or not np.all(np.isfinite(affine)):
+        raise InvalidInputError(
+            f"camera_motion must be a finite (2, 3) affine matrix, got shape {affine.shape}"
+        )
+    return affine
 
 
 def warp_jacobian(affine: FloatArray, measurement: str = "xyah") -> FloatArray:
@@ -44,4 +65,4 @@ def warp_states(
     return new_means, new_covs
 
 
-__all__ = ["warp_jacobian", "warp_states"]
+__all__ = ["as_affine", "warp_jacobian", "warp_states"]

@@ -27,11 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.tracking.state import ArrayState
 
 IntArray = NDArray[np.int64]
 
 
-class GapStatistics:
+class GapStatistics(ArrayState):
     """Online counts of how missed confirmed tracks ended, and the coasting cut-off.
 
     Parameters
@@ -46,6 +47,9 @@ class GapStatistics:
     floor
         The smallest cut-off ever returned.
     """
+
+    # Everything a saved state must carry to continue bit-identically (tracking/state.py).
+    STATE_FIELDS = ("_returned", "_deleted", "_cutoff")
 
     def __init__(
         self,

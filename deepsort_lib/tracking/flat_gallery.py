@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.tracking.state import ArrayState
 
 FloatArray = NDArray[np.float64]
 FeatureArray = NDArray[np.float32]
@@ -28,7 +29,7 @@ BoolArray = NDArray[np.bool_]
 _MIN_ROWS = 1024  # smallest sample array kept once features exist
 
 
-class FlatGallery:
+class FlatGallery(ArrayState):
     """Per-track galleries of the last ``budget`` features (``None``: all), stored flat.
 
     Parameters
@@ -36,6 +37,9 @@ class FlatGallery:
     budget
         Features kept per track; ``None`` keeps them all.
     """
+
+    # Everything a saved state must carry to continue bit-identically (tracking/state.py).
+    STATE_FIELDS = ("dim", "_samples", "_owner", "_seq", "_n", "_live", "_slots", "_total", "_free")
 
     def __init__(self, budget: int | None = None) -> None:
         if budget is not None and budget < 1:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from deepsort_lib.boxes import tlwh_to_xyah, tlwh_to_xywh, xyah_to_tlwh, xywh_to_tlwh
 from deepsort_lib.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -53,6 +54,17 @@ CHI2INV95: dict[int, float] = {
 }
 
 Measurement = Literal["xyah", "xywh"]
+
+
+def tlwh_to_measurement(tlwh: FloatArray, measurement: str) -> FloatArray:
+    """``(N, 4)`` tlwh boxes as ``(N, 4)`` measurements of kind ``"xyah"`` or ``"xywh"``."""
+    return tlwh_to_xywh(tlwh) if measurement == "xywh" else tlwh_to_xyah(tlwh)
+
+
+def measurement_to_tlwh(boxes: FloatArray, measurement: str) -> FloatArray:
+    """``(N, 4)`` ``"xyah"`` or ``"xywh"`` boxes (the first four state entries) as tlwh."""
+    return xywh_to_tlwh(boxes) if measurement == "xywh" else xyah_to_tlwh(boxes)
+
 
 _NDIM = 4
 # Aspect-ratio noise is absolute, not scaled by size (Deep SORT's choice).
@@ -461,4 +473,6 @@ __all__ = [
     "FilterpyBoxFilter",
     "FilterpyKalmanModel",
     "Measurement",
+    "measurement_to_tlwh",
+    "tlwh_to_measurement",
 ]

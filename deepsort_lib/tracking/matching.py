@@ -24,8 +24,6 @@ from deepsort_lib.boxes import (
     iou_matrix,
     iou_pairs,
     overlapping_pairs,
-    xyah_to_tlwh,
-    xywh_to_tlwh,
 )
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.tracking.appearance import AppearanceModel
@@ -38,7 +36,7 @@ from deepsort_lib.tracking.association import (
 )
 from deepsort_lib.tracking.config import TrackerConfig
 from deepsort_lib.tracking.cost import AssociationCost, CostContext
-from deepsort_lib.tracking.kalman import BoxKalmanModel
+from deepsort_lib.tracking.kalman import BoxKalmanModel, measurement_to_tlwh
 from deepsort_lib.tracking.table import TrackTable
 from deepsort_lib.tracking.track import TrackState
 
@@ -86,8 +84,7 @@ class FrameMatcher:
 
     def state_tlwh(self, rows: IndexArray) -> FloatArray:
         """The Kalman boxes of ``rows`` as tlwh."""
-        boxes = self.table.means[rows, :4]
-        return xywh_to_tlwh(boxes) if self.config.measurement == "xywh" else xyah_to_tlwh(boxes)
+        return measurement_to_tlwh(self.table.means[rows, :4], self.config.measurement)
 
     def _associate_all(
         self,

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import tlwh_to_xyxy
+from deepsort_lib.tracking.table import TrackTable
 
 FloatArray = NDArray[np.float64]
 
@@ -95,4 +96,39 @@ class Track:
         )
 
 
-__all__ = ["Track", "TrackState"]
+def tracks_from_rows(rows: TrackTable, tlwh: NDArray[np.float64]) -> list[Track]:
+    """One :class:`Track` per row of ``rows`` (a table of copies), at the boxes ``tlwh``.
+
+    The table must hold fresh arrays (``TrackTable.select``): the tracks keep views into them.
+    """
+    columns = zip(
+        rows.track_ids.tolist(),
+        rows.class_ids.tolist(),
+        rows.confidences.tolist(),
+        rows.states.tolist(),
+        rows.hits.tolist(),
+        rows.ages.tolist(),
+        rows.time_since_update.tolist(),
+        rows.detection_index.tolist(),
+        strict=True,
+    )
+    return [
+        Track(
+            track_id=tid,
+            tlwh=tlwh[i],
+            detection_tlwh=rows.detection_tlwh[i],
+            class_id=cls,
+            confidence=conf,
+            state=TrackState(state),
+            hits=hits,
+            age=age,
+            time_since_update=tsu,
+            detection_index=None if det < 0 else det,
+            mean=rows.means[i],
+            covariance=rows.covariances[i],
+        )
+        for i, (tid, cls, conf, state, hits, age, tsu, det) in enumerate(columns)
+    ]
+
+
+__all__ = ["Track", "TrackState", "tracks_from_rows"]

@@ -22,9 +22,9 @@ Tracking with a Deep Association Metric"):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 import numpy as np
@@ -33,31 +33,31 @@ from numpy.typing import ArrayLike, NDArray
 from deepsort_lib.boxes import (
     Detections,
     as_detections,
-    tlwh_to_xyah,
-    tlwh_to_xywh,
-    xyah_to_tlwh,
-    xywh_to_tlwh,
 )
 from deepsort_lib.errors import ConcurrentUseError, ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.appearance import (
-    DENSE_MAX_BUDGET,
     AppearanceModel,
-    EmaAppearance,
-    FeatureGallery,
+    check_appearance_model,
+    make_appearance,
     normalize_features,
 )
 from deepsort_lib.tracking.association import (
     Assignment,
 )
-from deepsort_lib.tracking.camera import warp_states
+from deepsort_lib.tracking.camera import as_affine, warp_states
 from deepsort_lib.tracking.coasting import GapStatistics
 from deepsort_lib.tracking.config import PRESETS, TrackerConfig
 from deepsort_lib.tracking.cost import AssociationCost
-from deepsort_lib.tracking.flat_gallery import FlatGallery
-from deepsort_lib.tracking.kalman import BoxKalmanModel, FilterpyKalmanModel
+from deepsort_lib.tracking.kalman import (
+    BoxKalmanModel,
+    FilterpyKalmanModel,
+    measurement_to_tlwh,
+    tlwh_to_measurement,
+)
 from deepsort_lib.tracking.matching import FrameMatcher
+from deepsort_lib.tracking.state import restore_tracker, saved_config, tracker_state
 from deepsort_lib.tracking.table import TrackTable
-from deepsort_lib.tracking.track import Track, TrackState
+from deepsort_lib.tracking.track import Track, TrackState, tracks_from_rows
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -129,9 +129,11 @@ class Tracker:
         self._cost = association_cost
         self._next_id = 1
         if appearance_model is None:
-            self._appearance = self._new_appearance()
+            self._appearance = make_appearance(
+                self.config.appearance, self.config.nn_budget, self.config.ema_alpha
+            )
         else:
-            _check_appearance_model(appearance_model)
+            check_appearance_model(appearance_model)
             appearance_model.clear()
             self._appearance = appearance_model
         self._gaps = (
@@ -181,14 +183,6 @@ class Tracker:
         }
         return cls(TrackerConfig(**{**PRESETS[name], **overrides}), **plugins)
 
-    def _new_appearance(self) -> AppearanceModel:
-        budget = self.config.nn_budget
-        if self.config.appearance == "ema":
-            return EmaAppearance(self.config.ema_alpha)
-        if budget is None or budget > DENSE_MAX_BUDGET:
-            return FlatGallery(budget)  # memory follows the features kept
-        return FeatureGallery(budget)
-
     # -- public API --------------------------------------------------------------------------
 
     @property
@@ -207,6 +201,62 @@ class Tracker:
             self._appearance.clear()
             if self._gaps is not None:
                 self._gaps.clear()
+
+    # -- saved state (checkpoint / resume; the layout is in tracking/state.py) ----------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this tracker elsewhere, as plain arrays and numbers.
+
+        A tracker given this state by :meth:`load_state_dict` (or built by :meth:`from_state`),
+        in this process or another, returns exactly what this one would from the next
+        ``update`` on. Write it to a file with :func:`deepsort_lib.io.state.save_state`.
+
+        Raises
+        ------
+        ConfigurationError
+            If a user-supplied ``appearance_model`` has no ``state_dict`` method.
+        """
+        with self._exclusive():
+            return tracker_state(
+                asdict(self.config), self._next_id, self._table, self._appearance, self._gaps
+            )
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of a tracker with the same settings.
+
+        Raises
+        ------
+        StateError
+            If the state is corrupt, of another format or version, or was saved with other
+            settings (the differing fields are named); the tracker is then unchanged.
+        """
+        with self._exclusive():
+            restored = restore_tracker(state, asdict(self.config), self._appearance, self._gaps)
+            self._table, self._appearance, self._gaps, self._next_id = restored
+            self._matcher.appearance, self._matcher.table = self._appearance, self._table
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        *,
+        appearance_model: AppearanceModel | None = None,
+        association_cost: AssociationCost | None = None,
+    ) -> Tracker:
+        """A tracker with the saved settings, continuing from ``state``.
+
+        A custom ``association_cost`` is code, not state: pass it again. So is a custom
+        ``appearance_model`` (its contents are restored from the state).
+
+        Raises
+        ------
+        StateError
+            If the state is corrupt, of another format, or from an unsupported version.
+        """
+        config = TrackerConfig(**saved_config(state))
+        tracker = cls(config, appearance_model=appearance_model, association_cost=association_cost)
+        tracker.load_state_dict(state)
+        return tracker
 
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
@@ -276,7 +326,7 @@ class Tracker:
                 f"{len(dets)} detections in one frame, more than max_detections="
                 f"{self.config.max_detections} (raise it in TrackerConfig if you mean it)"
             )
-        affine = self._check_camera_motion(camera_motion)
+        affine = None if camera_motion is None else as_affine(camera_motion)
         self._check_feature_dim(dets)
         # Nothing above changed any state. Prediction and association below build new arrays
         # and only swap them in, so an unexpected error there (a user cost raising, say) can
@@ -323,19 +373,6 @@ class Tracker:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _check_camera_motion(self, camera_motion: ArrayLike | None) -> FloatArray | None:
-        if camera_motion is None:
-            return None
-        try:
-            affine = np.asarray(camera_motion, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError("camera_motion must be a numeric (2, 3) array") from exc
-        if affine.shape != (2, 3) or not np.all(np.isfinite(affine)):
-            raise InvalidInputError(
-                f"camera_motion must be a finite (2, 3) affine matrix, got shape {affine.shape}"
-            )
-        return affine
-
     def _check_feature_dim(self, dets: Detections) -> None:
         dim = dets.feature_dim
         if dim is None:
@@ -347,11 +384,10 @@ class Tracker:
             )
 
     def _to_measurement(self, tlwh: FloatArray) -> FloatArray:
-        return tlwh_to_xywh(tlwh) if self.config.measurement == "xywh" else tlwh_to_xyah(tlwh)
+        return tlwh_to_measurement(tlwh, self.config.measurement)
 
     def _state_tlwh(self, rows: IndexArray) -> FloatArray:
-        boxes = self._table.means[rows, :4]
-        return xywh_to_tlwh(boxes) if self.config.measurement == "xywh" else xyah_to_tlwh(boxes)
+        return measurement_to_tlwh(self._table.means[rows, :4], self.config.measurement)
 
     def _predict_all(self, miss: bool) -> None:
         # New arrays (no in-place writes): update() may have to put the old ones back.
@@ -457,49 +493,7 @@ class Tracker:
         return self._snapshot(np.flatnonzero(wanted))
 
     def _snapshot(self, rows: IndexArray) -> list[Track]:
-        # Fresh arrays: the Track objects may keep views into them safely.
-        tlwh = self._state_tlwh(rows)
-        sel = self._table.select(rows)
-        columns = zip(
-            sel.track_ids.tolist(),
-            sel.class_ids.tolist(),
-            sel.confidences.tolist(),
-            sel.states.tolist(),
-            sel.hits.tolist(),
-            sel.ages.tolist(),
-            sel.time_since_update.tolist(),
-            sel.detection_index.tolist(),
-            strict=True,
-        )
-        return [
-            Track(
-                track_id=tid,
-                tlwh=tlwh[i],
-                detection_tlwh=sel.detection_tlwh[i],
-                class_id=cls,
-                confidence=conf,
-                state=TrackState(state),
-                hits=hits,
-                age=age,
-                time_since_update=tsu,
-                detection_index=None if det < 0 else det,
-                mean=sel.means[i],
-                covariance=sel.covariances[i],
-            )
-            for i, (tid, cls, conf, state, hits, age, tsu, det) in enumerate(columns)
-        ]
-
-
-_APPEARANCE_METHODS = ("add_tracks", "update", "keep", "distance", "clear")
-
-
-def _check_appearance_model(model: object) -> None:
-    missing = [m for m in _APPEARANCE_METHODS if not callable(getattr(model, m, None))]
-    if missing or not hasattr(model, "dim"):
-        raise ConfigurationError(
-            f"appearance_model {type(model).__name__} lacks {', '.join(missing) or 'dim'}; "
-            "see deepsort_lib.tracking.appearance.AppearanceModel"
-        )
+        return tracks_from_rows(self._table.select(rows), self._state_tlwh(rows))
 
 
 __all__ = ["PRESETS", "Tracker", "TrackerConfig"]
