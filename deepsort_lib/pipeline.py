@@ -17,8 +17,6 @@ import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,51 +24,18 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
-from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.io.background import prefetch
 from deepsort_lib.io.detection_cache import DetectionCache
-from deepsort_lib.io.sinks import Sink
+from deepsort_lib.io.sinks import Sink, abort_sinks, check_sink_paths, close_sinks
 from deepsort_lib.io.video import FrameSource, open_source
 from deepsort_lib.models.camera_motion import CameraMotion
 from deepsort_lib.protocols import Detector, Encoder
 from deepsort_lib.protocols import Tracker as TrackerProtocol
-from deepsort_lib.tracking.track import Track
+from deepsort_lib.results import FrameResult, RunSummary, StageTimings
 
 Frame = NDArray[np.uint8]
 SourceLike = FrameSource | Iterable[tuple[int, Frame]] | str | os.PathLike[str] | int
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class StageTimings:
-    """Seconds spent on one frame (or summed over a run) by each stage.
-
-    ``decode`` is reading the frame from the source, ``detect`` and ``encode`` the models,
-    ``track`` the tracker's update (or predict), ``write`` the sinks.
-    """
-
-    decode: float = 0.0
-    detect: float = 0.0
-    encode: float = 0.0
-    track: float = 0.0
-    write: float = 0.0
-
-    @property
-    def total(self) -> float:
-        """Sum of all stages."""
-        return self.decode + self.detect + self.encode + self.track + self.write
-
-    @property
-    def inference(self) -> float:
-        """Model time: ``detect + encode``."""
-        return self.detect + self.encode
-
-    def __add__(self, other: StageTimings) -> StageTimings:
-        return StageTimings(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
-
-    def as_dict(self) -> dict[str, float]:
-        """The stages by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def encode_detections(
@@ -120,51 +85,6 @@ def encode_detections(
     return detections.with_features(features)
 
 
-@dataclass(frozen=True, eq=False)
-class FrameResult:
-    """What the pipeline produced for one frame.
-
-    Attributes
-    ----------
-    frame_index
-        1-based frame number.
-    frame
-        The ``(H, W, 3)`` BGR frame, or ``None`` when tracking from a cache without a source.
-    detections
-        The detections given to the tracker (with features when an encoder ran); empty on
-        frames skipped by ``detect_every``.
-    tracks
-        What the tracker returned for this frame.
-    timings
-        :class:`StageTimings` of this frame.
-    detected
-        ``False`` on frames where the detector was skipped and the tracker only predicted.
-    """
-
-    frame_index: int
-    frame: Frame | None
-    detections: Detections
-    tracks: list[Track]
-    timings: StageTimings
-    detected: bool = True
-
-
-@dataclass
-class RunSummary:
-    """Totals of a completed :meth:`Pipeline.process` run."""
-
-    frames: int = 0
-    wall_time: float = 0.0
-    timings: StageTimings = field(default_factory=StageTimings)
-    track_ids: set[int] = field(default_factory=set)
-    outputs: list[Path] = field(default_factory=list)
-
-    @property
-    def fps(self) -> float:
-        """Frames per second over the whole run."""
-        return self.frames / self.wall_time if self.wall_time > 0 else 0.0
-
-
 def _limit(items: Iterable[_T], count: int | None) -> Iterator[_T]:
     for i, item in enumerate(items):
         if count is not None and i >= count:
@@ -176,52 +96,6 @@ def _timed(fn: Callable[[], _T]) -> tuple[_T, float]:
     start = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - start
-
-
-def _check_sink_paths(source: SourceLike | None, sinks: Sequence[Sink]) -> None:
-    """Refuse sinks whose file is the source or another sink's (see io.atomic's rules)."""
-    outputs = {
-        f"sink {i} ({type(sink).__name__})": getattr(sink, "path", None)
-        for i, sink in enumerate(sinks)
-    }
-    where = source if isinstance(source, (str, os.PathLike)) else getattr(source, "path", None)
-    check_output_paths(outputs, {"source": where})
-
-
-def _abort_sinks(sinks: Sequence[Sink]) -> None:
-    """Abort every sink, even if one of them fails to (the first failure is re-raised)."""
-    error: BaseException | None = None
-    for sink in sinks:
-        try:
-            sink.abort()
-        except BaseException as exc:  # keep cleaning up the others
-            error = error or exc
-    if error is not None:
-        raise error
-
-
-def _close_sinks(sinks: Sequence[Sink]) -> None:
-    """Publish every sink's output, or none: a failure aborts all that are not yet closed.
-
-    Sinks with a ``finish()`` method write and check their temporary files first, for all
-    sinks, so that the likely failures (a full disk, an incomplete video) happen before any
-    output is renamed into place.
-    """
-    closed = 0
-    try:
-        for sink in sinks:
-            finish = getattr(sink, "finish", None)
-            if callable(finish):
-                finish()
-        for sink in sinks:
-            sink.close()
-            closed += 1
-    except BaseException:
-        try:
-            _abort_sinks(sinks[closed:])
-        except BaseException:
-            pass  # the first failure is the one to report
-        raise
 
 
 class Pipeline:
@@ -401,9 +275,9 @@ class Pipeline:
                 raise ConfigurationError(f"max_frames must be >= 1, got {max_frames}")
             if source is None and cache is None:
                 raise ConfigurationError("give a source of frames, a detection cache, or both")
-            _check_sink_paths(source, sinks)
+            check_sink_paths(source, sinks)
         except BaseException:
-            _abort_sinks(sinks)  # their temporary files must not outlive a refused run
+            abort_sinks(sinks)  # their temporary files must not outlive a refused run
             raise
         return self._run(source, cache, list(sinks), max_frames)
 
@@ -440,9 +314,9 @@ class Pipeline:
                 completed = True
             finally:
                 if completed:
-                    _close_sinks(sinks)
+                    close_sinks(sinks)
                 else:
-                    _abort_sinks(sinks)
+                    abort_sinks(sinks)
 
     def _loop(
         self,

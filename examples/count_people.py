@@ -18,7 +18,8 @@ from deepsort_lib import Tracker
 from deepsort_lib.counting import Counters
 from deepsort_lib.io.draw import draw_overlays, draw_tracks
 from deepsort_lib.io.recorder import TrackRecorder
-from deepsort_lib.io.video import VideoWriter, open_source
+from deepsort_lib.io.video import open_source
+from deepsort_lib.io.video_writer import VideoWriter
 from deepsort_lib.models.hog import HOGDetector
 
 # vtest.avi is 768x576: people walk left and right across the square, so a vertical line in

@@ -19,7 +19,7 @@ from reliability_helpers import ROOT, assert_one_line_error, cli, listing, make_
 from deepsort_lib.cli.main import main
 from deepsort_lib.errors import SourceError
 from deepsort_lib.io.atomic import NAME_MAX, AtomicFile, AtomicPath, check_output_paths
-from deepsort_lib.io.video import VideoWriter
+from deepsort_lib.io.video_writer import VideoWriter
 
 # -- the atomic writer ---------------------------------------------------------------------------
 

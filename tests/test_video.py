@@ -14,9 +14,9 @@ from deepsort_lib.io.video import (
     ImageFolderSource,
     MotSequenceSource,
     VideoSource,
-    VideoWriter,
     open_source,
 )
+from deepsort_lib.io.video_writer import VideoWriter
 from deepsort_lib.tracking.track import Track, TrackState
 
 

@@ -11,7 +11,7 @@ from deepsort_lib.counting.zone import ZoneCounter
 from deepsort_lib.tracking.track import Track
 
 if TYPE_CHECKING:
-    from deepsort_lib.pipeline import FrameResult
+    from deepsort_lib.results import FrameResult
 
 
 class Counters:

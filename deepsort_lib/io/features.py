@@ -76,7 +76,7 @@ def _write_npz(atomic: AtomicPath, frames: ArrayLike, ids: ArrayLike, features: 
 
 
 class _ResultWithDetections(Protocol):
-    """What :class:`FeaturesSink` reads of a :class:`~deepsort_lib.pipeline.FrameResult`."""
+    """What :class:`FeaturesSink` reads of a :class:`~deepsort_lib.results.FrameResult`."""
 
     @property
     def frame_index(self) -> int: ...

@@ -28,7 +28,7 @@ from deepsort_lib.io.mot import MotData, write_mot
 from deepsort_lib.tracking.track import Track, TrackState
 
 if TYPE_CHECKING:
-    from deepsort_lib.pipeline import FrameResult
+    from deepsort_lib.results import FrameResult
 
 #: Columns of :meth:`TrackRecorder.to_records` / :meth:`TrackRecorder.to_pandas`, in order.
 RECORD_FIELDS: tuple[str, ...] = (

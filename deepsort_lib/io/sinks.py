@@ -1,6 +1,6 @@
 """Outputs of a :class:`~deepsort_lib.pipeline.Pipeline` run: annotated video, MOT file, track log.
 
-A sink receives every :class:`~deepsort_lib.pipeline.FrameResult` through :meth:`Sink.write`.
+A sink receives every :class:`~deepsort_lib.results.FrameResult` through :meth:`Sink.write`.
 :meth:`Sink.close` finishes the output (the file appears under its final name);
 :meth:`Sink.abort` discards it. The pipeline calls ``abort`` on every sink when a run stops on
 an exception, so an interrupted run leaves no output that looks complete.
@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from deepsort_lib.errors import ConfigurationError
-from deepsort_lib.io.atomic import AtomicFile
+from deepsort_lib.io.atomic import AtomicFile, check_output_paths
 from deepsort_lib.io.background import BackgroundWorker
 from deepsort_lib.io.draw import draw_fps, draw_overlays, draw_tracks
 from deepsort_lib.io.mot import MotWriter
-from deepsort_lib.io.video import Frame, VideoWriter
+from deepsort_lib.io.video import Frame
+from deepsort_lib.io.video_writer import VideoWriter
 from deepsort_lib.tracking.track import Track
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ _VideoItem = tuple[Frame, list[Track], float | None, Sequence["CounterOverlay"]]
 
 
 class FrameResultLike(Protocol):
-    """What a sink reads of a frame's result (:class:`~deepsort_lib.pipeline.FrameResult`).
+    """What a sink reads of a frame's result (:class:`~deepsort_lib.results.FrameResult`).
 
     Declared here so that this module does not import the pipeline (which imports the sinks).
     """
@@ -83,7 +84,7 @@ class VideoSink:
     fps_window
         Frames in the FPS moving average.
     fourcc
-        Codec of the :class:`~deepsort_lib.io.video.VideoWriter`.
+        Codec of the :class:`~deepsort_lib.io.video_writer.VideoWriter`.
     background
         Draw and encode on a background thread (OpenCV releases the GIL while encoding), so
         writing overlaps the next frame's inference. Errors surface on the next ``write`` or
@@ -336,4 +337,63 @@ def _csv_line(values: Sequence[object]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["LOG_FIELDS", "MotSink", "RunTotals", "Sink", "TrackLogSink", "VideoSink"]
+def check_sink_paths(source: object, sinks: Sequence[Sink]) -> None:
+    """Refuse sinks whose file is the source or another sink's (see io.atomic's rules).
+
+    ``source`` is what the pipeline reads: a path, or an object with a ``path`` attribute.
+    """
+    outputs = {
+        f"sink {i} ({type(sink).__name__})": getattr(sink, "path", None)
+        for i, sink in enumerate(sinks)
+    }
+    where = source if isinstance(source, (str, os.PathLike)) else getattr(source, "path", None)
+    check_output_paths(outputs, {"source": where})
+
+
+def abort_sinks(sinks: Sequence[Sink]) -> None:
+    """Abort every sink, even if one of them fails to (the first failure is re-raised)."""
+    error: BaseException | None = None
+    for sink in sinks:
+        try:
+            sink.abort()
+        except BaseException as exc:  # keep cleaning up the others
+            error = error or exc
+    if error is not None:
+        raise error
+
+
+def close_sinks(sinks: Sequence[Sink]) -> None:
+    """Publish every sink's output, or none: a failure aborts all that are not yet closed.
+
+    Sinks with a ``finish()`` method write and check their temporary files first, for all
+    sinks, so that the likely failures (a full disk, an incomplete video) happen before any
+    output is renamed into place.
+    """
+    closed = 0
+    try:
+        for sink in sinks:
+            finish = getattr(sink, "finish", None)
+            if callable(finish):
+                finish()
+        for sink in sinks:
+            sink.close()
+            closed += 1
+    except BaseException:
+        try:
+            abort_sinks(sinks[closed:])
+        except BaseException:
+            pass  # the first failure is the one to report
+        raise
+
+
+__all__ = [
+    "LOG_FIELDS",
+    "MotSink",
+    "RunTotals",
+    "Sink",
+    "TrackLogSink",
+    "VideoSink",
+    "abort_sinks",
+    "check_sink_paths",
+    "close_sinks",
+]

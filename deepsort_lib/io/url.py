@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import SourceError
-from deepsort_lib.io.video import FrameSource, _quiet_opencv, start_capture
+from deepsort_lib.io.video import FrameSource, quiet_opencv, start_capture
 
 Frame = NDArray[np.uint8]
 #: URL schemes read as live network streams.
@@ -64,7 +64,7 @@ class UrlSource(FrameSource):
         # FFmpeg prints connection errors straight to stderr; our SourceError says it in one
         # line. Read once, at FFmpeg's first use in the process; a user's own setting wins.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-        with _quiet_opencv():
+        with quiet_opencv():
             capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
         self._capture = capture
         self._first: Frame | None

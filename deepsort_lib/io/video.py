@@ -1,4 +1,4 @@
-"""Frame sources and the annotated-video writer.
+"""Frame sources: video files, cameras, image folders and MOT sequences.
 
 A source is an iterable of ``(frame_number, frame_bgr)`` pairs: ``frame_bgr`` is an
 ``(H, W, 3)`` uint8 array and frame numbers start at **1** (the MOTChallenge convention), so
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +31,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError, SourceError
-from deepsort_lib.io.atomic import AtomicPath
 from deepsort_lib.io.detection_cache import DetectionCache
 
 Frame = NDArray[np.uint8]
@@ -86,9 +85,12 @@ class FrameSource:
 
 
 @contextmanager
-def _quiet_opencv() -> Iterator[None]:
-    # OpenCV logs its own warnings when a device or file fails to open; the SourceError we
-    # raise says it in one line.
+def quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own log inside the block (errors still show).
+
+    OpenCV logs warnings when a device, file or URL fails to open or a write fails; the
+    :class:`~deepsort_lib.errors.SourceError` raised then says it in one line.
+    """
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
@@ -136,7 +138,7 @@ class VideoSource(FrameSource):
     def __init__(self, source: str | os.PathLike[str] | int, *, default_fps: float = 25.0) -> None:
         if isinstance(source, int):
             self.name = f"camera{source}"
-            with _quiet_opencv():
+            with quiet_opencv():
                 capture = cv2.VideoCapture(source)
             what = f"camera {source}"
             reason = "no such capture device, or it is busy"
@@ -148,7 +150,7 @@ class VideoSource(FrameSource):
                 raise SourceError(f"not a video file: {path}")
             self.name = path.stem
             self.path = path
-            with _quiet_opencv():
+            with quiet_opencv():
                 capture = cv2.VideoCapture(str(path))
             what = f"video {path}"
             reason = "not a video OpenCV can decode"
@@ -355,156 +357,14 @@ def sample_video_frames(path: str | os.PathLike[str], count: int) -> Iterator[Fr
                 return
 
 
-class VideoWriter:
-    """Writes frames to a video file that appears only when :meth:`close` succeeds.
-
-    Frames go to a hidden temporary file in the target's folder (same extension, so OpenCV
-    picks the same container) which :meth:`close` renames onto ``path``; :meth:`abort`, or an
-    exception inside a ``with`` block, deletes it. The frame size is taken from the first frame.
-
-    Parameters
-    ----------
-    path
-        Output path; ``.mp4`` with the default ``mp4v`` codec, ``.avi`` with ``MJPG``/``XVID``.
-    fps
-        Frames per second written into the container.
-    fourcc
-        Four-character codec code.
-
-    Raises
-    ------
-    ConfigurationError
-        If ``fps`` is not positive or ``fourcc`` is not four characters.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        fps: float = 25.0,
-        fourcc: str = "mp4v",
-        *,
-        protect: Iterable[str | os.PathLike[str]] = (),
-    ) -> None:
-        if not fps > 0:
-            raise ConfigurationError(f"fps must be positive, got {fps}")
-        if len(fourcc) != 4:
-            raise ConfigurationError(f"fourcc must be four characters, got {fourcc!r}")
-        self.path = Path(path)
-        self.fps = float(fps)
-        self.fourcc = fourcc
-        self.frames_written = 0
-        self._protect = tuple(protect)
-        self._target: AtomicPath | None = None
-        self._writer: cv2.VideoWriter | None = None
-        self._size: tuple[int, int] | None = None
-
-    def _open(self, size: tuple[int, int]) -> cv2.VideoWriter:
-        self._target = AtomicPath(self.path, keep_suffix=True, protect=self._protect)
-        writer = cv2.VideoWriter(
-            str(self._target.temp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, size
-        )
-        if not writer.isOpened():
-            self._target.abort()
-            raise SourceError(
-                f"OpenCV cannot write {self.path} with codec {self.fourcc!r} "
-                "(try a .mp4 path with mp4v or .avi with MJPG)"
-            )
-        self._size = size
-        return writer
-
-    def write(self, frame: Frame) -> None:
-        """Append one ``(H, W, 3)`` uint8 BGR frame (all frames must have the same size)."""
-        size = (int(frame.shape[1]), int(frame.shape[0]))
-        if self._writer is None:
-            self._writer = self._open(size)
-        elif size != self._size:
-            raise SourceError(f"frame size {size} differs from the video's {self._size}")
-        self._writer.write(frame)
-        self.frames_written += 1
-
-    def finish(self) -> None:
-        """Finalise the temporary file and check it holds every frame, without publishing it.
-
-        OpenCV's writer drops frames it cannot write (a full disk) with only a log warning, so
-        the file is checked after release: it must exist, be non-empty and report at least
-        :attr:`frames_written` frames when reopened.
-
-        Raises
-        ------
-        SourceError
-            If the file is incomplete; the temporary file is deleted, ``path`` is untouched.
-        """
-        if self._writer is None or self._target is None:
-            return
-        self._writer.release()
-        self._writer = None
-        if self._target.direct:
-            return  # a device or FIFO: nothing to reopen
-        temp = self._target.temp
-        try:
-            size = temp.stat().st_size
-        except OSError:
-            size = 0
-        found = 0
-        if size > 0:
-            with _quiet_opencv():
-                capture = cv2.VideoCapture(str(temp))
-                try:
-                    if capture.isOpened():
-                        found = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-                finally:
-                    capture.release()
-        if found < self.frames_written:
-            self._target.abort()
-            raise SourceError(
-                f"writing {self.path} failed: {found} of {self.frames_written} frames reached "
-                f"the file ({size} bytes; disk full?); the previous file, if any, is kept"
-            )
-
-    def close(self) -> Path | None:
-        """Finish the file; returns its path, or ``None`` if no frame was written.
-
-        Raises
-        ------
-        SourceError
-            If the video could not be written completely (see :meth:`finish`).
-        """
-        if self._target is None:
-            return None
-        self.finish()
-        return self._target.commit()
-
-    def abort(self) -> None:
-        """Stop and delete the partial file."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-        if self._target is not None:
-            self._target.abort()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
 __all__ = [
     "IMAGE_EXTENSIONS",
     "FrameSource",
     "ImageFolderSource",
     "MotSequenceSource",
     "VideoSource",
-    "VideoWriter",
     "is_mot_sequence",
     "open_source",
+    "quiet_opencv",
     "sample_video_frames",
 ]

@@ -5,7 +5,7 @@ MultiStreamTracker.update ─▶ one FrameResult per stream``
 
 :class:`MultiStreamPipeline` does no I/O: the frames come from the caller (or from
 :class:`~deepsort_lib.streams.runner.MultiSourceRunner`, which decodes each source on its own
-thread) and each result is the same :class:`~deepsort_lib.pipeline.FrameResult` the
+thread) and each result is the same :class:`~deepsort_lib.results.FrameResult` the
 single-stream :class:`~deepsort_lib.pipeline.Pipeline` yields, so the same sinks write it.
 """
 
@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.pipeline import FrameResult, StageTimings
 from deepsort_lib.protocols import Detector, Encoder
+from deepsort_lib.results import FrameResult, StageTimings
 from deepsort_lib.streams.batching import CrossStreamEncoder, detect_frames
 from deepsort_lib.streams.tracker import MultiStreamTracker, StreamFrame
 
@@ -119,7 +119,7 @@ class MultiStreamPipeline:
         Returns
         -------
         dict
-            Stream id -> its :class:`~deepsort_lib.pipeline.FrameResult`, in batch order.
+            Stream id -> its :class:`~deepsort_lib.results.FrameResult`, in batch order.
             Detect, encode and track times of the batch are shared equally among its frames.
 
         Raises
