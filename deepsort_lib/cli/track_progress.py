@@ -8,6 +8,7 @@ drawn: the command's summary says how every stream ended.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Hashable
@@ -85,7 +86,10 @@ class StreamsProgress:
         if not self.enabled:
             return
         self._last_draw = now
+        # A line longer than the terminal wraps, and "\r" would then not return over it.
+        width = shutil.get_terminal_size((120, 24)).columns - 1
         text = self.line(now)
+        text = text if len(text) <= width else text[: max(width - 3, 0)] + "..."
         # Pad over what the previous, maybe longer, line left on screen.
         padded = text.ljust(self._width)
         self._width = len(text)
