@@ -377,6 +377,9 @@ def test_progress_redraws_a_few_times_per_second_and_not_off_a_terminal() -> Non
     for _ in range(1000):
         progress.frame("a")  # a thousand frames in well under a second
     assert 1 <= screen.getvalue().count("\r") <= 5
+    untouched = _Tty()
+    StreamsProgress({"a": "a"}, stream=untouched).close()  # e.g. a bad input: no stray line
+    assert untouched.getvalue() == ""
     piped = io.StringIO()
     quiet = StreamsProgress({"a": "a"}, stream=piped)
     quiet.frame("a")

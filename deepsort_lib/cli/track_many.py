@@ -215,6 +215,13 @@ def run_track_many(args: argparse.Namespace) -> int:
     _quiet_opencv_logs()
     opened: list[Any] = []
     specs: dict[str, _FirstThenReopen] = {}
+    progress = StreamsProgress(dict(zip(names, names, strict=True)), enabled=not args.quiet)
+    track_ids: dict[str, set[int]] = {name: set() for name in names}
+
+    def on_result(stream_id: Any, result: Any) -> None:
+        track_ids[str(stream_id)].update(t.track_id for t in result.tracks)
+        progress.frame(stream_id)
+
     try:
         streams, detector, encoder = _open_streams(args, names, opened)
         outputs = {
@@ -234,39 +241,32 @@ def run_track_many(args: argparse.Namespace) -> int:
             detect_every=args.detect_every,
             min_score=args.min_score,
         )
+        policy = RetryPolicy(
+            max_retries=DEFAULT_RETRIES if args.retries is None else args.retries,
+            backoff_s=DEFAULT_BACKOFF_S if args.retry_backoff is None else args.retry_backoff,
+            max_backoff_s=MAX_BACKOFF_S,
+        )
+        by_name = {s.name: s for s in streams}
         specs = {s.name: _FirstThenReopen(s.spec, s.source, is_live(s.spec)) for s in streams}
-    except BaseException:
-        for source in opened:
-            source.close()
-        raise
-    policy = RetryPolicy(
-        max_retries=DEFAULT_RETRIES if args.retries is None else args.retries,
-        backoff_s=DEFAULT_BACKOFF_S if args.retry_backoff is None else args.retry_backoff,
-        max_backoff_s=MAX_BACKOFF_S,
-    )
-    progress = StreamsProgress({s.name: s.name for s in streams}, enabled=not args.quiet)
-    by_name = {s.name: s for s in streams}
-    track_ids: dict[str, set[int]] = {s.name: set() for s in streams}
-
-    def on_result(stream_id: Any, result: Any) -> None:
-        track_ids[str(stream_id)].update(t.track_id for t in result.tracks)
-        progress.frame(stream_id)
-
-    sources: dict[Hashable, Any] = {name: spec for name, spec in specs.items()}
-    runner = MultiSourceRunner(
-        sources,
-        steps,
-        sinks=_sink_factory(args, folder, by_name),
-        policy=policy,
-        max_frames=args.max_frames,
-        keep_partial=True,
-        on_status=progress.status,
-    )
-    try:
+        sources: dict[Hashable, Any] = {name: spec for name, spec in specs.items()}
+        runner = MultiSourceRunner(
+            sources,
+            steps,
+            sinks=_sink_factory(args, folder, by_name),
+            policy=policy,
+            max_frames=args.max_frames,
+            keep_partial=True,
+            on_status=progress.status,
+        )
         report = runner.process(on_result)
+    except BaseException:
+        if not specs:  # the checks failed: the runner never saw these sources
+            for source in opened:
+                source.close()
+        raise
     finally:
         for spec in specs.values():
-            spec.close()  # a source the runner never took (it failed before starting)
+            spec.close()  # a source the runner never took (it stopped before starting)
         progress.close()
     return _summarise(report, by_name, track_ids)
 

@@ -101,7 +101,8 @@ class StreamsProgress:
 
     def close(self) -> None:
         """Draw the last state and end the line (before the summary or an error)."""
-        if not self.enabled:
+        if not self.enabled or not self._width:
+            self.enabled = False  # nothing drawn yet (e.g. a bad input): nothing to end
             return
         self.draw(time.perf_counter())
         try:
