@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from reliability_helpers import ROOT, listing, make_sequence
+from reliability_helpers import ROOT, listing, make_sequence, make_video
 
 from deepsort_lib.cli.main import main
 from deepsort_lib.cli.track_many import SOME_STREAMS_FAILED
@@ -232,6 +232,25 @@ def test_a_failing_url_is_reported_and_the_others_complete(
     assert "seq: tracked 30 frames" in out and f"{name}: tracked 5 frames" in out
     assert listing(out_dir) == sorted([f"{name}.txt", "seq.txt"])
     assert (out_dir / "seq.txt").read_text().count("\n") > 20
+
+
+@pytest.mark.slow
+def test_a_truncated_video_among_several_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = make_video(tmp_path / "full.avi", frames=20)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    seq = walking_sequence(tmp_path / "seq", 4, 0)
+    out_dir = tmp_path / "out"
+    code, out, err = track(
+        [str(cut), str(seq), "-o", str(out_dir), "--encoder", "none", "--no-video", "-q"], capsys
+    )
+    assert code == 0, err
+    decoded = int(out.split("cut: tracked ")[1].split(" frames")[0])
+    assert 0 < decoded < 20
+    assert f"cut: {cut} declares 20 frames but only {decoded} could be decoded" in err
+    assert listing(out_dir) == ["cut.txt", "seq.txt"]
 
 
 # -- interrupted -------------------------------------------------------------------------------

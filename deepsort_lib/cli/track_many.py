@@ -286,6 +286,12 @@ def _summarise(report: Any, streams: dict[str, _Stream], track_ids: dict[str, se
                 print(f"{name}: {line}")
         if not track_ids[name] and status.frames:
             _warn(f"{name}: no tracks at all (check --min-score, --classes, --n-init)")
+        declared = stream.source.num_frames
+        if status.state is StreamState.FINISHED and declared and status.frames < declared:
+            _warn(
+                f"{name}: {stream.spec} declares {declared} frames but only {status.frames} "
+                "could be decoded; the outputs cover those (truncated video)"
+            )
     print(
         f"tracked {report.frames} frames from {len(report.streams)} sources at {report.fps:.1f} fps"
     )
