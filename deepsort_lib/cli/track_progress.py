@@ -55,7 +55,7 @@ class StreamsProgress:
         self.names = dict(names)
         self.frames = dict.fromkeys(names, 0)
         self.states = dict.fromkeys(names, StreamState.RUNNING)
-        self.started = time.perf_counter()
+        self.started: float | None = None  # the first frame: rates leave model loading out
         self._last_draw = 0.0
         self._width = 0
 
@@ -63,6 +63,8 @@ class StreamsProgress:
         """One more frame of ``stream_id`` done."""
         self.frames[stream_id] += 1
         now = time.perf_counter()
+        if self.started is None:
+            self.started = now
         if now - self._last_draw >= REFRESH_S:
             self.draw(now)
 
@@ -73,11 +75,13 @@ class StreamsProgress:
 
     def line(self, now: float | None = None) -> str:
         """The progress line as it is now."""
-        elapsed = max((now or time.perf_counter()) - self.started, 1e-9)
+        now = now if now is not None else time.perf_counter()
+        elapsed = max(now - (self.started if self.started is not None else now), 1e-3)
         parts = []
         for sid, name in self.names.items():
             state = self.states[sid]
-            fps = f" {self.frames[sid] / elapsed:.1f}fps" if state is StreamState.RUNNING else ""
+            running = state is StreamState.RUNNING and elapsed >= REFRESH_S  # a rate, not noise
+            fps = f" {self.frames[sid] / elapsed:.1f}fps" if running else ""
             word = "" if state is StreamState.RUNNING else f" {STATE_WORDS[state]}"
             parts.append(f"{name} {self.frames[sid]}{fps}{word}")
         return " | ".join(parts)
