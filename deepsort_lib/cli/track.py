@@ -9,16 +9,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from deepsort_lib.cli.arguments import positive_int
+from deepsort_lib.cli.track_args import DESCRIPTION, EPILOG, add_track_arguments
 from deepsort_lib.cli.track_build import (
     NN_BUDGET_MAX,
-    TRACKER_OPTIONS,
     build_detector,
     build_encoder,
     build_tracker,
 )
 from deepsort_lib.cli.track_cache import cache_paths, load_cache, save_cache, tag
-from deepsort_lib.cli.track_ray import add_ray_arguments
+from deepsort_lib.cli.track_many_args import refuse_many_options
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import check_output_paths
 
@@ -29,193 +28,17 @@ if TYPE_CHECKING:
     from deepsort_lib.io.sinks import Sink
     from deepsort_lib.io.video import FrameSource
 
-DESCRIPTION = """\
-Track objects in SOURCE and write an annotated video, a MOTChallenge result file and/or a
-track log. With no model files it runs out of the box: OpenCV's HOG people detector and the
-classical appearance encoder. With no output option it writes out/<name>_tracked.mp4 and
-out/<name>_tracks.txt.
-
-SOURCE is a video file, a camera index (0), a folder of images, or a MOTChallenge sequence
-directory (img1/, det/det.txt, seqinfo.ini), whose public detections are used by default."""
-
-EPILOG = """\
-examples:
-  deepsort track data/vtest.avi
-  deepsort track data/vtest.avi -o out.mp4 --mot out.txt --max-frames 200 --show-fps
-  deepsort track clip.mp4 --detector yolov3.onnx --encoder mars-small128.onnx --classes person,car
-  deepsort track MOT16-02/ --encoder none --mot results/MOT16-02.txt
-  deepsort track data/vtest.avi --cache-dir cache/ --max-age 60   # detections reused next time
-  deepsort track data/vtest.avi --count-line 0,300,768,300 --zone 500,50,760,50,760,250,500,250
-  deepsort track data/vtest.avi --mot out.txt --save-features && deepsort refine out.txt
-
-Outputs never replace an input, each other, a folder or a special file (see docs/cli.md).
-Exit status: 0 on success, 2 on a user error (missing file, unreadable video, bad model,
-bad option, failed write), 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP. Outputs of a
-failed or interrupted run are not written; previous files are kept."""
-
 
 def register(subparsers: Any) -> None:
     """Add the ``track`` sub-command."""
     parser = subparsers.add_parser(
         "track",
-        help="track objects in a video, camera, image folder or MOT sequence",
+        help="track objects in videos, cameras, image folders, MOT sequences or stream URLs",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "source",
-        metavar="SOURCE",
-        nargs="+",
-        help="video file, camera index, image folder or MOTChallenge sequence (several "
-        "only with --ray)",
-    )
-    models = parser.add_argument_group("models")
-    models.add_argument(
-        "--detector",
-        metavar="hog|public|MODEL.onnx",
-        default=None,
-        help="'hog': OpenCV's built-in HOG people detector (no download; default for videos); "
-        "'public': a MOTChallenge sequence's det/det.txt (default for sequences); "
-        "or a YOLOv3 .onnx file (see deepsort-convert)",
-    )
-    models.add_argument(
-        "--encoder",
-        metavar="classic|none|MODEL.onnx",
-        default="classic",
-        help="appearance features: 'classic' (colour/gradient descriptor, no download; "
-        "default), 'none' (motion only), or a re-ID .onnx such as mars-small128",
-    )
-    models.add_argument(
-        "--classes",
-        metavar="NAMES",
-        default=None,
-        help="comma-separated class names or ids to keep, e.g. person,car "
-        "(default: all the detector reports; HOG only knows 'person')",
-    )
-    models.add_argument(
-        "--min-score",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="drop detections scoring below S before tracking; HOG and YOLO scores are in "
-        "[0, 1], public detections keep their file's scale (default: 0)",
-    )
-    models.add_argument(
-        "--providers",
-        default="auto",
-        metavar="auto|cpu|cuda|tensorrt",
-        help="onnxruntime execution providers for .onnx models (default: auto)",
-    )
-    outputs = parser.add_argument_group("outputs")
-    outputs.add_argument(
-        "-o",
-        "--output",
-        metavar="VIDEO.mp4",
-        default=None,
-        help="annotated video (boxes, track ids, class names)",
-    )
-    outputs.add_argument(
-        "--mot",
-        metavar="RESULTS.txt",
-        default=None,
-        help="MOTChallenge result file (frame,id,x,y,w,h,conf,-1,-1,-1)",
-    )
-    outputs.add_argument(
-        "--log",
-        metavar="TRACKS.jsonl|.csv",
-        default=None,
-        help="per-frame track log as JSON lines or CSV",
-    )
-    outputs.add_argument(
-        "--save-features",
-        action="store_true",
-        help="also write each reported box's appearance feature next to the --mot file, as "
-        "RESULTS.features.npz (frame, id, feature), for `deepsort refine`; needs --mot",
-    )
-    outputs.add_argument(
-        "--show-fps", action="store_true", help="draw the processing frame rate on the video"
-    )
-    outputs.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar (outputs are still printed)"
-    )
-    counting = parser.add_argument_group(
-        "counting (confirmed tracks, by a box's bottom-centre, drawn on the video)"
-    )
-    counting.add_argument(
-        "--count-line",
-        action="append",
-        default=[],
-        metavar="X1,Y1,X2,Y2",
-        help="count tracks crossing the segment from (X1,Y1) to (X2,Y2), in pixels, per "
-        "direction and class: crossing from its right-hand side to its left-hand side is "
-        "'in' (for a line drawn left to right, moving up the image); repeatable",
-    )
-    counting.add_argument(
-        "--zone",
-        action="append",
-        default=[],
-        metavar="X1,Y1,X2,Y2,X3,Y3,...",
-        help="count tracks entering and leaving the polygon with these corners (at least 3), "
-        "and report how many are inside at the end; repeatable",
-    )
-    run = parser.add_argument_group("running")
-    run.add_argument(
-        "--max-frames", type=positive_int, default=None, metavar="N", help="stop after N frames"
-    )
-    run.add_argument(
-        "--detect-every",
-        type=positive_int,
-        default=1,
-        metavar="N",
-        help="run the detector on every N-th frame; the tracker predicts in "
-        "between (faster, less accurate; default: 1)",
-    )
-    run.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        default=None,
-        help="save detections (+features) there on the first run (MOT det.txt + .npy) and "
-        "reuse them on later runs with the same source, detector and encoder",
-    )
-    tracker = parser.add_argument_group("tracker (Deep SORT; the recommended preset by default)")
-    tracker.add_argument(
-        "--preset",
-        default="recommended",
-        metavar="NAME",
-        help="named tracker settings: 'recommended' (default: StrongSORT's association with "
-        "adaptive coasting; best across the accuracy sweep), 'original' (the paper, faithful), "
-        "'strongsort' (EMA appearance, NSA Kalman, global matching) or 'botsort' (xywh Kalman, "
-        "low-score second round); the options below override it",
-    )
-    for flag, _key, kind, default, text in TRACKER_OPTIONS:
-        tracker.add_argument(
-            flag, type=kind, default=None, metavar="X", help=f"{text} (default: {default})"
-        )
-    tracker.add_argument(
-        "--camera-motion",
-        choices=("none", "sparse", "ecc"),
-        default="none",
-        help="compensate camera motion before association: 'sparse' (optical flow on "
-        "background corners), 'ecc' (whole-image alignment); for moving or shaking "
-        "cameras (default: none)",
-    )
-    tracker.add_argument(
-        "--gating-only-position",
-        action="store_true",
-        default=None,
-        help="gate matches on the box centre only (not size), for cameras whose boxes "
-        "change shape a lot",
-    )
-    tracker.add_argument(
-        "--max-age-seconds",
-        type=_positive_seconds,
-        default=None,
-        metavar="S",
-        help="--max-age in seconds of the source (its frame rate, 25 if it has none); "
-        "overrides --max-age",
-    )
-    add_ray_arguments(parser)
+    add_track_arguments(parser)
     parser.set_defaults(handler=run_track)
 
 
@@ -367,16 +190,6 @@ def _quiet_opencv_logs() -> None:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0.0 < value < 1e6:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
-
-
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
     if args.ray is not None:
@@ -384,10 +197,10 @@ def run_track(args: argparse.Namespace) -> int:
 
         return run_track_ray(args)
     if len(args.source) > 1:
-        raise ConfigurationError(
-            f"{len(args.source)} sources given: several sources need --ray (in one process, "
-            "use deepsort_lib.streams.MultiSourceRunner)"
-        )
+        from deepsort_lib.cli.track_many import run_track_many
+
+        return run_track_many(args)
+    refuse_many_options(args)
     args.source = args.source[0]
     from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import MotSequenceSource, open_source

@@ -3,7 +3,8 @@
 ``deepsort track --ray [ADDRESS] [--chunk-frames C --chunk-overlap O] SOURCES... -o OUTDIR/``
 
 The detector, encoder, preset and tracker options are the command's own; each source's MOT
-results go to ``OUTDIR/<name>.txt``. See :mod:`deepsort_lib.distributed.ray` and
+results go to ``OUTDIR/<name>.txt``, named as without ``--ray``
+(:func:`deepsort_lib.streams.sources.unique_names`). See :mod:`deepsort_lib.distributed.ray` and
 docs/distributed.md. Ray itself is imported only when ``--ray`` is given.
 """
 
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deepsort_lib.cli.track_many_args import output_folder
 from deepsort_lib.errors import ConfigurationError
 
 #: What ``--ray`` without an address means: start a cluster on this machine.
@@ -95,15 +97,13 @@ def _check(args: argparse.Namespace) -> Path:
         raise ConfigurationError("--chunk-overlap needs --chunk-frames")
     if not args.ray_task_cpus > 0:
         raise ConfigurationError(f"--ray-task-cpus must be > 0, got {args.ray_task_cpus}")
-    output = args.output if args.output is not None else "out/"
-    folder = Path(output)
-    if folder.suffix.lower() in (".mp4", ".avi", ".txt") and not folder.is_dir():
-        raise ConfigurationError(
-            f"with --ray, -o is the output folder (e.g. -o out/), got the file name {output}"
-        )
-    if folder.exists() and not folder.is_dir():
-        raise ConfigurationError(f"-o {output} is a file; with --ray it must be a folder")
-    return folder
+    for flag in ("retries", "retry_backoff"):
+        if getattr(args, flag, None) is not None:
+            raise ConfigurationError(
+                f"--{flag.replace('_', '-')} is not supported with --ray: the cluster retries "
+                "failed tasks itself"
+            )
+    return output_folder(args, "with --ray")
 
 
 def _default_overlap() -> int:

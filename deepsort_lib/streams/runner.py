@@ -34,9 +34,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.sinks import Sink
@@ -49,8 +50,14 @@ from deepsort_lib.streams.decode import (
     SourceReader,
     StreamState,
 )
-from deepsort_lib.streams.pipeline import MultiStreamPipeline
-from deepsort_lib.streams.sources import SourceSpec, is_live, opener, safe_name, source_name
+from deepsort_lib.streams.sources import (
+    SourceSpec,
+    distinct_names,
+    is_live,
+    opener,
+    safe_name,
+    unique_names,
+)
 
 StreamId = Hashable
 
@@ -103,6 +110,19 @@ class RunReport:
 SinkFactory = Callable[[StreamInfo], Sequence[Sink]]
 
 
+class StepPipeline(Protocol):
+    """What the runner drives: :class:`MultiStreamPipeline` or anything with its ``step``."""
+
+    def step(
+        self,
+        frames: Sequence[tuple[StreamId, int, Any]],
+        *,
+        reset: Collection[StreamId] = (),
+        decode_seconds: Sequence[float] | None = None,
+    ) -> dict[StreamId, FrameResult]:
+        """One batch, at most one frame per stream -> each stream's result."""
+
+
 class _Stream:
     def __init__(self, status: StreamStatus, decoder: SourceReader, sinks: list[Sink]) -> None:
         self.status, self.decoder, self.sinks = status, decoder, sinks
@@ -121,7 +141,8 @@ class MultiSourceRunner:
         sequence, a camera index, a stream URL (``rtsp://``, ``http(s)://``), an iterable of
         ``(frame number, frame)``, or a function returning one (called again to reconnect).
     pipeline
-        The models and trackers (e.g. ``MultiStreamPipeline(YOLOv3Detector(...), encoder)``).
+        The models and trackers (e.g. ``MultiStreamPipeline(YOLOv3Detector(...), encoder)``,
+        or any :class:`StepPipeline`).
     sinks
         ``factory(StreamInfo) -> [sinks]``: the outputs of each stream (see :func:`outputs`).
     policy
@@ -141,7 +162,7 @@ class MultiSourceRunner:
     def __init__(
         self,
         sources: Sequence[SourceSpec] | Mapping[StreamId, SourceSpec],
-        pipeline: MultiStreamPipeline,
+        pipeline: StepPipeline,
         *,
         sinks: SinkFactory | None = None,
         policy: RetryPolicy | None = None,
@@ -154,17 +175,9 @@ class MultiSourceRunner:
         # Every stream gets a unique file-name-safe name for its outputs.
         if isinstance(sources, Mapping):
             specs = dict(sources)
-            wanted = [safe_name(str(sid), f"stream{i}") for i, sid in enumerate(specs)]
+            names = distinct_names(safe_name(str(sid), f"stream{i}") for i, sid in enumerate(specs))
         else:
-            wanted = [source_name(spec, f"stream{i}") for i, spec in enumerate(sources)]
-        names: list[str] = []
-        for base in wanted:
-            name, k = base, 1
-            while name in names:
-                k += 1
-                name = f"{base}-{k}"
-            names.append(name)
-        if not isinstance(sources, Mapping):
+            names = unique_names(sources, "stream")
             specs = dict(zip(names, sources, strict=True))
         self._names = dict(zip(specs, names, strict=True))
         if not specs:
@@ -416,6 +429,7 @@ __all__ = [
     "MultiSourceRunner",
     "RetryPolicy",
     "RunReport",
+    "StepPipeline",
     "StreamInfo",
     "StreamState",
     "StreamStatus",

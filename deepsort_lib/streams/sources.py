@@ -68,6 +68,29 @@ def safe_name(name: str, default: str) -> str:
     return safe or default
 
 
+def unique_names(specs: Iterable[object], prefix: str = "source") -> list[str]:
+    """One output name per source, in order: :func:`source_name`, repeats made ``-2``, ``-3``.
+
+    The one naming rule of every multi-source output (``deepsort track A B -o OUTDIR/``, with
+    or without ``--ray``, and :class:`~deepsort_lib.streams.runner.MultiSourceRunner`):
+    ``a/x.mp4`` and ``b/x.mp4`` become ``x`` and ``x-2``. A source without a name of its own
+    is ``<prefix><position>``.
+    """
+    return distinct_names(source_name(spec, f"{prefix}{i}") for i, spec in enumerate(specs))
+
+
+def distinct_names(wanted: Iterable[str]) -> list[str]:
+    """``wanted`` with repeats suffixed ``-2``, ``-3``, ... (``x, x, x`` -> ``x, x-2, x-3``)."""
+    names: list[str] = []
+    for base in wanted:
+        name, k = base, 1
+        while name in names:
+            k += 1
+            name = f"{base}-{k}"
+        names.append(name)
+    return names
+
+
 def opener(spec: SourceSpec) -> Callable[[], Any] | None:
     """A function that (re)opens the source, or ``None`` for an already-open one-shot iterable.
 
@@ -89,9 +112,11 @@ __all__ = [
     "LIVE_SCHEMES",
     "SourceSpec",
     "UrlSource",
+    "distinct_names",
     "is_live",
     "is_url",
     "opener",
     "safe_name",
     "source_name",
+    "unique_names",
 ]
