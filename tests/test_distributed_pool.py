@@ -129,8 +129,13 @@ def test_a_model_actor_killed_mid_run_is_restarted_and_the_output_is_identical(
             os.kill(killed, signal.SIGKILL)
         else:
             time.sleep(0.01)
+    restarted: set[int] = set()  # the actor's next process: Ray restarted it
+    while thread.is_alive() and time.monotonic() < deadline + 180:
+        restarted.update(set(_actor_processes(ACTOR)) - {killed})
+        time.sleep(0.05)
     thread.join(timeout=300)
     assert killed is not None, "no model actor was seen serving a batch"
+    assert restarted, "no new model actor process after the kill"
     assert not thread.is_alive()
     assert errors == []
     assert (out / "long.txt").read_bytes() == chunked_reference
