@@ -33,7 +33,8 @@ def _count(text: str, low: int) -> int:
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--ray``, ``--chunk-frames``, ``--chunk-overlap`` and ``--ray-task-cpus``."""
+    """Add ``--ray``, ``--chunk-frames``, ``--chunk-overlap``, ``--ray-task-cpus`` and
+    ``--model-actors``, ``--model-actor-cpus``."""
     from deepsort_lib.distributed.chunks import DEFAULT_OVERLAP
 
     group = parser.add_argument_group("cluster (Ray; pip install 'deepsort_lib[ray]')")
@@ -69,6 +70,22 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         metavar="N",
         help="CPUs reserved by each task on the cluster (default: 1)",
+    )
+    group.add_argument(
+        "--model-actors",
+        type=lambda t: _count(t, 0),
+        default=0,
+        metavar="N",
+        help="with --ray: run the detector and encoder in N actors that load them once and "
+        "serve every task's frames in batches; tasks keep only the tracker (default: 0, each "
+        "task builds its own models)",
+    )
+    group.add_argument(
+        "--model-actor-cpus",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="CPUs reserved by each model actor (default: 1)",
     )
 
 
@@ -136,6 +153,8 @@ def run_track_ray(args: argparse.Namespace) -> int:
         address=None if args.ray == LOCAL else args.ray,
         task_cpus=args.ray_task_cpus,
         on_event=event,
+        model_actors=args.model_actors,
+        model_actor_cpus=args.model_actor_cpus,
     )
     for source in report.sources:
         resumed = f", {source.resumed} from checkpoints" if source.resumed else ""

@@ -5,13 +5,17 @@
     driver (this process)                              Ray workers (any node)
     ─ check sources, options, outputs ─┐
     ─ plan chunks, load checkpoints ───┼─ task per source / per chunk ─▶ track_span (a fresh
-    ◀── ChunkTracks (object store) ────┘                                  Pipeline per task)
+    ◀── ChunkTracks (object store) ────┘                                  tracker per task)
     ─ checkpoint each result (atomic) ─ stitch a source's chunks ─ write OUTDIR/<name>.txt
+                                               model actors (``model_actors > 0``) ◀─ frames
+                                               detector + encoder, loaded once ─▶ detections
 
 * Tracking is stateful, so a task is a whole source, or a chunk of one
   (:mod:`deepsort_lib.distributed.chunks`); tasks are independent and run in any order.
 * Workers only compute: they read the source, run the models and the tracker, and return
-  arrays. The driver writes every file (checkpoints, outputs), atomically
+  arrays. With ``model_actors`` > 0 the models run in a pool of actors instead
+  (:mod:`deepsort_lib.distributed.pool`): a task sends them batches of frames and keeps only
+  the tracker. The driver writes every file (checkpoints, outputs), atomically
   (:mod:`deepsort_lib.io.atomic`), on its own filesystem: a multi-node cluster needs no shared
   output folder, only that every node can read the sources at the same path.
 * A worker that dies (killed, out of memory, node lost) is retried by Ray (``max_retries``);
@@ -34,34 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from deepsort_lib.distributed.checkpoint import CheckpointStore, job_key
-from deepsort_lib.distributed.chunks import (
-    DEFAULT_OVERLAP,
-    BoundaryLinks,
-    Chunk,
-    ChunkTracks,
-    plan_chunks,
-    stitch,
-)
+from deepsort_lib.distributed.job import TRACK_KEYS, check_job, feature_frames, unique_names
+from deepsort_lib.distributed.planning import DEFAULT_OVERLAP, Chunk
+from deepsort_lib.distributed.results import ChunkTracks
+from deepsort_lib.distributed.stitching import BoundaryLinks, stitch
+from deepsort_lib.distributed.worker import BATCH_FRAMES
 from deepsort_lib.errors import ConfigurationError, DeepSortError, SourceError
-
-#: Options of ``deepsort track`` that change the tracks (the job key hashes them).
-TRACK_KEYS: tuple[str, ...] = (
-    "detector",
-    "encoder",
-    "classes",
-    "min_score",
-    "providers",
-    "preset",
-    "max_cosine_distance",
-    "nn_budget",
-    "max_iou_distance",
-    "max_age",
-    "n_init",
-    "camera_motion",
-    "gating_only_position",
-    "detect_every",
-    "max_frames",
-)
 
 
 class ClusterError(DeepSortError):
@@ -89,6 +71,7 @@ class SourceReport:
     computed: int = 0  #: tasks run in this job
     resumed: int = 0  #: chunks loaded from checkpoints
     task_seconds: float = 0.0  #: time spent inside the tasks run
+    frames_served: int = 0  #: frames its tasks sent to the model actors
     boundaries: list[BoundaryLinks] = field(default_factory=list)
     rows: int = 0
     track_ids: int = 0
@@ -114,13 +97,24 @@ class _Task:
     feature_frames: tuple[tuple[int, int], ...]
 
 
+@dataclass(frozen=True)
+class _Resources:
+    task_cpus: float
+    max_retries: int
+    model_actors: int
+    model_actor_cpus: float
+    batch_frames: int
+
+
 def _run_task(
     options: argparse.Namespace,
     source: str,
     start: int,
     stop: int | None,
     feature_frames: tuple[tuple[int, int], ...],
-) -> tuple[ChunkTracks, float]:
+    models: Any = None,
+    batch_frames: int = BATCH_FRAMES,
+) -> tuple[ChunkTracks, float, int]:
     """Body of a Ray task: one span, with OpenCV using only the CPUs Ray gave the task."""
     import cv2
 
@@ -130,80 +124,17 @@ def _run_task(
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     cv2.setNumThreads(max(1, int(cpus)))
     begin = time.perf_counter()
-    tracks = track_span(options, source, start, stop, feature_frames=feature_frames)
-    return tracks, time.perf_counter() - begin
-
-
-def _unique_names(sources: Sequence[str]) -> list[str]:
-    from deepsort_lib.streams.sources import source_name
-
-    names: list[str] = []
-    for i, spec in enumerate(sources):
-        base = source_name(spec, f"source{i}")
-        name, k = base, 1
-        while name in names:
-            k += 1
-            name = f"{base}-{k}"
-        names.append(name)
-    return names
-
-
-def _check_job(
-    sources: Sequence[str],
-    options: argparse.Namespace,
-    outputs: Sequence[Path],
-    chunk_frames: int | None,
-    overlap: int,
-) -> list[list[Chunk]]:
-    """Open every source and build its models here, before anything is submitted or written.
-
-    Returns each source's chunk plan (one chunk: the whole source).
-    """
-    from deepsort_lib.distributed.worker import build_pipeline
-    from deepsort_lib.io.atomic import check_output_paths
-    from deepsort_lib.io.video import open_source
-    from deepsort_lib.streams.sources import is_live
-
-    plans: list[list[Chunk]] = []
-    inputs: dict[str, str | None] = {}
-    built: set[tuple[type, bool]] = set()
-    for i, spec in enumerate(sources):
-        if is_live(spec):
-            raise ConfigurationError(
-                f"{spec}: a camera or stream URL cannot be tracked on a cluster (it is read "
-                "where it is plugged in); track it with deepsort track without --ray"
-            )
-        with open_source(spec) as opened:
-            kind = (type(opened), getattr(opened, "detections", None) is not None)
-            if kind not in built:  # models are built once per kind of source, not per source
-                build_pipeline(options, opened)  # any model or option error surfaces here
-                built.add(kind)
-            declared = opened.num_frames
-            if options.max_frames is not None and declared is not None:
-                declared = min(declared, options.max_frames)
-        inputs[f"SOURCE {i + 1}"] = spec
-        if chunk_frames is None:
-            plans.append([Chunk(0, 1, declared or 1, 1)])
-            continue
-        if not declared:
-            raise ConfigurationError(f"{spec}: its frame count is unknown, so it cannot be chunked")
-        plans.append(plan_chunks(declared, chunk_frames, overlap, align=options.detect_every))
-    for flag in ("detector", "encoder"):
-        value = getattr(options, flag)
-        if value is not None and Path(value).is_file():
-            inputs[f"--{flag}"] = value
-    check_output_paths({f"output of {s}": p for s, p in zip(sources, outputs, strict=True)}, inputs)
-    return plans
-
-
-def _feature_frames(plan: Sequence[Chunk], k: int) -> tuple[tuple[int, int], ...]:
-    """The shared frames of chunk ``k`` with its neighbours (whose features stitching uses)."""
-    spans = []
-    if k > 0:
-        spans.append((plan[k].start, plan[k - 1].stop))
-    if k + 1 < len(plan):
-        spans.append((plan[k + 1].start, plan[k].stop))
-    return tuple(spans)
+    tracks = track_span(
+        options,
+        source,
+        start,
+        stop,
+        feature_frames=feature_frames,
+        models=models,
+        batch_frames=batch_frames,
+    )
+    sent = int(getattr(models, "frames_sent", 0))
+    return tracks, time.perf_counter() - begin, sent
 
 
 def _connect(ray: Any, address: str | None, num_cpus: int | None) -> bool:
@@ -244,6 +175,9 @@ def track_on_ray(
     max_retries: int = 3,
     resume: bool = True,
     on_event: Callable[[str], None] | None = None,
+    model_actors: int = 0,
+    model_actor_cpus: float = 1.0,
+    batch_frames: int = BATCH_FRAMES,
 ) -> JobReport:
     """Track ``sources`` on a Ray cluster; write ``output_dir/<name>.txt`` (MOT) for each.
 
@@ -271,11 +205,20 @@ def track_on_ray(
     task_cpus
         CPUs reserved per task (OpenCV uses that many threads in it).
     max_retries
-        Times Ray re-runs a task whose worker died.
+        Times Ray re-runs a task whose worker died (and restarts a model actor that died).
     resume
         Use the checkpoints of an earlier, interrupted run of the same job.
     on_event
         Called with a line of progress (a task finished, an output written).
+    model_actors
+        ``0``: each task builds its own detector and encoder. Otherwise a pool of this many
+        Ray actors loads them once each and serves every task's frames, in batches of
+        ``batch_frames`` (:mod:`deepsort_lib.distributed.pool`); the outputs are the same.
+    model_actor_cpus
+        CPUs reserved per model actor (its OpenCV threads). The actors and one task must fit
+        in the cluster's CPUs.
+    batch_frames
+        Frames per batch a task sends to the pool.
 
     Returns
     -------
@@ -295,15 +238,22 @@ def track_on_ray(
         raise ConfigurationError(f"max_retries must be a whole number >= 0, got {max_retries}")
     if not task_cpus > 0:
         raise ConfigurationError(f"task_cpus must be > 0, got {task_cpus}")
+    if int(model_actors) != model_actors or model_actors < 0:
+        raise ConfigurationError(f"model_actors must be a whole number >= 0, got {model_actors}")
+    if not model_actor_cpus > 0:
+        raise ConfigurationError(f"model_actor_cpus must be > 0, got {model_actor_cpus}")
+    if int(batch_frames) != batch_frames or batch_frames < 1:
+        raise ConfigurationError(f"batch_frames must be a whole number >= 1, got {batch_frames}")
     if not sources:
         raise ConfigurationError("give at least one source")
     specs = [os.fspath(s) for s in sources]
     root = Path(output_dir)
     if root.exists() and not root.is_dir():
         raise ConfigurationError(f"the output folder {root} is a file")
-    names = _unique_names(specs)
+    names = unique_names(specs)
     outputs = [root / f"{name}.txt" for name in names]
-    plans = _check_job(specs, options, outputs, chunk_frames, chunk_overlap)
+    job = check_job(specs, options, outputs, chunk_frames, chunk_overlap)
+    plans = job.plans
     from deepsort_lib.io.detection_cache import content_fingerprint
 
     settings = {key: getattr(options, key, None) for key in TRACK_KEYS}
@@ -321,8 +271,12 @@ def track_on_ray(
 
     ray = import_ray()
     started = _connect(ray, address, num_cpus)
+    resources = _Resources(
+        task_cpus, int(max_retries), int(model_actors), float(model_actor_cpus), int(batch_frames)
+    )
     try:
-        _execute(ray, specs, options, plans, stores, reports, resume, task_cpus, max_retries, say)
+        choices = [c for c in job.model_choices if c is not None]
+        _execute(ray, specs, options, plans, stores, reports, resume, resources, choices, say)
     finally:
         if started:
             ray.shutdown()
@@ -345,8 +299,8 @@ def _execute(
     stores: list[CheckpointStore],
     reports: list[SourceReport],
     resume: bool,
-    task_cpus: float,
-    max_retries: int,
+    resources: _Resources,
+    choices: list[str],
     say: Callable[[str], None],
 ) -> None:
     results: list[dict[int, ChunkTracks]] = [{} for _ in specs]
@@ -359,7 +313,7 @@ def _execute(
                 results[i][chunk.index] = loaded
                 reports[i].resumed += 1
                 continue
-            spans = () if whole else _feature_frames(plan, chunk.index)
+            spans = () if whole else feature_frames(plan, chunk.index)
             pending.append(_Task(i, chunk, spans))
     for i in range(len(specs)):
         if len(results[i]) == len(plans[i]):
@@ -367,15 +321,39 @@ def _execute(
     if not pending:
         return
     remote = ray.remote(_run_task).options(
-        name="deepsort_track_chunk", num_cpus=task_cpus, max_retries=max_retries
+        name="deepsort_track_chunk",
+        num_cpus=resources.task_cpus,
+        max_retries=resources.max_retries,
     )
+    pool = None
+    if resources.model_actors and choices:
+        from deepsort_lib.distributed.pool import check_resources, start_pool
+
+        check_resources(
+            ray, resources.model_actors, resources.model_actor_cpus, resources.task_cpus
+        )
+        pool = start_pool(
+            ray,
+            options,
+            sorted(set(choices)),
+            actors=resources.model_actors,
+            actor_cpus=resources.model_actor_cpus,
+            max_restarts=resources.max_retries,
+        )
     options_ref = ray.put(options)
     refs: dict[Any, _Task] = {}
-    for task in pending:
+    for k, task in enumerate(pending):
         whole = len(plans[task.source]) == 1
         stop = None if whole else task.chunk.stop
+        models = None if pool is None else pool.for_task(k)
         ref = remote.remote(
-            options_ref, specs[task.source], task.chunk.start, stop, task.feature_frames
+            options_ref,
+            specs[task.source],
+            task.chunk.start,
+            stop,
+            task.feature_frames,
+            models,
+            resources.batch_frames,
         )
         refs[ref] = task
     try:
@@ -383,7 +361,7 @@ def _execute(
             ready, _ = ray.wait(list(refs), num_returns=1)
             task = refs.pop(ready[0])
             try:
-                tracks, seconds = ray.get(ready[0])
+                tracks, seconds, served = ray.get(ready[0])
             except Exception as exc:  # a task error or a cluster failure, reported as ours
                 raise _unwrap(ray, exc) from None
             i = task.source
@@ -391,6 +369,7 @@ def _execute(
             results[i][task.chunk.index] = tracks
             reports[i].computed += 1
             reports[i].task_seconds += seconds
+            reports[i].frames_served += served
             say(
                 f"{reports[i].name}: chunk {task.chunk.index + 1}/{len(plans[i])} "
                 f"(frames {task.chunk.start}..{task.chunk.stop}) done in {seconds:.1f} s"
@@ -400,6 +379,9 @@ def _execute(
     finally:
         for ref in refs:
             ray.cancel(ref, force=True)
+        from deepsort_lib.distributed.pool import stop_pool
+
+        stop_pool(ray, pool)
 
 
 def _finish(
