@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 from reliability_helpers import ROOT, listing, make_sequence, make_video
 
+import deepsort_lib.distributed.ray as ray_driver
 from deepsort_lib.cli.main import main
 from deepsort_lib.cli.track_many import SOME_STREAMS_FAILED
 from deepsort_lib.cli.track_progress import StreamsProgress
-from deepsort_lib.distributed.ray import _unique_names as ray_names
 from deepsort_lib.streams.decode import StreamState
 from deepsort_lib.streams.runner import StreamStatus
 from deepsort_lib.streams.sources import unique_names
@@ -84,7 +84,7 @@ def test_one_naming_rule_for_every_multi_source_path(tmp_path: Path) -> None:
     names = unique_names(specs)
     assert names == ["x", "x-2", "x-2-2", "camera0", "cam.local_live_1", "seq"]
     assert len(set(names)) == len(names)
-    assert ray_names(specs) == names  # what --ray writes, OUTDIR/<name>.txt, is the same
+    assert ray_driver.unique_names is unique_names  # --ray names OUTDIR/<name>.txt the same way
 
 
 # -- outputs equal single-source runs ----------------------------------------------------------

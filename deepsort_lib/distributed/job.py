@@ -51,21 +51,6 @@ class JobPlan:
     model_choices: list[str | None]
 
 
-def unique_names(sources: Sequence[str]) -> list[str]:
-    """Output names of ``sources`` (``a.avi`` -> ``a``; repeated names get ``-2``, ``-3``)."""
-    from deepsort_lib.streams.sources import source_name
-
-    names: list[str] = []
-    for i, spec in enumerate(sources):
-        base = source_name(spec, f"source{i}")
-        name, k = base, 1
-        while name in names:
-            k += 1
-            name = f"{base}-{k}"
-        names.append(name)
-    return names
-
-
 def check_job(
     sources: Sequence[str],
     options: argparse.Namespace,
@@ -130,4 +115,4 @@ def feature_frames(plan: Sequence[Chunk], k: int) -> tuple[tuple[int, int], ...]
     return tuple(spans)
 
 
-__all__ = ["TRACK_KEYS", "JobPlan", "check_job", "feature_frames", "unique_names"]
+__all__ = ["TRACK_KEYS", "JobPlan", "check_job", "feature_frames"]

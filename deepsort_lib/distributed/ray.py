@@ -38,12 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from deepsort_lib.distributed.checkpoint import CheckpointStore, job_key
-from deepsort_lib.distributed.job import TRACK_KEYS, check_job, feature_frames, unique_names
+from deepsort_lib.distributed.job import TRACK_KEYS, check_job, feature_frames
 from deepsort_lib.distributed.planning import DEFAULT_OVERLAP, Chunk
 from deepsort_lib.distributed.results import ChunkTracks
 from deepsort_lib.distributed.stitching import BoundaryLinks, stitch
 from deepsort_lib.distributed.worker import BATCH_FRAMES
 from deepsort_lib.errors import ConfigurationError, DeepSortError, SourceError
+from deepsort_lib.streams.sources import unique_names
 
 
 class ClusterError(DeepSortError):
