@@ -7,6 +7,7 @@ Exit status and signals (docs/cli.md states them for users):
 
 * 0: success; 2: a user error (:class:`~deepsort_lib.errors.DeepSortError` or ``OSError``),
   printed as one line without a traceback; argparse's own usage errors are 2 as well;
+  3: ``deepsort track A B ...`` finished but some of its streams failed (each named on stderr);
 * SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run the same way: outputs are aborted (no
   temporary ``.part`` file stays behind, previous files are kept), one line is printed and
   the exit status is 128 + the signal number (130, 143, 129);
