@@ -250,6 +250,21 @@ def test_corrupt_checkpoint_is_ignored_not_trusted(tmp_path: Path) -> None:
     assert store.corrupt == [store.path(chunk)]
 
 
+def test_checkpoints_are_state_files_and_other_versions_are_rerun(tmp_path: Path) -> None:
+    from deepsort_lib.distributed.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+    from deepsort_lib.io.state import load_state, save_state
+
+    chunk = Chunk(0, 1, 10, 1)
+    store = CheckpointStore(tmp_path, "clip", "k")
+    path = store.save(chunk, ChunkTracks(MotData.from_arrays([1, 2], [1, 1], [[0, 0, 5, 5]] * 2)))
+    state = load_state(path)  # the one state-file format, readable without pickle
+    assert (state["format"], state["version"]) == (CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+    save_state(path, {**state, "version": CHECKPOINT_VERSION + 1})
+    assert store.load(chunk) is None and store.corrupt == []  # not corrupt, just not ours
+    save_state(path, {**state, "rows": {"frames": state["rows"]["frames"]}})
+    assert store.load(chunk) is None and store.corrupt == [path]
+
+
 # -- the worker's span and the Ray boundary, without Ray --------------------------------------
 
 

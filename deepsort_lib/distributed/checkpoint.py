@@ -9,10 +9,12 @@ another source, another model or other tracker settings. Files are written with
 folder is deleted once the job's outputs are written.
 
 What is saved is the chunk's *result* (its MOT rows and the appearance features of the rows
-in its overlaps), not the tracker's state: a chunk interrupted half-way is run again from its
-start. With a serialisable tracker state (``Tracker.state_dict()``, the multi-stream issue),
-a chunk could also checkpoint every few hundred frames and resume mid-way; results would
-still be saved as here.
+in its overlaps) in the state file format of :mod:`deepsort_lib.io.state` (versioned
+``.npz`` + JSON, nothing pickled; the same files as ``Tracker.state_dict()``), format
+``deepsort_lib.chunk_checkpoint``. A chunk interrupted half-way is run again from its start,
+so the chunk length bounds the work a failure loses; resuming mid-chunk from a saved tracker
+state would also need the detector's schedule (``--detect-every``) and the camera-motion
+estimator's previous frame, and is not done.
 """
 
 from __future__ import annotations
@@ -20,20 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from deepsort_lib.distributed.chunks import Chunk, ChunkTracks
-from deepsort_lib.errors import InvalidInputError
-from deepsort_lib.io.atomic import AtomicPath
+from deepsort_lib.errors import DeepSortError
 from deepsort_lib.io.mot import MotData
+from deepsort_lib.io.state import load_state, save_state
 
-#: Version of the checkpoint layout; files of another version are not used.
-CHECKPOINT_VERSION = 1
+#: Identifies a chunk checkpoint among state files.
+CHECKPOINT_FORMAT = "deepsort_lib.chunk_checkpoint"
+#: Version of the checkpoint layout; files of another version are not used (the chunk reruns).
+CHECKPOINT_VERSION = 2
 #: Name of the hidden folder of checkpoints inside the output folder.
 CHECKPOINT_DIR = ".deepsort-ray"
 
@@ -78,25 +79,17 @@ class CheckpointStore:
         SourceError
             If the folder cannot be written (nothing is left behind).
         """
-        target = AtomicPath(self.path(chunk), keep_suffix=True)
-        arrays: dict[str, Any] = {
-            "version": np.int64(CHECKPOINT_VERSION),
-            "key": np.array(self.key),
-            "span": np.array([chunk.start, chunk.stop], np.int64),
-            "frames": tracks.rows.frames,
-            "ids": tracks.rows.ids,
-            "tlwh": tracks.rows.tlwh,
-            "scores": tracks.rows.scores,
+        rows = tracks.rows
+        state: dict[str, Any] = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "key": self.key,
+            "span": [chunk.start, chunk.stop],
+            "rows": {"frames": rows.frames, "ids": rows.ids, "tlwh": rows.tlwh},
+            "scores": rows.scores,
+            "features": tracks.features,
         }
-        if tracks.features is not None:
-            arrays["features"] = tracks.features
-        try:
-            with open(target.temp, "wb") as file:
-                np.savez(file, **arrays)
-        except BaseException:
-            target.abort()
-            raise
-        return target.commit()
+        return save_state(self.path(chunk), state)
 
     def load(self, chunk: Chunk) -> ChunkTracks | None:
         """``chunk``'s saved tracks, or ``None`` if there is no usable checkpoint."""
@@ -104,19 +97,18 @@ class CheckpointStore:
         if not path.is_file():
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if (
-                    int(data["version"]) != CHECKPOINT_VERSION
-                    or str(data["key"]) != self.key
-                    or [int(v) for v in data["span"]] != [chunk.start, chunk.stop]
-                ):
-                    return None
-                rows = MotData.from_arrays(
-                    data["frames"], data["ids"], data["tlwh"], data["scores"]
-                )
-                features = data["features"] if "features" in data.files else None
-                return ChunkTracks(rows, features)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidInputError):
+            state = load_state(path)
+            if (
+                state.get("format") != CHECKPOINT_FORMAT
+                or state.get("version") != CHECKPOINT_VERSION
+                or state.get("key") != self.key
+                or state.get("span") != [chunk.start, chunk.stop]
+            ):
+                return None
+            rows = state["rows"]
+            data = MotData.from_arrays(rows["frames"], rows["ids"], rows["tlwh"], state["scores"])
+            return ChunkTracks(data, state["features"])
+        except (OSError, ValueError, KeyError, TypeError, DeepSortError):
             self.corrupt.append(path)
             return None
 
@@ -129,4 +121,10 @@ class CheckpointStore:
             pass  # other sources' checkpoints are still there
 
 
-__all__ = ["CHECKPOINT_DIR", "CHECKPOINT_VERSION", "CheckpointStore", "job_key"]
+__all__ = [
+    "CHECKPOINT_DIR",
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "CheckpointStore",
+    "job_key",
+]
