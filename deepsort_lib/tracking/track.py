@@ -96,6 +96,10 @@ class Track:
         )
 
 
+# A dict lookup: calling the enum per track is a measurable share of a frame's output.
+_STATE_OF = {int(s): s for s in TrackState}
+
+
 def tracks_from_rows(rows: TrackTable, tlwh: NDArray[np.float64]) -> list[Track]:
     """One :class:`Track` per row of ``rows`` (a table of copies), at the boxes ``tlwh``.
 
@@ -119,7 +123,7 @@ def tracks_from_rows(rows: TrackTable, tlwh: NDArray[np.float64]) -> list[Track]
             detection_tlwh=rows.detection_tlwh[i],
             class_id=cls,
             confidence=conf,
-            state=TrackState(state),
+            state=_STATE_OF[state],
             hits=hits,
             age=age,
             time_since_update=tsu,
