@@ -22,7 +22,8 @@ LOOKS /= np.linalg.norm(LOOKS, axis=1, keepdims=True)
 
 def _feature(person: int, rng: np.random.Generator, noise: float = 0.3) -> np.ndarray:
     g = LOOKS[person] + noise * rng.normal(size=D) / np.sqrt(D)
-    return g / np.linalg.norm(g)
+    out: np.ndarray = g / np.linalg.norm(g)
+    return out
 
 
 def _frame(items: list[tuple[int, float]], rng: np.random.Generator) -> Detections:
@@ -42,6 +43,7 @@ def _switch_scene(split: float | None) -> dict[str, set[int]]:
     for f in range(120):
         items = [(0 if f < 40 else 1, 100.0)] + ([(0, 500.0)] if f >= 80 else [])
         for t in tracker.update(_frame(items, rng)):
+            assert t.detection_index is not None
             person, _ = items[t.detection_index]
             key = "1" if person == 1 else ("0 before" if f < 40 else "0 after")
             if person == 1 and f < 55:
