@@ -204,6 +204,17 @@ class ReentryTracker:
         features = kwargs.get("features", args[0] if args else None)
         if features is None:
             features = getattr(detections, "features", None)
+        return self.observe(tracks, features, timestamp=timestamp)
+
+    def observe(
+        self, tracks: Sequence[Any], features: Any = None, *, timestamp: float | None = None
+    ) -> list[ReentryTrack]:
+        """Persistent ids for the tracks the inner tracker has just reported, when something
+        else advanced it (e.g. :class:`~deepsort_lib.streams.tracker.MultiStreamTracker`).
+
+        Call it once per inner update or predict, with that step's tracks and the ``(N, D)``
+        features of its detections (``None`` for a predict).
+        """
         feats = None if features is None else np.asarray(features, dtype=np.float32)
         return self._step(tracks, feats, timestamp)
 
