@@ -48,7 +48,9 @@ without offline refinement, at every noise level.
 *Two cameras.* Camera A: TUD-Stadtmitte. Camera B: each of its identities again, mirrored,
 starting ``transit`` frames after it left camera A, plus TUD-Campus's identities as local
 people; B's features get a fixed camera shift (``normalize(f + shift * c_B)``) and fresh
-noise. Two ReentryTrackers share one IdentityMemory (``min_transit = transit / 2``).
+noise. Both run through one :class:`~deepsort_lib.streams.identity.SharedIdentityStreams`
+(a ``MultiStreamTracker`` whose two streams share one IdentityMemory, ``min_transit =
+transit / 2``).
 Precision: cross-camera links (a B person given an id reported in camera A) that are
 right (the majority id the person had in A, or the id they left A with); recall: travellers
 so linked, over all travellers.
@@ -86,6 +88,8 @@ from benchmarks.accuracy.trackers import IMAGE_SIZE, REGISTRY
 from deepsort_lib.boxes import Detections
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.io.atomic import AtomicFile
+from deepsort_lib.streams.identity import SharedIdentityStreams
+from deepsort_lib.streams.tracker import MultiStreamTracker
 from deepsort_lib.testing.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.identity import IdentityMemory
 from deepsort_lib.tracking.reentry import ReentryTracker
@@ -409,19 +413,17 @@ def two_cameras(seed: int, feature_noise: float, shift: float, transit: int) -> 
     memory = reentry_memory(
         min_transit=transit / 2, cross_camera_max_cosine_distance=MEMORY["max_cosine_distance"]
     )
-    cams = {
-        "a": FeatureRunner(ReentryTracker(Tracker.from_preset("original"), memory, camera="a")),
-        "b": FeatureRunner(ReentryTracker(Tracker.from_preset("original"), memory, camera="b")),
-    }
+    shared = SharedIdentityStreams(MultiStreamTracker(preset="original"), memory)
     frames_a = dict(sim_a.per_frame())
     frames_b = dict(sim_b.per_frame())
     last = max(max(frames_a), max(frames_b))
     out: dict[str, list[Rows]] = {"a": [], "b": []}
     empty = Detections.from_tlwh(np.zeros((0, 4)), None, None, np.zeros((0, dim), np.float32))
-    for f in range(1, last + 1):  # both cameras in lockstep on one clock
-        for name, frames in (("a", frames_a), ("b", frames_b)):
-            r = cams[name].step(frames.get(f, empty))
-            out[name].append(np.column_stack([np.full(len(r), f), r]))
+    for f in range(1, last + 1):  # both cameras in lockstep on one clock (frames)
+        tracks = shared.update([("a", f, frames_a.get(f, empty)), ("b", f, frames_b.get(f, empty))])
+        for name, reported in tracks.items():
+            rows = [[f, t.track_id, *t.tlwh] for t in reported]
+            out[str(name)].append(np.array(rows, dtype=np.float64).reshape(-1, 6))
     res_a, res_b = np.vstack(out["a"]), np.vstack(out["b"])
     got_a, got_b = matched_ids(gt_a, res_a), matched_ids(gt_b, res_b)
     # The ids a person had in camera A: the majority one and the one they left with (an
