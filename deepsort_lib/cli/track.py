@@ -215,6 +215,15 @@ def register(subparsers: Any) -> None:
         help="--max-age in seconds of the source (its frame rate, 25 if it has none); "
         "overrides --max-age",
     )
+    tracker.add_argument(
+        "--reentry",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
+        help="long-term identities: a track lost for up to S seconds keeps its id when it is "
+        "seen again, even elsewhere in the frame (matched by appearance; needs an encoder "
+        "or cached features; default: off)",
+    )
     add_ray_arguments(parser)
     parser.set_defaults(handler=run_track)
 
@@ -379,6 +388,8 @@ def _positive_seconds(text: str) -> float:
 
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
+    if args.ray is not None and args.reentry is not None:
+        raise ConfigurationError("--reentry is not supported with --ray")
     if args.ray is not None:
         from deepsort_lib.cli.track_ray import run_track_ray
 
@@ -407,6 +418,12 @@ def run_track(args: argparse.Namespace) -> int:
         if args.max_age_seconds is not None:  # the source's frame rate turns it into frames
             args.max_age = max(1, round(args.max_age_seconds * (source.fps or 25.0)))
         tracker = build_tracker(args)
+        if args.reentry is not None:  # the memory counts frames: seconds at the source's rate
+            from deepsort_lib.tracking.identity import IdentityMemory
+            from deepsort_lib.tracking.reentry import ReentryTracker
+
+            memory = IdentityMemory(retention=args.reentry * (source.fps or 25.0))
+            tracker = ReentryTracker(tracker, memory)
         motion = None
         if args.camera_motion != "none":
             from deepsort_lib.models.camera_motion import CameraMotionEstimator
