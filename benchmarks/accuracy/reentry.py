@@ -140,16 +140,16 @@ class FeatureRunner:
         return rows
 
 
-def _ours() -> FeatureRunner:
-    return FeatureRunner(Tracker.from_preset("original"))
+def _ours(preset: str) -> FeatureRunner:
+    return FeatureRunner(Tracker.from_preset(preset))
 
 
-def _ours_reentry() -> FeatureRunner:
-    return FeatureRunner(ReentryTracker(Tracker.from_preset("original"), reentry_memory()))
+def _ours_reentry(preset: str) -> FeatureRunner:
+    return FeatureRunner(ReentryTracker(Tracker.from_preset(preset), reentry_memory()))
 
 
-def _ours_reentry_no_split() -> FeatureRunner:
-    tracker = ReentryTracker(Tracker.from_preset("original"), reentry_memory(), split_distance=None)
+def _ours_reentry_no_split(preset: str) -> FeatureRunner:
+    tracker = ReentryTracker(Tracker.from_preset(preset), reentry_memory(), split_distance=None)
     return FeatureRunner(tracker)
 
 
@@ -241,11 +241,12 @@ class Row:
         }
 
 
-def _tracker_factories(gap: int, peers: bool) -> dict[str, Callable[[], Any]]:
+def _tracker_factories(gap: int, peers: bool, preset: str) -> dict[str, Callable[[], Any]]:
+    ours = f"deepsort_lib {preset}"
     out: dict[str, Callable[[], Any]] = {
-        "deepsort_lib original": _ours,
-        "deepsort_lib original + re-entry": _ours_reentry,
-        "deepsort_lib original + re-entry, no split": _ours_reentry_no_split,
+        ours: partial(_ours, preset),
+        f"{ours} + re-entry": partial(_ours_reentry, preset),
+        f"{ours} + re-entry, no split": partial(_ours_reentry_no_split, preset),
     }
     if peers:
         for name, make in PEERS.items():
@@ -265,6 +266,7 @@ def run_gaps(
     peer_scenarios: Sequence[str] = ("TUD", "crowd"),
     crowd: bool = True,
     progress: bool = True,
+    preset: str = "original",
 ) -> list[Row]:
     """The gap benchmark; one :class:`Row` per (scenario, tracker, gap, noise).
 
@@ -303,7 +305,7 @@ def run_gaps(
                         and (peer_seeds is None or seed in peer_seeds)
                         and scn in peer_scenarios
                     )
-                    for tname, factory in _tracker_factories(gap, with_peers).items():
+                    for tname, factory in _tracker_factories(gap, with_peers, preset).items():
                         try:
                             runners = [factory() for _ in parts]
                         except ImportError as exc:
@@ -324,7 +326,7 @@ def run_gaps(
                                 counts |= memory_links(gt_p, res, local)
                             for k, v in counts.items():
                                 total[k] = total.get(k, 0) + v
-                            if tname == "deepsort_lib original" and feats is not None:
+                            if tname == f"deepsort_lib {preset}" and feats is not None:
                                 ref = refine(res, feats, RefineConfig())
                                 refined[pname] = (gt_p, ref)
                                 for k, v in reentry_counts(gt_p, ref, seg).items():
@@ -332,7 +334,7 @@ def run_gaps(
                         secs = time.perf_counter() - t0
                         row(scn, tname, g_s, level).add(total, _scores(pairs), secs)
                         if refined:
-                            row(scn, "deepsort_lib original + offline refine", g_s, level).add(
+                            row(scn, f"deepsort_lib {preset} + offline refine", g_s, level).add(
                                 refined_total, _scores(refined), 0.0
                             )
                         if progress:
@@ -347,26 +349,29 @@ def run_gaps(
     return list(rows.values())
 
 
-def run_no_gap(seeds: Sequence[int], noise_levels: Sequence[float]) -> list[dict[str, Any]]:
-    """Standard accuracy benchmark: original, + re-entry, + offline refine (IDF1/HOTA)."""
+def run_no_gap(
+    seeds: Sequence[int], noise_levels: Sequence[float], preset: str = "original"
+) -> list[dict[str, Any]]:
+    """Standard accuracy benchmark: ``preset``, + re-entry, + offline refine (IDF1/HOTA)."""
+    ours = f"deepsort_lib {preset}"
     gts = {s: load_gt(s) for s in SEQUENCES}
     acc: dict[tuple[str, float], list[dict[str, float]]] = {}
     for seed in seeds:
         for level in noise_levels:
             sims = _simulate_all(gts, seed, replace(NoiseModel(), feature_noise=level))
             results: dict[str, dict[str, tuple[Rows, Rows]]] = {
-                "deepsort_lib original": {},
-                "deepsort_lib original + re-entry": {},
-                "deepsort_lib original + offline refine": {},
-                "deepsort_lib original + re-entry + offline refine": {},
+                ours: {},
+                f"{ours} + re-entry": {},
+                f"{ours} + offline refine": {},
+                f"{ours} + re-entry + offline refine": {},
             }
             for seq, sim in sims.items():
                 frames = list(sim.per_frame())
                 for name, factory in (
-                    ("deepsort_lib original", _ours),
-                    ("deepsort_lib original + re-entry", _ours_reentry),
+                    (ours, _ours),
+                    (f"{ours} + re-entry", _ours_reentry),
                 ):
-                    res, feats = run_stream(factory(), frames)
+                    res, feats = run_stream(factory(preset), frames)
                     results[name][seq] = (gts[seq], res)
                     results[name + " + offline refine"][seq] = (gts[seq], refine(res, feats))
             for name, pairs in results.items():
@@ -591,6 +596,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run the peers on the first N seeds only, on TUD only (default: every seed, "
         "TUD and crowd)",
     )
+    parser.add_argument(
+        "--preset",
+        default="original",
+        help="preset of our inner tracker (default: original, max_age only)",
+    )
+    parser.add_argument("--no-cameras", action="store_true", help="skip the two-camera simulation")
     parser.add_argument("--out", default=str(RESULTS_DIR / "reentry.md"))
     args = parser.parse_args(argv)
     seeds = list(range(args.seeds))
@@ -606,11 +617,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 peer_gaps=args.peer_gaps,
                 peer_seeds=None if args.peer_seeds is None else seeds[: args.peer_seeds],
                 peer_scenarios=("TUD", "crowd") if args.peer_seeds is None else ("TUD",),
+                preset=args.preset,
             )
         ]
-        no_gap = run_no_gap(seeds, args.noise)
+        no_gap = run_no_gap(seeds, args.noise, args.preset)
         cameras = []
-        for level in args.noise:
+        for level in [] if args.no_cameras else args.noise:
             for shift in (0.3, 0.6):
                 for transit_s in (2.0, 10.0):
                     recs = [two_cameras(s, level, shift, int(transit_s * FPS)) for s in seeds]
