@@ -70,6 +70,7 @@ class TrackAppearance:
     feature_sum: FloatArray | None = None
     recent_sum: FloatArray | None = None
     feature_count: int = 0
+    observed: bool = False
     global_id: int | None = None
     reported: bool = False
     reidentified: bool = False
@@ -89,6 +90,12 @@ class TrackAppearance:
         found (see the module docstring); the track then restarts from its recent
         observations (first time and box, appearance), and the caller decides its identity.
         """
+        if not self.observed:
+            # A track first met while coasting (its state was dropped when another track
+            # claimed its identity) starts where it is seen, not where it was predicted:
+            # otherwise it would seem to overlap in time with the identity it may continue.
+            self.observed = True
+            self.first_time, self.first_tlwh = time, tlwh
         self.last_time = time
         self.last_tlwh = tlwh
         self.class_id = class_id
