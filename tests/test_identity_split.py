@@ -99,3 +99,14 @@ def test_bad_split_distance_is_a_configuration_error() -> None:
         ReentryTracker(RecordingTracker(), split_distance=0.0)
     with pytest.raises(ConfigurationError):
         ReentryTracker(RecordingTracker(), split_distance=3.0)
+
+
+def test_a_track_first_met_while_coasting_starts_where_it_is_seen() -> None:
+    # Created from a predicted box at t=5 (its state was dropped while it coasted), first
+    # matched at t=9: it starts at 9, so it can continue an identity lost at t=7.
+    local = TrackAppearance(5.0, np.zeros(4), 5.0, np.zeros(4), 0, deque(maxlen=10))
+    box = np.array([1.0, 2.0, 3.0, 4.0])
+    local.observe(9.0, box, 0, LOOKS[0].astype(np.float32))
+    assert local.first_time == 9.0 and local.first_tlwh.tolist() == box.tolist()
+    local.observe(10.0, box + 1, 0, LOOKS[0].astype(np.float32))
+    assert local.first_time == 9.0
