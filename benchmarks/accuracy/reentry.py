@@ -1,11 +1,18 @@
 """Re-entry benchmark: identities that leave for G seconds and come back elsewhere.
 
-Run (about 35 minutes on 2 cores as below; peers only in the peers' virtualenv)::
+Run (about 20 minutes on 2 cores; peers only in the peers' virtualenv)::
+
+    PYTHONPATH=$PWD nice -n 5 .venv-peers/bin/python -m benchmarks.accuracy.reentry --seeds 5 \
+        --no-peers
+
+It writes ``benchmarks/results/reentry.md`` and ``reentry.json``. With the peers at every gap
+(about 35 minutes; ``results/reentry.peers.md`` was made so)::
 
     PYTHONPATH=$PWD nice -n 10 .venv-peers/bin/python -m benchmarks.accuracy.reentry \
-        --seeds 5 --peer-seeds 2 --peer-gaps 1 2 5 10 20
+        --seeds 5 --peer-seeds 2 --peer-gaps 1 2 5 10 20 --out benchmarks/results/reentry.peers.md
 
-It writes ``benchmarks/results/reentry.md`` and ``reentry.json``. The reduced CI form is
+``--preset recommended --no-cameras --out benchmarks/results/reentry.recommended.md`` runs our
+rows on the ``recommended`` preset instead. The reduced CI form is
 ``benchmarks/test_reentry.py``.
 
 Protocol
