@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -125,22 +126,75 @@ def majority(ids: NDArray[np.int64]) -> int:
 
 
 def reentry_counts(gt: Rows, rows: Rows, seg: Segments) -> dict[str, int]:
-    """Returners, recovered, second segments, false re-identifications."""
+    """Returners, recovered, second segments, false re-identifications.
+
+    An identity's *first ids* are the majority id of its first segment and the id it left
+    with (its last matched id before the gap): an inner fragment late in the first segment
+    changes the id a tracker can continue, and continuing it is a recovery. A second
+    segment is falsely re-identified when its majority id is another identity's first id and
+    none of its own (an inner switch that gave two people one id in their first segments
+    does not make a correct recovery false). ``recovered_majority`` counts the stricter
+    recovery (the first segment's majority id only).
+    """
     got = matched_ids(gt, rows)
-    first_id: dict[int, int] = {}
+    first_ids: dict[int, set[int]] = {}
+    first_major: dict[int, int] = {}
     for tid in np.unique(gt[:, 1]).astype(int):
         mine = gt[:, 1] == tid
         start = seg.returners.get(tid, (None, np.inf))[1]
-        first_id[tid] = majority(got[mine & (gt[:, 0] < start)])
-    counts = {"returners": 0, "recovered": 0, "second_segments": 0, "false_reid": 0}
+        before = got[mine & (gt[:, 0] < start)]
+        seen = before[before >= 0]
+        first_major[tid] = majority(before)
+        first_ids[tid] = {first_major[tid], int(seen[-1])} - {-1} if len(seen) else set()
+    counts = {
+        "returners": 0,
+        "recovered": 0,
+        "recovered_majority": 0,
+        "second_segments": 0,
+        "false_reid": 0,
+    }
     seconds = [(tid, s) for tid, (_, s) in seg.returners.items()]
     seconds += [(tid, s) for tid, (_, s) in seg.newcomers.items()]
     for tid, start in seconds:
         second = majority(got[(gt[:, 1] == tid) & (gt[:, 0] >= start)])
         counts["second_segments"] += 1
-        others = {v for k, v in first_id.items() if k != tid and v >= 0}
+        own = first_ids[tid] if tid in seg.returners else set()
+        others = {v for k, ids in first_ids.items() if k != tid for v in ids}
         if tid in seg.returners:
             counts["returners"] += 1
-            counts["recovered"] += int(second >= 0 and second == first_id[tid])
-        counts["false_reid"] += int(second >= 0 and second in others)
+            counts["recovered"] += int(second >= 0 and second in own)
+            counts["recovered_majority"] += int(second >= 0 and second == first_major[tid])
+        counts["false_reid"] += int(second >= 0 and second in others and second not in own)
     return counts
+
+
+def memory_links(gt: Rows, rows: Rows, local_ids: NDArray[np.int64]) -> dict[str, int]:
+    """Links made by a re-entry wrapper and how many joined two different people.
+
+    ``local_ids`` holds, per result row, the inner tracker's id. A *link* is one persistent
+    id passing from one inner track to the next; it is *wrong* when the two inner tracks'
+    majority ground-truth identities differ (tracks on no ground truth are left out). This
+    separates the memory's own mistakes from the inner tracker's id switches, which the
+    false re-identification count includes.
+    """
+    got = matched_ids(gt, rows)
+    owner = {
+        (int(f), int(i)): int(t) for f, i, t in zip(gt[:, 0], got, gt[:, 1], strict=True) if i >= 0
+    }
+    truth = np.array(
+        [owner.get((int(f), int(i)), -1) for f, i in zip(rows[:, 0], rows[:, 1], strict=True)],
+        dtype=np.int64,
+    )
+    person = {int(lid): majority(truth[local_ids == lid]) for lid in np.unique(local_ids)}
+    chains: dict[int, list[int]] = {}
+    for gid, lid in zip(rows[:, 1].astype(int).tolist(), local_ids.tolist(), strict=True):
+        chain = chains.setdefault(gid, [])
+        if lid not in chain:
+            chain.append(int(lid))
+    links = wrong = 0
+    for chain in chains.values():
+        for a, b in pairwise(chain):
+            if person[a] >= 0 and person[b] >= 0:
+                links += 1
+                wrong += int(person[a] != person[b])
+    return {"links": links, "wrong_links": wrong}

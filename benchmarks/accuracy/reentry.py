@@ -1,10 +1,18 @@
 """Re-entry benchmark: identities that leave for G seconds and come back elsewhere.
 
-Run (about 5-10 minutes on 2 cores; peers only in the peers' virtualenv)::
+Run (about 20 minutes on 2 cores; peers only in the peers' virtualenv)::
 
-    PYTHONPATH=$PWD nice -n 10 .venv-peers/bin/python -m benchmarks.accuracy.reentry
+    PYTHONPATH=$PWD nice -n 5 .venv-peers/bin/python -m benchmarks.accuracy.reentry --seeds 5 \
+        --no-peers
 
-It writes ``benchmarks/results/reentry.md`` and ``reentry.json``. The reduced CI form is
+It writes ``benchmarks/results/reentry.md`` and ``reentry.json``. With the peers at every gap
+(about 35 minutes; ``results/reentry.peers.md`` was made so)::
+
+    PYTHONPATH=$PWD nice -n 10 .venv-peers/bin/python -m benchmarks.accuracy.reentry \
+        --seeds 5 --peer-seeds 2 --peer-gaps 1 2 5 10 20 --out benchmarks/results/reentry.peers.md
+
+``--preset recommended --no-cameras --out benchmarks/results/reentry.recommended.md`` runs our
+rows on the ``recommended`` preset instead. The reduced CI form is
 ``benchmarks/test_reentry.py``.
 
 Protocol
@@ -26,12 +34,17 @@ the TUD simulation (``feature_noise / sqrt(D)`` per dimension).
 
 *Scores.* Result boxes are matched to ground-truth boxes per frame (IoU >= 0.5, Hungarian).
 A segment's id is the majority id of its matched boxes. **Recovery**: returners whose second
-segment has the id of their first. **False re-identification**: second segments (returners'
+segment has an id of their first. **False re-identification**: second segments (returners'
 and newcomers') whose id was the id of *another* identity's first segment, over all second
-segments. IDF1/HOTA by :func:`deepsort_lib.evaluation.evaluate_sequences`.
+segments. A segment's *first ids* are its majority id and the id it left with; recovery
+accepts either (the stricter majority-only count is reported too), and a correct recovery is
+never counted false. *Wrong links* (re-entry rows): a persistent id passed by the memory
+between inner tracks of two different people, the memory's own mistakes as opposed to the
+inner tracker's switches. IDF1/HOTA by :func:`deepsort_lib.evaluation.evaluate_sequences`.
 
 *Trackers.* ``deepsort_lib original`` (max_age only), the same wrapped in
-:class:`~deepsort_lib.tracking.reentry.ReentryTracker`, the same followed by offline
+:class:`~deepsort_lib.tracking.reentry.ReentryTracker` (with and without its online
+appearance-switch split, ``split_distance``), the same followed by offline
 :func:`~deepsort_lib.tracking.refine.refine`, and the peers of the accuracy benchmark
 (deep-sort-realtime, BoxMOT StrongSORT and BoT-SORT, their wrappers from
 ``benchmarks/accuracy/trackers.py``) with ``max_age`` raised to ``G + 30`` frames.
@@ -42,7 +55,9 @@ without offline refinement, at every noise level.
 *Two cameras.* Camera A: TUD-Stadtmitte. Camera B: each of its identities again, mirrored,
 starting ``transit`` frames after it left camera A, plus TUD-Campus's identities as local
 people; B's features get a fixed camera shift (``normalize(f + shift * c_B)``) and fresh
-noise. Two ReentryTrackers share one IdentityMemory (``min_transit = transit / 2``).
+noise. Both run through one :class:`~deepsort_lib.streams.identity.SharedIdentityStreams`
+(a ``MultiStreamTracker`` whose two streams share one IdentityMemory, ``min_transit =
+transit / 2``).
 Precision: cross-camera links (a B person given an id reported in camera A) that are
 right (the majority id the person had in A, or the id they left A with); recall: travellers
 so linked, over all travellers.
@@ -58,6 +73,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -71,6 +87,7 @@ from benchmarks.accuracy.gaps import (
     gap_ground_truth,
     majority,
     matched_ids,
+    memory_links,
     reentry_counts,
 )
 from benchmarks.accuracy.run import RESULTS_DIR, _simulate_all, _thread_limits
@@ -78,6 +95,8 @@ from benchmarks.accuracy.trackers import IMAGE_SIZE, REGISTRY
 from deepsort_lib.boxes import Detections
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.io.atomic import AtomicFile
+from deepsort_lib.streams.identity import SharedIdentityStreams
+from deepsort_lib.streams.tracker import MultiStreamTracker
 from deepsort_lib.testing.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.identity import IdentityMemory
 from deepsort_lib.tracking.reentry import ReentryTracker
@@ -109,6 +128,8 @@ class FeatureRunner:
     def __init__(self, tracker: Any) -> None:
         self.tracker = tracker
         self.features: list[NDArray[np.float32]] = []
+        #: Per reported row, the inner tracker's id (a re-entry wrapper's ``local_id``).
+        self.local_ids: list[int] = []
 
     def step(self, detections: Detections) -> Rows:
         tracks = self.tracker.update(detections)
@@ -119,18 +140,24 @@ class FeatureRunner:
         for k, t in enumerate(tracks):
             rows[k, 0] = t.track_id
             rows[k, 1:] = t.tlwh
+            self.local_ids.append(int(getattr(t, "local_id", t.track_id)))
             if feats is not None and t.detection_index is not None:
                 out[k] = feats[t.detection_index]
         self.features.append(out)
         return rows
 
 
-def _ours() -> FeatureRunner:
-    return FeatureRunner(Tracker.from_preset("original"))
+def _ours(preset: str) -> FeatureRunner:
+    return FeatureRunner(Tracker.from_preset(preset))
 
 
-def _ours_reentry() -> FeatureRunner:
-    return FeatureRunner(ReentryTracker(Tracker.from_preset("original"), reentry_memory()))
+def _ours_reentry(preset: str) -> FeatureRunner:
+    return FeatureRunner(ReentryTracker(Tracker.from_preset(preset), reentry_memory()))
+
+
+def _ours_reentry_no_split(preset: str) -> FeatureRunner:
+    tracker = ReentryTracker(Tracker.from_preset(preset), reentry_memory(), split_distance=None)
+    return FeatureRunner(tracker)
 
 
 def _peer(name: str, raise_age: Callable[[Any, int], None]) -> Callable[[int], Any]:
@@ -214,19 +241,23 @@ class Row:
             "false_reid": c.get("false_reid", 0) / max(c.get("second_segments", 0), 1),
             "returners": c.get("returners", 0),
             "second_segments": c.get("second_segments", 0),
+            "counts": dict(c),
+            "seeds": len(self.idf1),
             "idf1": float(np.mean(self.idf1)) if self.idf1 else float("nan"),
             "hota": float(np.nanmean(self.hota)) if self.hota else float("nan"),
         }
 
 
-def _tracker_factories(gap: int, peers: bool) -> dict[str, Callable[[], Any]]:
+def _tracker_factories(gap: int, peers: bool, preset: str) -> dict[str, Callable[[], Any]]:
+    ours = f"deepsort_lib {preset}"
     out: dict[str, Callable[[], Any]] = {
-        "deepsort_lib original": _ours,
-        "deepsort_lib original + re-entry": _ours_reentry,
+        ours: partial(_ours, preset),
+        f"{ours} + re-entry": partial(_ours_reentry, preset),
+        f"{ours} + re-entry, no split": partial(_ours_reentry_no_split, preset),
     }
     if peers:
         for name, make in PEERS.items():
-            out[name] = lambda make=make: make(gap + 30)
+            out[name] = partial(make, gap + 30)
     return out
 
 
@@ -238,13 +269,17 @@ def run_gaps(
     peers: bool,
     peer_noise: Sequence[float] | None = None,
     peer_gaps: Sequence[float] | None = None,
+    peer_seeds: Sequence[int] | None = None,
+    peer_scenarios: Sequence[str] = ("TUD", "crowd"),
     crowd: bool = True,
     progress: bool = True,
+    preset: str = "original",
 ) -> list[Row]:
     """The gap benchmark; one :class:`Row` per (scenario, tracker, gap, noise).
 
-    Peers run at the levels of ``peer_noise`` and gaps of ``peer_gaps`` only (default: all;
-    they are 10-50x slower than ours with max_age raised).
+    Peers run at the levels of ``peer_noise``, gaps of ``peer_gaps``, seeds of
+    ``peer_seeds`` and scenarios of ``peer_scenarios`` only (default: all; they are 10-50x
+    slower than ours with max_age raised).
     """
     gts = {s: load_gt(s) for s in SEQUENCES}
     rows: dict[tuple[str, str, float, float], Row] = {}
@@ -274,8 +309,10 @@ def run_gaps(
                         peers
                         and (peer_noise is None or level in peer_noise)
                         and (peer_gaps is None or g_s in peer_gaps)
+                        and (peer_seeds is None or seed in peer_seeds)
+                        and scn in peer_scenarios
                     )
-                    for tname, factory in _tracker_factories(gap, with_peers).items():
+                    for tname, factory in _tracker_factories(gap, with_peers, preset).items():
                         try:
                             runners = [factory() for _ in parts]
                         except ImportError as exc:
@@ -290,9 +327,13 @@ def run_gaps(
                         for runner, (pname, frames, gt_p, seg) in zip(runners, parts, strict=True):
                             res, feats = run_stream(runner, frames)
                             pairs[pname] = (gt_p, res)
-                            for k, v in reentry_counts(gt_p, res, seg).items():
+                            counts = reentry_counts(gt_p, res, seg)
+                            if "re-entry" in tname:
+                                local = np.asarray(runner.local_ids, dtype=np.int64)
+                                counts |= memory_links(gt_p, res, local)
+                            for k, v in counts.items():
                                 total[k] = total.get(k, 0) + v
-                            if tname == "deepsort_lib original" and feats is not None:
+                            if tname == f"deepsort_lib {preset}" and feats is not None:
                                 ref = refine(res, feats, RefineConfig())
                                 refined[pname] = (gt_p, ref)
                                 for k, v in reentry_counts(gt_p, ref, seg).items():
@@ -300,7 +341,7 @@ def run_gaps(
                         secs = time.perf_counter() - t0
                         row(scn, tname, g_s, level).add(total, _scores(pairs), secs)
                         if refined:
-                            row(scn, "deepsort_lib original + offline refine", g_s, level).add(
+                            row(scn, f"deepsort_lib {preset} + offline refine", g_s, level).add(
                                 refined_total, _scores(refined), 0.0
                             )
                         if progress:
@@ -315,26 +356,29 @@ def run_gaps(
     return list(rows.values())
 
 
-def run_no_gap(seeds: Sequence[int], noise_levels: Sequence[float]) -> list[dict[str, Any]]:
-    """Standard accuracy benchmark: original, + re-entry, + offline refine (IDF1/HOTA)."""
+def run_no_gap(
+    seeds: Sequence[int], noise_levels: Sequence[float], preset: str = "original"
+) -> list[dict[str, Any]]:
+    """Standard accuracy benchmark: ``preset``, + re-entry, + offline refine (IDF1/HOTA)."""
+    ours = f"deepsort_lib {preset}"
     gts = {s: load_gt(s) for s in SEQUENCES}
     acc: dict[tuple[str, float], list[dict[str, float]]] = {}
     for seed in seeds:
         for level in noise_levels:
             sims = _simulate_all(gts, seed, replace(NoiseModel(), feature_noise=level))
             results: dict[str, dict[str, tuple[Rows, Rows]]] = {
-                "deepsort_lib original": {},
-                "deepsort_lib original + re-entry": {},
-                "deepsort_lib original + offline refine": {},
-                "deepsort_lib original + re-entry + offline refine": {},
+                ours: {},
+                f"{ours} + re-entry": {},
+                f"{ours} + offline refine": {},
+                f"{ours} + re-entry + offline refine": {},
             }
             for seq, sim in sims.items():
                 frames = list(sim.per_frame())
                 for name, factory in (
-                    ("deepsort_lib original", _ours),
-                    ("deepsort_lib original + re-entry", _ours_reentry),
+                    (ours, _ours),
+                    (f"{ours} + re-entry", _ours_reentry),
                 ):
-                    res, feats = run_stream(factory(), frames)
+                    res, feats = run_stream(factory(preset), frames)
                     results[name][seq] = (gts[seq], res)
                     results[name + " + offline refine"][seq] = (gts[seq], refine(res, feats))
             for name, pairs in results.items():
@@ -381,19 +425,17 @@ def two_cameras(seed: int, feature_noise: float, shift: float, transit: int) -> 
     memory = reentry_memory(
         min_transit=transit / 2, cross_camera_max_cosine_distance=MEMORY["max_cosine_distance"]
     )
-    cams = {
-        "a": FeatureRunner(ReentryTracker(Tracker.from_preset("original"), memory, camera="a")),
-        "b": FeatureRunner(ReentryTracker(Tracker.from_preset("original"), memory, camera="b")),
-    }
+    shared = SharedIdentityStreams(MultiStreamTracker(preset="original"), memory)
     frames_a = dict(sim_a.per_frame())
     frames_b = dict(sim_b.per_frame())
     last = max(max(frames_a), max(frames_b))
     out: dict[str, list[Rows]] = {"a": [], "b": []}
     empty = Detections.from_tlwh(np.zeros((0, 4)), None, None, np.zeros((0, dim), np.float32))
-    for f in range(1, last + 1):  # both cameras in lockstep on one clock
-        for name, frames in (("a", frames_a), ("b", frames_b)):
-            r = cams[name].step(frames.get(f, empty))
-            out[name].append(np.column_stack([np.full(len(r), f), r]))
+    for f in range(1, last + 1):  # both cameras in lockstep on one clock (frames)
+        tracks = shared.update([("a", f, frames_a.get(f, empty)), ("b", f, frames_b.get(f, empty))])
+        for name, reported in tracks.items():
+            rows = [[f, t.track_id, *t.tlwh] for t in reported]
+            out[str(name)].append(np.array(rows, dtype=np.float64).reshape(-1, 6))
     res_a, res_b = np.vstack(out["a"]), np.vstack(out["b"])
     got_a, got_b = matched_ids(gt_a, res_a), matched_ids(gt_b, res_b)
     # The ids a person had in camera A: the majority one and the one they left with (an
@@ -429,6 +471,42 @@ def _pct(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{100 * x:.1f}"
 
 
+def _pooled(gaps: list[dict[str, Any]]) -> list[str]:
+    """Counts pooled over gaps and seeds, per scenario, noise and tracker."""
+    pools: dict[tuple[str, float, str], dict[str, int]] = {}
+    seeds: dict[tuple[str, float, str], set[int]] = {}
+    for g in gaps:
+        key = (g["scenario"], g["noise"], g["tracker"])
+        pool = pools.setdefault(key, {})
+        for k, v in g["counts"].items():
+            pool[k] = pool.get(k, 0) + v
+        seeds.setdefault(key, set()).add(g["seeds"])
+    lines = [
+        "## Pooled over gaps and seeds",
+        "",
+        "Recovery: the returner's second segment has the id it left with or the majority id "
+        "of its first segment (strict: the majority id only). Wrong links (re-entry only): "
+        "persistent ids passed by the memory between inner tracks of two different people.",
+        "",
+        "| scenario | noise | tracker | seeds | recovery | strict recovery | false re-id | "
+        "wrong links |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def frac(k: int, n: int) -> str:
+        return f"{k}/{n} = {_pct(k / n if n else float('nan'))} %"
+
+    for (scn, level, name), c in sorted(pools.items()):
+        links = frac(c["wrong_links"], c["links"]) if "links" in c else "—"
+        lines.append(
+            f"| {scn} | {level} | {name} | {max(seeds[(scn, level, name)])} | "
+            f"{frac(c['recovered'], c['returners'])} | "
+            f"{frac(c['recovered_majority'], c['returners'])} | "
+            f"{frac(c['false_reid'], c['second_segments'])} | {links} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(
     gaps: list[dict[str, Any]],
     no_gap: list[dict[str, Any]],
@@ -446,6 +524,7 @@ def markdown(
         "IDF1/HOTA in %, mean over seeds.",
         "",
     ]
+    lines += _pooled(gaps)
     for scn in sorted({g["scenario"] for g in gaps}):
         lines += [f"## Gaps: {scn}", ""]
         for level in sorted({g["noise"] for g in gaps}):
@@ -517,6 +596,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[1.0, 5.0],
         help="gaps (s) at which the peers run (default: 1 5)",
     )
+    parser.add_argument(
+        "--peer-seeds",
+        type=int,
+        default=None,
+        help="run the peers on the first N seeds only, on TUD only (default: every seed, "
+        "TUD and crowd)",
+    )
+    parser.add_argument(
+        "--preset",
+        default="original",
+        help="preset of our inner tracker (default: original, max_age only)",
+    )
+    parser.add_argument("--no-cameras", action="store_true", help="skip the two-camera simulation")
     parser.add_argument("--out", default=str(RESULTS_DIR / "reentry.md"))
     args = parser.parse_args(argv)
     seeds = list(range(args.seeds))
@@ -530,11 +622,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 peers=not args.no_peers,
                 peer_noise=args.peer_noise,
                 peer_gaps=args.peer_gaps,
+                peer_seeds=None if args.peer_seeds is None else seeds[: args.peer_seeds],
+                peer_scenarios=("TUD", "crowd") if args.peer_seeds is None else ("TUD",),
+                preset=args.preset,
             )
         ]
-        no_gap = run_no_gap(seeds, args.noise)
+        no_gap = run_no_gap(seeds, args.noise, args.preset)
         cameras = []
-        for level in args.noise:
+        for level in [] if args.no_cameras else args.noise:
             for shift in (0.3, 0.6):
                 for transit_s in (2.0, 10.0):
                     recs = [two_cameras(s, level, shift, int(transit_s * FPS)) for s in seeds]

@@ -192,6 +192,11 @@ def _quiet_opencv_logs() -> None:
 
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
+    if args.reentry is not None and (args.ray is not None or len(args.source) > 1):
+        raise ConfigurationError(
+            "--reentry works with one source without --ray (for several streams use "
+            "deepsort_lib.streams.identity.SharedIdentityStreams)"
+        )
     if args.ray is not None:
         from deepsort_lib.cli.track_ray import run_track_ray
 
@@ -220,6 +225,12 @@ def run_track(args: argparse.Namespace) -> int:
         if args.max_age_seconds is not None:  # the source's frame rate turns it into frames
             args.max_age = max(1, round(args.max_age_seconds * (source.fps or 25.0)))
         tracker = build_tracker(args)
+        if args.reentry is not None:  # the memory counts frames: seconds at the source's rate
+            from deepsort_lib.tracking.identity import IdentityMemory
+            from deepsort_lib.tracking.reentry import ReentryTracker
+
+            memory = IdentityMemory(retention=args.reentry * (source.fps or 25.0))
+            tracker = ReentryTracker(tracker, memory)
         motion = None
         if args.camera_motion != "none":
             from deepsort_lib.models.camera_motion import CameraMotionEstimator

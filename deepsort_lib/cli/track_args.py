@@ -201,6 +201,15 @@ def add_track_arguments(parser: argparse.ArgumentParser) -> None:
         help="--max-age in seconds of the source (its frame rate, 25 if it has none); "
         "overrides --max-age",
     )
+    tracker.add_argument(
+        "--reentry",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
+        help="long-term identities: a track lost for up to S seconds keeps its id when it is "
+        "seen again, even elsewhere in the frame (matched by appearance; needs an encoder "
+        "or cached features; one source only; default: off)",
+    )
     add_many_arguments(parser)
     add_ray_arguments(parser)
 

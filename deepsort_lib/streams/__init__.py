@@ -8,6 +8,7 @@
 :class:`~.batching.CrossStreamEncoder`      one encoder call over the crops of many frames
 :class:`~.pipeline.MultiStreamPipeline`     models + trackers over one batch of frames
 :class:`~.runner.MultiSourceRunner`         many sources, decode threads, failure policy
+:class:`~.identity.SharedIdentityStreams`   one identity memory across streams (cameras)
 ==========================================  =================================================
 
 The model-side pieces and the runner import OpenCV; they load on first use, so importing
@@ -20,6 +21,7 @@ from deepsort_lib.streams.tracker import GlobalIdAllocator, MultiStreamTracker, 
 
 if TYPE_CHECKING:
     from deepsort_lib.streams.batching import CrossStreamEncoder, detect_frames
+    from deepsort_lib.streams.identity import SharedIdentityStreams
     from deepsort_lib.streams.pipeline import MultiStreamPipeline
     from deepsort_lib.streams.runner import (
         MultiSourceRunner,
@@ -42,6 +44,7 @@ _LAZY = {
     "StreamStatus": "deepsort_lib.streams.runner",
     "outputs": "deepsort_lib.streams.runner",
     "UrlSource": "deepsort_lib.streams.sources",
+    "SharedIdentityStreams": "deepsort_lib.streams.identity",
 }
 
 
@@ -61,6 +64,7 @@ __all__ = [
     "MultiStreamTracker",
     "RetryPolicy",
     "RunReport",
+    "SharedIdentityStreams",
     "StreamFrame",
     "StreamState",
     "StreamStatus",

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.protocols import TrackLike
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
+from deepsort_lib.tracking.track_appearance import TrackAppearance, unit_rows
 
 FloatArray = NDArray[np.float64]
 
@@ -111,54 +112,6 @@ class ReentryTrack:
         )
 
 
-@dataclass
-class _Local:
-    """What the wrapper knows about one inner track."""
-
-    first_time: float
-    first_tlwh: FloatArray
-    last_time: float
-    last_tlwh: FloatArray
-    class_id: int
-    recent: deque[NDArray[np.float32]]
-    feature_sum: NDArray[np.float64] | None = None
-    feature_count: int = 0
-    global_id: int | None = None
-    reported: bool = False
-    reidentified: bool = False
-    last_reported: float = field(default=0.0)
-
-    def observe(
-        self, time: float, tlwh: FloatArray, class_id: int, unit: NDArray[np.float32] | None
-    ) -> None:
-        """Record a matched detection; ``unit`` is its L2-normalised feature (or ``None``)."""
-        self.last_time = time
-        self.last_tlwh = tlwh
-        self.class_id = class_id
-        if unit is None:
-            return
-        if self.feature_sum is None or self.feature_sum.shape != unit.shape:
-            self.feature_sum = np.zeros(unit.shape, dtype=np.float64)
-            self.feature_count = 0
-            self.recent.clear()
-        self.feature_sum += unit
-        self.feature_count += 1
-        self.recent.append(unit)
-
-    def summary(self) -> NDArray[np.float32]:
-        """Whole-track mean and recent mean, each L2-normalised: ``(K <= 2, D)``."""
-        if self.feature_sum is None or self.feature_count == 0:
-            return np.zeros((0, 0), dtype=np.float32)
-        rows = [self.feature_sum, np.sum(np.asarray(self.recent, dtype=np.float64), axis=0)]
-        if len(self.recent) == self.feature_count:
-            rows = rows[:1]  # the same mean twice
-        out = np.asarray(rows, dtype=np.float64)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        keep = norms[:, 0] > 0
-        result: NDArray[np.float32] = (out[keep] / norms[keep]).astype(np.float32)
-        return result
-
-
 class ReentryTracker:
     """Wrap ``tracker`` so that identities survive leaving and re-entering (or, with a shared
     memory, moving to another camera).
@@ -179,6 +132,12 @@ class ReentryTracker:
         Frame rate: with it, the clock is in seconds (frame / fps); without, in frames.
     recent
         How many of a track's latest features form its "recent" mean.
+    split_distance
+        Cosine distance between the mean of a track's older features and of its ``recent``
+        latest ones above which the inner tracker is taken to have switched people: the
+        earlier part's identity goes to the memory and the track is treated as new (matched
+        against the memory, or given a new id). ``None`` never splits. Means of ``recent``
+        features average per-frame noise away, so one value suits noisy and clean features.
 
     Examples
     --------
@@ -195,6 +154,7 @@ class ReentryTracker:
         camera: str = "0",
         fps: float | None = None,
         recent: int = 10,
+        split_distance: float | None = 0.4,
     ) -> None:
         if not callable(getattr(tracker, "update", None)):
             raise ConfigurationError(f"{type(tracker).__name__} has no update() method")
@@ -206,9 +166,12 @@ class ReentryTracker:
         self.memory = memory if memory is not None else IdentityMemory()
         self.camera = str(camera)
         self.fps = fps
+        if split_distance is not None and not 0.0 < split_distance <= 2.0:
+            raise ConfigurationError(f"split_distance must be in (0, 2], got {split_distance}")
         self.recent = int(recent)
+        self.split_distance = split_distance
         self._frame = 0
-        self._locals: dict[int, _Local] = {}
+        self._locals: dict[int, TrackAppearance] = {}
 
     # -- the tracker contract -----------------------------------------------------------------
 
@@ -241,6 +204,17 @@ class ReentryTracker:
         features = kwargs.get("features", args[0] if args else None)
         if features is None:
             features = getattr(detections, "features", None)
+        return self.observe(tracks, features, timestamp=timestamp)
+
+    def observe(
+        self, tracks: Sequence[Any], features: Any = None, *, timestamp: float | None = None
+    ) -> list[ReentryTrack]:
+        """Persistent ids for the tracks the inner tracker has just reported, when something
+        else advanced it (e.g. :class:`~deepsort_lib.streams.tracker.MultiStreamTracker`).
+
+        Call it once per inner update or predict, with that step's tracks and the ``(N, D)``
+        features of its detections (``None`` for a predict).
+        """
         feats = None if features is None else np.asarray(features, dtype=np.float32)
         return self._step(tracks, feats, timestamp)
 
@@ -273,7 +247,7 @@ class ReentryTracker:
         now = float(timestamp) if timestamp is not None else self.now
         live = getattr(self.tracker, "tracks", None)
         observed = list(live) if live is not None else list(tracks)
-        units, has = _unit_rows(features)
+        units, has = unit_rows(features)
         for t in observed:
             self._observe(t, units, has, now)
         if live is not None:
@@ -318,7 +292,9 @@ class ReentryTracker:
         local = self._locals.get(lid)
         if local is None:
             tlwh = np.asarray(track.tlwh, dtype=np.float64)
-            local = _Local(now, tlwh, now, tlwh, int(track.class_id), deque(maxlen=self.recent))
+            local = TrackAppearance(
+                now, tlwh, now, tlwh, int(track.class_id), deque(maxlen=self.recent)
+            )
             self._locals[lid] = local
         det = track.detection_index
         if det is None or track.time_since_update != 0:
@@ -327,9 +303,26 @@ class ReentryTracker:
         if units is not None and has is not None and 0 <= det < len(units) and has[det]:
             unit = units[det]
         box = getattr(track, "detection_tlwh", None)
-        local.observe(
-            now, np.asarray(track.tlwh if box is None else box, np.float64), track.class_id, unit
-        )
+        tlwh = np.asarray(track.tlwh if box is None else box, np.float64)
+        part = local.observe(now, tlwh, track.class_id, unit, self.split_distance)
+        if part is None:
+            return
+        # The inner track moved onto someone else: its identity so far becomes claimable
+        # (if it was reported) and the track asks the memory again as a new one.
+        if local.reported and local.global_id is not None:
+            self.memory.add(
+                LostIdentity(
+                    local.global_id,
+                    self.camera,
+                    local.class_id,
+                    part.last_time,
+                    part.last_tlwh,
+                    part.summary,
+                )
+            )
+        local.global_id = None
+        local.reported = False
+        local.reidentified = False
 
     def _release(self, lid: int, now: float) -> None:
         """The track is no longer reported: its identity becomes claimable."""
@@ -349,7 +342,7 @@ class ReentryTracker:
             )
         )
 
-    def _resume(self, local: _Local) -> None:
+    def _resume(self, local: TrackAppearance) -> None:
         """A track reported again takes its identity back, or a fresh one if it was claimed."""
         if local.global_id is not None and not self.memory.withdraw(local.global_id):
             local.global_id = self.memory.new_id()
@@ -393,18 +386,6 @@ class ReentryTracker:
         ]
         for lid in stale:
             del self._locals[lid]
-
-
-def _unit_rows(
-    features: NDArray[np.float32] | None,
-) -> tuple[NDArray[np.float32] | None, NDArray[np.bool_] | None]:
-    """L2-normalised feature rows and which rows have appearance (non-zero, finite)."""
-    if features is None or features.ndim != 2:
-        return None, None
-    norms = np.sqrt(np.einsum("ij,ij->i", features, features))
-    has = np.isfinite(norms) & (norms > 0)
-    units = (features / np.where(has, norms, 1.0)[:, None]).astype(np.float32, copy=False)
-    return units, has
 
 
 __all__ = ["ReentryTrack", "ReentryTracker"]
