@@ -118,7 +118,7 @@ def _class_ids(names: list[str], known: tuple[str, ...] | list[str]) -> list[int
     return ids
 
 
-def _detector_choice(args: argparse.Namespace, source: FrameSource) -> str:
+def detector_choice(args: argparse.Namespace, source: FrameSource) -> str:
     from deepsort_lib.io.video import MotSequenceSource
 
     if args.detector is not None:
@@ -148,7 +148,7 @@ def build_detector(
     from deepsort_lib.io.video import MotSequenceSource
 
     classes = _parse_classes(args.classes)
-    choice = _detector_choice(args, source)
+    choice = detector_choice(args, source)
     _check_scores_and_providers(args, choice)
     if choice == "public":
         if not isinstance(source, MotSequenceSource) or source.detections is None:
@@ -224,4 +224,5 @@ __all__ = [
     "build_detector",
     "build_encoder",
     "build_tracker",
+    "detector_choice",
 ]

@@ -31,10 +31,10 @@ from deepsort_lib.cli.track import (
     _warn,
 )
 from deepsort_lib.cli.track_build import (
-    _detector_choice,
     build_detector,
     build_encoder,
     build_tracker,
+    detector_choice,
 )
 from deepsort_lib.cli.track_many_args import (
     DEFAULT_BACKOFF_S,
@@ -133,7 +133,7 @@ def _open_streams(args: argparse.Namespace, names: list[str], opened: list[Any])
     for name, spec in zip(names, args.source, strict=True):
         source = open_source(spec)
         opened.append(source)
-        if _detector_choice(args, source) == "public":
+        if detector_choice(args, source) == "public":
             found, keep, class_names = build_detector(args, source)
         else:  # one detector (same options) for every stream that runs one
             shared = shared if shared is not None else build_detector(args, source)

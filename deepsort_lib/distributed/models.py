@@ -51,9 +51,9 @@ class ModelClient(Protocol):
 
 def detector_choice(options: argparse.Namespace, source: Any) -> str:
     """What ``deepsort track`` detects ``source`` with: ``"public"``, ``"hog"`` or a model path."""
-    from deepsort_lib.cli.track_build import _detector_choice
+    from deepsort_lib.cli import track_build  # the CLI's rule, so both paths choose alike
 
-    return _detector_choice(options, source)
+    return track_build.detector_choice(options, source)
 
 
 def filter_detections(

@@ -44,7 +44,7 @@ def _current_umask() -> int:
 _FILE_MODE = 0o666 & ~_current_umask()
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file (through links and ``..``), existing or not."""
     try:
         if os.path.samefile(a, b):
@@ -98,12 +98,12 @@ def check_output_paths(
         if path.is_dir():
             raise SourceError(f"{label} {path} is a directory, not a file")
         for in_label, source in sources:
-            if _same_file(path, source):
+            if same_file(path, source):
                 raise SourceError(
                     f"refusing to write {label} {path}: it is the input {in_label} {source}"
                 )
         for other_label, other in given[i + 1 :]:
-            if _same_file(path, other) and not _is_special(path):
+            if same_file(path, other) and not _is_special(path):
                 raise SourceError(
                     f"{label} {path} and {other_label} {other} are the same file: "
                     "give each output its own path"
@@ -141,7 +141,7 @@ class AtomicPath:
     ) -> None:
         self.target = Path(target)
         for source in protect:
-            if _same_file(self.target, Path(source)):
+            if same_file(self.target, Path(source)):
                 raise SourceError(f"refusing to write {self.target}: it is the input {source}")
         if self.target.is_dir():
             raise SourceError(f"output {self.target} is a directory, not a file")
@@ -269,4 +269,4 @@ class AtomicFile:
             self.abort()
 
 
-__all__ = ["NAME_MAX", "AtomicFile", "AtomicPath", "check_output_paths"]
+__all__ = ["NAME_MAX", "AtomicFile", "AtomicPath", "check_output_paths", "same_file"]

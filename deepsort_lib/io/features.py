@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError, SourceError
-from deepsort_lib.io.atomic import AtomicPath
+from deepsort_lib.io.atomic import AtomicPath, same_file
 from deepsort_lib.io.mot import MotData, read_mot, write_mot
 from deepsort_lib.tracking.refine import RefineConfig, check_rows, refine
 
@@ -274,7 +274,7 @@ def refine_file(
     out = Path(output_path) if output_path is not None else src.with_name(src.stem + ".refined.txt")
     feat_file = Path(features_path) if features_path is not None else features_path_for(src)
     for protected in (src, feat_file):
-        if _same_file(out, protected):
+        if same_file(out, protected):
             raise ConfigurationError(f"output {out} would replace the input {protected}")
     if out.exists() and not out.is_file():
         raise ConfigurationError(f"output {out} exists and is not a regular file")
@@ -289,15 +289,6 @@ def refine_file(
         refined[:, 0], refined[:, 1], refined[:, 2:6], refined[:, 6], refined[:, 7:10]
     )
     return write_mot(out, written)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
 
 
 __all__ = [

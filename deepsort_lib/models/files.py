@@ -17,7 +17,7 @@ import onnx
 from deepsort_lib.errors import ConfigurationError, SourceError
 
 # One rule for "is this output one of the inputs" (links, hard links, a/../a): io.atomic's.
-from deepsort_lib.io.atomic import AtomicPath, _same_file
+from deepsort_lib.io.atomic import AtomicPath, same_file
 
 PathLike = str | os.PathLike[str]
 
@@ -29,7 +29,7 @@ def refuse_overwrite(target: PathLike, inputs: Iterable[PathLike]) -> None:
     :class:`~deepsort_lib.io.atomic.AtomicPath` applies (``protect``) when the file is created.
     """
     for source in inputs:
-        if _same_file(Path(target), Path(source)):
+        if same_file(Path(target), Path(source)):
             raise ConfigurationError(f"the output {target} is the input {source}; choose another")
 
 
