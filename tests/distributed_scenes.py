@@ -1,7 +1,13 @@
-"""Small inputs for the distributed tests: MOTChallenge sequences of synthetic crowds, clips."""
+"""Small inputs for the distributed tests (synthetic crowd sequences, clips) and the helpers
+that kill Ray workers mid-job."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -78,3 +84,52 @@ def video_clip(source: Path, target: Path, num_frames: int, *, skip: int = 0) ->
         if writer is not None:
             writer.release()
     return target
+
+
+# -- killing Ray workers mid-job ---------------------------------------------------------------
+
+
+def ray_worker_pids(title: bytes) -> list[int]:
+    """Pids of Ray worker processes whose title starts with ``title`` (Ray titles a task's
+    worker ``ray::<task>``, an actor ``ray::<Class>``, and ``ray::<Class>.<method>`` while the
+    actor runs that method)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.startswith(title):
+            pids.append(int(entry.name))
+    return pids
+
+
+def start_job(job: Callable[[], object]) -> tuple[threading.Thread, list[BaseException]]:
+    """``job`` running on a thread, and the list its exception (if any) will be put in."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            job()
+        except BaseException as exc:  # reported by the caller's assertions
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def kill_first_worker(
+    title: bytes, thread: threading.Thread, timeout_s: float = 120.0, poll_s: float = 0.01
+) -> int | None:
+    """SIGKILL the first Ray worker titled ``title`` seen while ``thread`` runs; its pid."""
+    deadline = time.monotonic() + timeout_s
+    while thread.is_alive() and time.monotonic() < deadline:
+        found = ray_worker_pids(title)
+        if found:
+            os.kill(found[0], signal.SIGKILL)
+            return found[0]
+        time.sleep(poll_s)
+    return None

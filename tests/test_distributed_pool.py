@@ -7,9 +7,6 @@ One cluster serves the module; clips are short (HOG costs ~0.1 s a frame here).
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +20,7 @@ from deepsort_lib.distributed.ray import track_on_ray
 from deepsort_lib.distributed.worker import track_options, track_span
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.mot import format_mot, read_mot
-from tests.distributed_scenes import video_clip
+from tests.distributed_scenes import kill_first_worker, ray_worker_pids, start_job, video_clip
 
 pytestmark = pytest.mark.slow  # a Ray cluster takes ~15 s to start on 2 cores
 
@@ -90,48 +87,18 @@ def test_chunked_video_through_the_pool_is_the_per_task_result(
     assert report.outputs[0].read_bytes() == chunked_reference
 
 
-def _actor_processes(title: bytes) -> list[int]:
-    """Pids of Ray workers whose title starts with ``title`` (an actor is ``ray::Class``,
-    ``ray::Class.method`` while it runs one)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.startswith(title):
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_a_model_actor_killed_mid_run_is_restarted_and_the_output_is_identical(
     cluster: None, long_clip: Path, chunked_reference: bytes, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    errors: list[BaseException] = []
-
-    def job() -> None:
-        try:
-            track_on_ray([long_clip], out, track_options(), model_actors=1, **CHUNKS)
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-
-    thread = threading.Thread(target=job)
-    thread.start()
-    killed = None
+    thread, errors = start_job(
+        lambda: track_on_ray([long_clip], out, track_options(), model_actors=1, **CHUNKS)
+    )
     deadline = time.monotonic() + 120
-    while killed is None and thread.is_alive() and time.monotonic() < deadline:
-        serving = _actor_processes(ACTOR + b".infer")  # busy with a batch right now
-        if serving:
-            killed = serving[0]
-            os.kill(killed, signal.SIGKILL)
-        else:
-            time.sleep(0.01)
+    killed = kill_first_worker(ACTOR + b".infer", thread)  # busy with a batch right now
     restarted: set[int] = set()  # the actor's next process: Ray restarted it
     while thread.is_alive() and time.monotonic() < deadline + 180:
-        restarted.update(set(_actor_processes(ACTOR)) - {killed})
+        restarted.update(set(ray_worker_pids(ACTOR)) - {killed})
         time.sleep(0.05)
     thread.join(timeout=300)
     assert killed is not None, "no model actor was seen serving a batch"
@@ -140,9 +107,9 @@ def test_a_model_actor_killed_mid_run_is_restarted_and_the_output_is_identical(
     assert errors == []
     assert (out / "long.txt").read_bytes() == chunked_reference
     deadline = time.monotonic() + 20
-    while _actor_processes(ACTOR) and time.monotonic() < deadline:
+    while ray_worker_pids(ACTOR) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _actor_processes(ACTOR)  # the pool is gone with the job
+    assert not ray_worker_pids(ACTOR)  # the pool is gone with the job
 
 
 def test_a_pool_leaving_no_cpu_for_the_tasks_is_refused(

@@ -7,9 +7,6 @@ One cluster serves the module (Ray takes ~15 s to start on 2 cores); inputs are 
 from __future__ import annotations
 
 import os
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from deepsort_lib.distributed.chunks import plan_chunks, stitch
 from deepsort_lib.distributed.ray import track_on_ray
 from deepsort_lib.distributed.worker import track_options, track_span
 from deepsort_lib.io.mot import MotData, read_mot
-from tests.distributed_scenes import crowd_sequence, video_clip
+from tests.distributed_scenes import crowd_sequence, kill_first_worker, start_job, video_clip
 
 pytestmark = pytest.mark.slow  # a Ray cluster takes ~15 s to start on 2 cores
 
@@ -143,51 +140,16 @@ def test_resume_skips_finished_chunks(
     assert sorted(os.listdir(out)) == ["crowd.txt"]
 
 
-def _task_processes() -> list[int]:
-    """Pids of Ray workers executing one of our tasks now (Ray titles them ``ray::<task>``)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.startswith(f"ray::{TASK}".encode()):
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_a_worker_killed_mid_chunk_is_retried_and_the_output_is_identical(
     cluster: None, sequence: Path, chunked_reference: bytes, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    errors: list[BaseException] = []
-
-    def job() -> None:
-        try:
-            track_on_ray(
-                [sequence],
-                out,
-                track_options(),
-                chunk_frames=100,
-                chunk_overlap=30,
-                max_retries=3,
-            )
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-
-    thread = threading.Thread(target=job)
-    thread.start()
-    killed = None
-    deadline = time.monotonic() + 120
-    while killed is None and thread.is_alive() and time.monotonic() < deadline:
-        running = _task_processes()
-        if running:
-            killed = running[0]
-            os.kill(killed, signal.SIGKILL)
-        else:
-            time.sleep(0.02)
+    thread, errors = start_job(
+        lambda: track_on_ray(
+            [sequence], out, track_options(), chunk_frames=100, chunk_overlap=30, max_retries=3
+        )
+    )
+    killed = kill_first_worker(f"ray::{TASK}".encode(), thread, poll_s=0.02)
     thread.join(timeout=300)
     assert killed is not None, "no worker was seen running a chunk"
     assert not thread.is_alive()
