@@ -7,22 +7,19 @@ absent; bad input is one line and exit status 2 before anything is written.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from local_http import serve_folder
 from reliability_helpers import ROOT, listing, make_sequence, make_video
 
 import deepsort_lib.distributed.ray as ray_driver
@@ -154,30 +151,8 @@ def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A local HTTP server over ``tmp_path/www``; ``/once/...`` answers only once."""
     root = tmp_path / "www"
     root.mkdir()
-    seen: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            if self.path.startswith("/once/") and seen.count(self.path) > 1:
-                self.send_error(404)  # the camera went away after its first session
-                return
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_folder(root) as (base, _requests):
+        yield base, root
 
 
 @pytest.mark.slow

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from local_http import serve_folder
 from streams_scenes import walking_scene
 
 from deepsort_lib import Detections, Tracker
@@ -249,30 +248,8 @@ def test_real_files_folders_and_sequences_with_outputs(tmp_path: Path) -> None:
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
     """A local HTTP server over ``tmp_path``; the list collects the request paths."""
-    requests: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            requests.append(self.path)
-            if self.path.startswith("/once/") and requests.count(self.path) > 1:
-                self.send_error(404)  # the "camera" went away after its first session
-                return
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(tmp_path))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path, requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_folder(tmp_path) as (base, requests):
+        yield base, tmp_path, requests
 
 
 def test_live_url_served_locally_reconnects_then_fails(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_http import serve_folder
 
 from deepsort_lib.io.mot import read_mot
 from deepsort_lib.io.url import UrlSource
@@ -26,22 +25,8 @@ def served_video(tmp_path: Path, vtest: Path) -> Iterator[str]:
     root = tmp_path / "www"
     root.mkdir()
     shutil.copy(vtest, root / "vtest.avi")
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
-
-        def log_message(self, *args: object) -> None:  # keep the test output clean
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/vtest.avi"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(root) as (base, _requests):
+        yield f"{base}/vtest.avi"
 
 
 def _track(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
