@@ -9,15 +9,24 @@ from __future__ import annotations
 import argparse
 
 
-def positive_int(text: str) -> int:
-    """A whole number >= 1 (frame counts, strides)."""
+def _whole_number(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a number >= {low}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (frame counts, strides)."""
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (retries, CPUs, model actors)."""
+    return _whole_number(text, 0)
 
 
 def width_height(text: str) -> tuple[int, int]:
@@ -42,4 +51,4 @@ def size_or_width_height(text: str) -> int | tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected SIZE or WIDTHxHEIGHT, got {text!r}") from None
 
 
-__all__ = ["positive_int", "size_or_width_height", "width_height"]
+__all__ = ["non_negative_int", "positive_int", "size_or_width_height", "width_height"]

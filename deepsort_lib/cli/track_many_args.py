@@ -13,6 +13,7 @@ import argparse
 import math
 from pathlib import Path
 
+from deepsort_lib.cli.arguments import non_negative_int
 from deepsort_lib.errors import ConfigurationError
 
 #: Default ``--retries``: consecutive reopen attempts of a failing source.
@@ -23,16 +24,6 @@ DEFAULT_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 #: Log formats of ``--log`` with several sources.
 LOG_FORMATS = ("jsonl", "csv")
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -58,7 +49,7 @@ def add_many_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--retries",
-        type=_count,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="with several sources: consecutive attempts to reopen a source that fails "

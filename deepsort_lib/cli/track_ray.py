@@ -15,21 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deepsort_lib.cli.arguments import non_negative_int, positive_int
 from deepsort_lib.cli.track_many_args import output_folder
 from deepsort_lib.errors import ConfigurationError
 
 #: What ``--ray`` without an address means: start a cluster on this machine.
 LOCAL = "local"
-
-
-def _count(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"expected a number >= {low}, got {value}")
-    return value
 
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +41,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--chunk-frames",
-        type=lambda t: _count(t, 1),
+        type=positive_int,
         default=None,
         metavar="C",
         help="with --ray: cut each source into chunks of C frames tracked in parallel and "
@@ -58,7 +49,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--chunk-overlap",
-        type=lambda t: _count(t, 0),
+        type=non_negative_int,
         default=DEFAULT_OVERLAP,
         metavar="O",
         help="frames shared by consecutive chunks, where their ids are linked; more than "
@@ -73,7 +64,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--model-actors",
-        type=lambda t: _count(t, 0),
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="with --ray: run the detector and encoder in N actors that load them once and "
