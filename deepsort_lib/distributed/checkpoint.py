@@ -85,8 +85,12 @@ class CheckpointStore:
             "version": CHECKPOINT_VERSION,
             "key": self.key,
             "span": [chunk.start, chunk.stop],
-            "rows": {"frames": rows.frames, "ids": rows.ids, "tlwh": rows.tlwh},
-            "scores": rows.scores,
+            "rows": {
+                "frames": rows.frames,
+                "ids": rows.ids,
+                "tlwh": rows.tlwh,
+                "scores": rows.scores,
+            },
             "features": tracks.features,
         }
         return save_state(self.path(chunk), state)
@@ -106,7 +110,7 @@ class CheckpointStore:
             ):
                 return None
             rows = state["rows"]
-            data = MotData.from_arrays(rows["frames"], rows["ids"], rows["tlwh"], state["scores"])
+            data = MotData.from_arrays(rows["frames"], rows["ids"], rows["tlwh"], rows["scores"])
             return ChunkTracks(data, state["features"])
         except (OSError, ValueError, KeyError, TypeError, DeepSortError):
             self.corrupt.append(path)

@@ -122,9 +122,9 @@ def load_state(path: str | PathLike[str]) -> dict[str, Any]:
         raise SourceError(f"state file {path} is a directory") from exc
     except PermissionError as exc:
         raise SourceError(f"cannot read state file {path}: permission denied") from exc
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, json.JSONDecodeError) as exc:
-        if isinstance(exc, StateError):
-            raise
+    except StateError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:  # JSON errors included
         raise StateError(f"{path} is not a readable deepsort_lib state file ({exc})") from exc
     if not isinstance(tree, dict):
         raise StateError(f"{path} is not a deepsort_lib state file")

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from deepsort_lib.errors import StateError
-from deepsort_lib.tracking.state import check_header, field
+from deepsort_lib.tracking.state import check_header, entry_of
 from deepsort_lib.tracking.tracker import Tracker, TrackerConfig
 
 if TYPE_CHECKING:
@@ -50,9 +50,9 @@ def _ids_state(ids: GlobalIdAllocator) -> dict[str, Any]:
 
 
 def _load_ids(ids: GlobalIdAllocator, state: Mapping[str, Any]) -> None:
-    ids._next = int(field(state, "next", "global id state"))
-    for entry in field(state, "pairs", "global id state"):
-        sid, local, glob = entry
+    ids._next = int(entry_of(state, "next", "global id state"))
+    for pair in entry_of(state, "pairs", "global id state"):
+        sid, local, glob = pair
         sid = _as_id(sid)
         ids._ids.setdefault(sid, {})[int(local)] = int(glob)
         ids._owner[int(glob)] = (sid, int(local))
@@ -111,21 +111,21 @@ def restore_multistream(cls: type[MultiStreamTracker], state: object) -> MultiSt
 
     header = check_header(state, MULTISTREAM_FORMAT)
     try:
-        config = TrackerConfig(**field(header, "default_config"))
+        config = TrackerConfig(**entry_of(header, "default_config"))
         out = cls(
             config,
-            auto_add=bool(field(header, "auto_add")),
-            global_ids=field(header, "global_ids") is not None,
-            on_gap=field(header, "on_gap"),
+            auto_add=bool(entry_of(header, "auto_add")),
+            global_ids=entry_of(header, "global_ids") is not None,
+            on_gap=entry_of(header, "on_gap"),
         )
-        for saved in field(header, "streams"):
-            sid = _as_id(field(saved, "id", "a stream"))
+        for saved in entry_of(header, "streams"):
+            sid = _as_id(entry_of(saved, "id", "a stream"))
             out._streams[sid] = _Stream(
-                Tracker.from_state(field(saved, "tracker", f"stream {sid!r}")),
-                last_index=field(saved, "last_index", f"stream {sid!r}"),
-                feature_dim=field(saved, "feature_dim", f"stream {sid!r}"),
-                frames=int(field(saved, "frames", f"stream {sid!r}")),
-                pairs_at_prune=int(field(saved, "pairs_at_prune", f"stream {sid!r}")),
+                Tracker.from_state(entry_of(saved, "tracker", f"stream {sid!r}")),
+                last_index=entry_of(saved, "last_index", f"stream {sid!r}"),
+                feature_dim=entry_of(saved, "feature_dim", f"stream {sid!r}"),
+                frames=int(entry_of(saved, "frames", f"stream {sid!r}")),
+                pairs_at_prune=int(entry_of(saved, "pairs_at_prune", f"stream {sid!r}")),
             )
         if out.ids is not None:
             _load_ids(out.ids, header["global_ids"])

@@ -74,7 +74,7 @@ def check_header(state: object, expected_format: str) -> Mapping[str, Any]:
     return state
 
 
-def field(state: Mapping[str, Any], key: str, where: str = "state") -> Any:
+def entry_of(state: Mapping[str, Any], key: str, where: str = "state") -> Any:
     """``state[key]``, or a :class:`StateError` naming what is missing."""
     try:
         return state[key]
@@ -92,7 +92,7 @@ def table_from_state(state: Mapping[str, Any]) -> TrackTable:
     columns: dict[str, np.ndarray] = {}
     rows: int | None = None
     for name, (trailing, kind) in _COLUMNS.items():
-        value = np.asarray(field(state, name, "the track table"))
+        value = np.asarray(entry_of(state, name, "the track table"))
         if value.dtype.kind not in (kind, "u" if kind == "i" else kind) or value.shape[1:] != (
             trailing
         ):
@@ -140,7 +140,7 @@ class ArrayState:
             raise StateError(f"appearance state is a {state.get('type')!r}, expected {kind!r}")
         values: dict[str, Any] = {}
         for name in self.STATE_FIELDS:
-            value = field(state, name, f"{kind} state")
+            value = entry_of(state, name, f"{kind} state")
             current = getattr(self, name)
             if isinstance(current, np.ndarray):
                 value = np.asarray(value)
@@ -193,7 +193,7 @@ def saved_config(state: object) -> dict[str, Any]:
     StateError
         If the state is not a tracker state of a readable version, or has no settings.
     """
-    config = field(check_header(state, TRACKER_FORMAT), "config")
+    config = entry_of(check_header(state, TRACKER_FORMAT), "config")
     if not isinstance(config, Mapping):
         raise StateError("the state's tracker settings are not a mapping")
     return dict(config)
@@ -226,19 +226,19 @@ def restore_tracker(
         differ = sorted(k for k in saved.keys() | config.keys() if saved.get(k) != config.get(k))
         raise StateError(f"state was saved with other tracker settings: {', '.join(differ)}")
     assert isinstance(state, Mapping)  # checked by saved_config
-    table = table_from_state(field(state, "table"))
+    table = table_from_state(entry_of(state, "table"))
     appearance = copy.deepcopy(appearance)
     loader = getattr(appearance, "load_state_dict", None)
     if loader is None:
         raise StateError(f"appearance model {type(appearance).__name__} cannot load a state")
-    loader(field(state, "appearance"))
+    loader(entry_of(state, "appearance"))
     gaps = copy.deepcopy(gaps)
     if gaps is not None:
-        saved_gaps = field(state, "gaps")
+        saved_gaps = entry_of(state, "gaps")
         if not isinstance(saved_gaps, Mapping):
             raise StateError("state lacks the coasting statistics its settings use")
         gaps.load_state_dict(saved_gaps)
-    next_id = field(state, "next_id")
+    next_id = entry_of(state, "next_id")
     if not isinstance(next_id, int | np.integer) or next_id < 1:
         raise StateError(f"state has an invalid next_id {next_id!r}")
     rows = len(table)
@@ -252,7 +252,7 @@ __all__ = [
     "TRACKER_FORMAT",
     "ArrayState",
     "check_header",
-    "field",
+    "entry_of",
     "restore_tracker",
     "saved_config",
     "table_from_state",
