@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import SourceError
-from deepsort_lib.io.video import FrameSource, quiet_opencv, start_capture
+from deepsort_lib.io.video import FrameSource, capture_frames, quiet_opencv, start_capture
 
 Frame = NDArray[np.uint8]
 #: URL schemes read as live network streams.
@@ -77,14 +77,8 @@ class UrlSource(FrameSource):
     def __iter__(self) -> Iterator[tuple[int, Frame]]:
         if self._first is None:
             raise SourceError(f"{self.name}: a stream source can be iterated only once")
-        frame: Frame | None = self._first
-        self._first = None
-        number = 1
-        while frame is not None:
-            yield number, frame
-            ok, next_frame = self._capture.read()
-            frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
-            number += 1
+        first, self._first = self._first, None
+        yield from capture_frames(self._capture, first)
 
     def close(self) -> None:
         self._capture.release()

@@ -116,6 +116,20 @@ def start_capture(capture: Any, what: str, open_error: str) -> tuple[Frame, floa
     return np.asarray(first, dtype=np.uint8), fps if 0.0 < fps < 1000.0 else 0.0
 
 
+def capture_frames(capture: Any, first: Frame) -> Iterator[tuple[int, Frame]]:
+    """``(number, frame)`` from an OpenCV capture whose first frame was already read.
+
+    Numbers start at 1 with ``first``; the frames end at the capture's first failed read.
+    """
+    frame: Frame | None = first
+    number = 1
+    while frame is not None:
+        yield number, frame
+        ok, next_frame = capture.read()
+        frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
+        number += 1
+
+
 class VideoSource(FrameSource):
     """Frames decoded by OpenCV from a video file or a capture device.
 
@@ -165,15 +179,10 @@ class VideoSource(FrameSource):
     def __iter__(self) -> Iterator[tuple[int, Frame]]:
         if self._first is None:
             raise SourceError(f"{self.name}: a video source can be iterated only once")
-        frame: Frame | None = self._first
-        self._first = None
-        number = 1
-        while frame is not None:
+        first, self._first = self._first, None
+        for number, frame in capture_frames(self._capture, first):
             self.frames_decoded = number
             yield number, frame
-            ok, next_frame = self._capture.read()
-            frame = np.asarray(next_frame, dtype=np.uint8) if ok else None
-            number += 1
 
     def close(self) -> None:
         self._capture.release()
@@ -363,6 +372,7 @@ __all__ = [
     "ImageFolderSource",
     "MotSequenceSource",
     "VideoSource",
+    "capture_frames",
     "is_mot_sequence",
     "open_source",
     "quiet_opencv",
