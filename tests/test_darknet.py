@@ -114,6 +114,7 @@ def test_layer_shapes_of_small_cfg() -> None:
     assert [h.stride for h in net.heads] == [(4.0, 4.0), (2.0, 2.0)]
 
 
+@pytest.mark.slow
 def test_decoded_graph_equals_numpy_decoding(yolo_models: ModelFactory) -> None:  # noqa: F811
     files = yolo_models(DARKNET_CFG / "yolov3-tiny.cfg")
     blob = sample_blob(files.input_size)

@@ -149,6 +149,7 @@ def test_gap_policy_predict_matches_tracker_predicting_missing_frames() -> None:
     assert differs
 
 
+@pytest.mark.slow
 def test_global_ids_unique_across_streams_and_consistent() -> None:
     scenes = [walking_scene(seed=30 + i, n_frames=100) for i in range(3)]
     mst = MultiStreamTracker(global_ids=True)

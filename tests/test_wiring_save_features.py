@@ -134,6 +134,7 @@ def test_save_features_without_encoder_is_refused_before_writing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_save_features_never_replaces_an_input(tmp_path: Path, vtest: Path) -> None:
     # The features file would land on the file given as --encoder: refused, input untouched.
     results = tmp_path / "r.txt"

@@ -185,6 +185,7 @@ def test_detector_protocol_metadata_and_layouts(yolo_models: ModelFactory) -> No
     assert raw.detect_batch([]) == []
 
 
+@pytest.mark.slow
 def test_class_filter_by_name_and_id(yolo_models: ModelFactory) -> None:  # noqa: F811
     files = yolo_models(TINY)
     frames = sample_frames(2)
