@@ -108,8 +108,10 @@ class Pipeline:
         detections from a cache (or a MOTChallenge sequence's ``det/det.txt``).
     tracker
         Any object with ``update(detections) -> list[Track]`` (and ``predict()`` when
-        ``detect_every > 1``). ``None``: ``Tracker.from_preset("recommended")``, the CLI's
-        default.
+        ``detect_every > 1``). ``None``: the CLI's default, ``Tracker.from_preset("recommended")``,
+        with that preset's re-entry when ``encoder`` is a re-ID model
+        (:func:`~deepsort_lib.tracking.reentry.default_reentry_seconds`: identities lost for
+        up to 30 s are matched by appearance when a track starts; 25 frames per second).
     encoder
         Optional object with ``encode(frame, tlwh) -> (N, D) float32``, run on the detections
         of each detected frame (after filtering). Without one the detections carry no
@@ -156,10 +158,16 @@ class Pipeline:
         prefetch: int = 2,
         encode_min_score: float | str | None = "auto",
     ) -> None:
-        if tracker is None:  # the recommended preset, as the CLI's default
+        if tracker is None:  # the recommended preset with its re-entry, as the CLI's default
+            from deepsort_lib.tracking.reentry import default_reentry_seconds, with_reentry
             from deepsort_lib.tracking.tracker import Tracker
 
-            recommended: TrackerProtocol = Tracker.from_preset("recommended")
+            reid = encoder is not None and getattr(encoder, "reidentifies", True)
+            recommended: TrackerProtocol = with_reentry(
+                Tracker.from_preset("recommended"),
+                default_reentry_seconds("recommended", bool(reid)),
+                None,
+            )
             tracker = recommended
         if detector is not None and not callable(getattr(detector, "detect", None)):
             raise ConfigurationError(f"detector {detector!r} has no detect(frame) method")

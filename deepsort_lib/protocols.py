@@ -36,6 +36,11 @@ class Encoder(Protocol):
 
     ``encode`` takes the ``(H, W, 3)`` uint8 BGR frame and ``(N, 4)`` tlwh boxes and returns an
     ``(N, D)`` float32 array; rows should be L2-normalised for the cosine metric.
+
+    An encoder may say ``reidentifies = False`` (as
+    :class:`~deepsort_lib.models.classic.ClassicEncoder` does) when its features cannot
+    recognise a person after a gap on appearance alone; the default pipeline then leaves
+    re-entry off. Without the attribute an encoder is taken for a re-ID model.
     """
 
     def encode(

@@ -260,3 +260,21 @@ def test_len_follows_the_inner_tracker_or_the_reported_tracks() -> None:
         reported = generic.update(scene.frame(f)[0])
     assert len(wrapped) == len(inner)
     assert len(generic) == len(reported) == 2
+
+
+def test_the_default_pipeline_turns_reentry_on_only_for_a_reid_encoder() -> None:
+    from deepsort_lib.models.classic import ClassicEncoder
+    from deepsort_lib.pipeline import Pipeline
+
+    class ReidModel:
+        def encode(self, frame: object, tlwh: np.ndarray) -> np.ndarray:
+            return np.ones((len(tlwh), 4), np.float32) / 2
+
+    with_model = Pipeline(None, None, ReidModel())
+    assert isinstance(with_model.tracker, ReentryTracker)
+    assert with_model.tracker.memory.retention == 30.0 * 25
+    assert with_model.tracker.tracker.config == Tracker.from_preset("recommended").config
+    for encoder in (None, ClassicEncoder()):
+        plain = Pipeline(None, None, encoder).tracker
+        assert isinstance(plain, Tracker)
+        assert plain.config == Tracker.from_preset("recommended").config

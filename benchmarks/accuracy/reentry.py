@@ -99,7 +99,8 @@ from deepsort_lib.streams.identity import SharedIdentityStreams
 from deepsort_lib.streams.tracker import MultiStreamTracker
 from deepsort_lib.testing.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.identity import IdentityMemory
-from deepsort_lib.tracking.reentry import ReentryTracker
+from deepsort_lib.tracking.reentry import PRESET_REENTRY_SECONDS, ReentryTracker
+from deepsort_lib.tracking.reentry import reentry_memory as default_reentry_memory
 from deepsort_lib.tracking.refine import RefineConfig, refine
 from deepsort_lib.tracking.tracker import Tracker
 
@@ -108,8 +109,14 @@ FPS = 25
 GAP_SECONDS: tuple[float, ...] = (1, 2, 5, 10, 20)
 NOISE_LEVELS: tuple[float, ...] = (0.2, 0.4, 0.6)
 HEADLINE_NOISE = 0.4
-#: Memory of the re-entry row: 30 s at 25 fps, motion up to 0.1 box heights per frame.
-MEMORY = {"retention": 750.0, "max_cosine_distance": 0.25, "max_speed": 0.1}
+#: Memory of the re-entry rows: the pipeline's and the CLI's default (the ``recommended``
+#: preset's 30 s at 25 fps: 750 frames, motion up to 0.1 box heights per frame).
+_DEFAULT_MEMORY = default_reentry_memory(PRESET_REENTRY_SECONDS["recommended"], FPS)
+MEMORY = {
+    "retention": _DEFAULT_MEMORY.retention,
+    "max_cosine_distance": _DEFAULT_MEMORY.max_cosine_distance,
+    "max_speed": _DEFAULT_MEMORY.max_speed,
+}
 
 
 def reentry_memory(**overrides: Any) -> IdentityMemory:

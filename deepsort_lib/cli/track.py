@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from deepsort_lib.cli.track_args import DESCRIPTION, EPILOG, add_track_arguments
 from deepsort_lib.cli.track_build import (
@@ -15,6 +15,7 @@ from deepsort_lib.cli.track_build import (
     build_detector,
     build_encoder,
     build_tracker,
+    reentry_seconds,
 )
 from deepsort_lib.cli.track_cache import cache_paths, load_cache, save_cache, tag
 from deepsort_lib.cli.track_many_args import refuse_many_options
@@ -103,19 +104,29 @@ def _features_path(args: argparse.Namespace) -> Path:
     return features_path_for(args.mot)
 
 
-def _check_features_available(args: argparse.Namespace, source: FrameSource, detector: Any) -> None:
-    """``--save-features`` needs an encoder, or public detections with features."""
+def feature_kind(
+    args: argparse.Namespace, source: FrameSource, detector: Any
+) -> Literal["none", "classic", "reid"]:
+    """Where this run's appearance features come from: ``"reid"`` (a re-ID model, or a
+    sequence's precomputed ``det/det.npy`` read instead of running a detector),
+    ``"classic"`` (the hand-made descriptor) or ``"none"``."""
     from deepsort_lib.io.video import MotSequenceSource
 
-    if not args.save_features or args.encoder != "none":
-        return
     public = source.detections if isinstance(source, MotSequenceSource) else None
     if detector is None and public is not None and public.feature_dim is not None:
-        return  # the sequence's det.npy has the features
-    raise ConfigurationError(
-        "--save-features needs appearance features: not with --encoder none (unless the "
-        "sequence's public detections have a det/det.npy)"
-    )
+        return "reid"  # the pipeline encodes only detections without features
+    if args.encoder in ("none", "classic"):
+        return cast(Literal["none", "classic"], args.encoder)
+    return "reid"
+
+
+def _check_features_available(args: argparse.Namespace, source: FrameSource, detector: Any) -> None:
+    """``--save-features`` needs an encoder, or public detections with features."""
+    if args.save_features and feature_kind(args, source, detector) == "none":
+        raise ConfigurationError(
+            "--save-features needs appearance features: not with --encoder none (unless the "
+            "sequence's public detections have a det/det.npy)"
+        )
 
 
 def _make_sinks(
@@ -192,10 +203,9 @@ def _quiet_opencv_logs() -> None:
 
 def run_track(args: argparse.Namespace) -> int:
     """Handler of ``deepsort track``; returns the exit status."""
-    if args.reentry is not None and (args.ray is not None or len(args.source) > 1):
+    if args.reentry and args.ray is not None:
         raise ConfigurationError(
-            "--reentry works with one source without --ray (for several streams use "
-            "deepsort_lib.streams.identity.SharedIdentityStreams)"
+            "--reentry does not work with --ray (each task tracks its own chunk of frames)"
         )
     if args.ray is not None:
         from deepsort_lib.cli.track_ray import run_track_ray
@@ -210,6 +220,7 @@ def run_track(args: argparse.Namespace) -> int:
     from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import MotSequenceSource, open_source
     from deepsort_lib.pipeline import Pipeline
+    from deepsort_lib.tracking.reentry import with_reentry
 
     _check_options(args)
     _quiet_opencv_logs()
@@ -224,13 +235,8 @@ def run_track(args: argparse.Namespace) -> int:
         encoder = build_encoder(args)
         if args.max_age_seconds is not None:  # the source's frame rate turns it into frames
             args.max_age = max(1, round(args.max_age_seconds * (source.fps or 25.0)))
-        tracker = build_tracker(args)
-        if args.reentry is not None:  # the memory counts frames: seconds at the source's rate
-            from deepsort_lib.tracking.identity import IdentityMemory
-            from deepsort_lib.tracking.reentry import ReentryTracker
-
-            memory = IdentityMemory(retention=args.reentry * (source.fps or 25.0))
-            tracker = ReentryTracker(tracker, memory)
+        seconds = reentry_seconds(args, feature_kind(args, source, detector))
+        tracker = with_reentry(build_tracker(args), seconds, source.fps)
         motion = None
         if args.camera_motion != "none":
             from deepsort_lib.models.camera_motion import CameraMotionEstimator

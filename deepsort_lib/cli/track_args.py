@@ -203,12 +203,14 @@ def add_track_arguments(parser: argparse.ArgumentParser) -> None:
     )
     tracker.add_argument(
         "--reentry",
-        type=_positive_seconds,
+        type=_reentry_seconds,
         default=None,
         metavar="S",
         help="long-term identities: a track lost for up to S seconds keeps its id when it is "
         "seen again, even elsewhere in the frame (matched by appearance; needs an encoder "
-        "or cached features; one source only; default: off)",
+        "or cached features; 0: off; not with --ray; default: 30 s with the 'recommended' "
+        "preset and a re-ID model's features (an .onnx encoder or a sequence's det.npy), "
+        "else off)",
     )
     add_many_arguments(parser)
     add_ray_arguments(parser)
@@ -222,6 +224,12 @@ def _positive_seconds(text: str) -> float:
     if not 0.0 < value < 1e6:
         raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
     return value
+
+
+def _reentry_seconds(text: str) -> float:
+    if text.strip() in ("0", "0.0", "off"):
+        return 0.0
+    return _positive_seconds(text)
 
 
 __all__ = ["DESCRIPTION", "EPILOG", "add_track_arguments"]

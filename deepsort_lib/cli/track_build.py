@@ -218,6 +218,37 @@ def build_tracker(args: argparse.Namespace) -> Any:
     return Tracker.from_preset(args.preset, **_tracker_kwargs(args))
 
 
+def reentry_seconds(args: argparse.Namespace, features: str) -> float | None:
+    """How long lost identities stay claimable in this run, in seconds (``None``: re-entry
+    off): ``--reentry S`` (0 is off), else the preset's default when the features come from a
+    re-ID model (:func:`~deepsort_lib.tracking.reentry.default_reentry_seconds`).
+
+    Parameters
+    ----------
+    args
+        The command's options.
+    features
+        Where the run's features come from: ``"reid"``, ``"classic"`` or ``"none"``.
+
+    Raises
+    ------
+    ConfigurationError
+        ``--reentry S`` on a run without appearance features.
+    """
+    from deepsort_lib.tracking.reentry import default_reentry_seconds
+
+    if args.reentry is None:
+        return default_reentry_seconds(args.preset, features == "reid")
+    if args.reentry == 0:
+        return None
+    if features == "none":
+        raise ConfigurationError(
+            "--reentry needs appearance features: not with --encoder none (unless the "
+            "sequence's public detections have a det/det.npy)"
+        )
+    return float(args.reentry)
+
+
 __all__ = [
     "NN_BUDGET_MAX",
     "TRACKER_OPTIONS",
@@ -225,4 +256,5 @@ __all__ = [
     "build_encoder",
     "build_tracker",
     "detector_choice",
+    "reentry_seconds",
 ]

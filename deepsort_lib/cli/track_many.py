@@ -29,12 +29,14 @@ from deepsort_lib.cli.track import (
     _check_features_available,
     _quiet_opencv_logs,
     _warn,
+    feature_kind,
 )
 from deepsort_lib.cli.track_build import (
     build_detector,
     build_encoder,
     build_tracker,
     detector_choice,
+    reentry_seconds,
 )
 from deepsort_lib.cli.track_many_args import (
     DEFAULT_BACKOFF_S,
@@ -89,6 +91,7 @@ class _Stream:
     plan: StreamPlan
     class_names: tuple[str, ...] | None
     counters: Counters | None
+    reentry_s: float | None
 
 
 def _outputs(args: argparse.Namespace, folder: Path, name: str) -> dict[str, Path | None]:
@@ -139,6 +142,7 @@ def _open_streams(args: argparse.Namespace, names: list[str], opened: list[Any])
             shared = shared if shared is not None else build_detector(args, source)
             found, keep, class_names = shared
         _check_features_available(args, source, found)
+        reentry_s = reentry_seconds(args, feature_kind(args, source, found))
         public = None
         if found is None and isinstance(source, MotSequenceSource):
             public = source.detections
@@ -149,7 +153,7 @@ def _open_streams(args: argparse.Namespace, names: list[str], opened: list[Any])
             motion = CameraMotionEstimator(method=args.camera_motion)
         plan = StreamPlan(public=public, classes=keep, camera_motion=motion)
         counters = _build_counters(args, class_names)
-        streams.append(_Stream(name, str(spec), source, plan, class_names, counters))
+        streams.append(_Stream(name, str(spec), source, plan, class_names, counters, reentry_s))
     encoder = build_encoder(args)
     return streams, None if shared is None else shared[0], encoder
 
@@ -207,6 +211,7 @@ def run_track_many(args: argparse.Namespace) -> int:
     from deepsort_lib.streams.runner import MultiSourceRunner
     from deepsort_lib.streams.sources import is_live, unique_names
     from deepsort_lib.streams.tracker import MultiStreamTracker
+    from deepsort_lib.tracking.reentry import with_reentry
 
     folder = check_many_options(args)
     _build_counters(args, None)  # a malformed --count-line / --zone fails before any work
@@ -233,6 +238,10 @@ def run_track_many(args: argparse.Namespace) -> int:
         tracker = MultiStreamTracker(auto_add=False)
         for stream in streams:
             tracker.add_stream(stream.name, tracker=_tracker_for(args, stream.source))
+            if stream.reentry_s is not None:  # each source its own memory, as a lone run
+                stream.plan.reentry = with_reentry(
+                    tracker.tracker(stream.name), stream.reentry_s, stream.source.fps
+                )
         steps = StreamSteps(
             detector,
             encoder,

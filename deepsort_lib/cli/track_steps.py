@@ -41,11 +41,16 @@ class StreamPlan:
         Class ids kept (``None``: all).
     camera_motion
         This stream's own camera-motion estimator (it remembers the previous frame), or None.
+    reentry
+        A :class:`~deepsort_lib.tracking.reentry.ReentryTracker` over this stream's tracker
+        (its own memory), which turns the tracker's ids into persistent ones after every step;
+        ``None``: the tracker's ids.
     """
 
     public: Mapping[int, Detections] | None = None
     classes: Collection[int] | None = None
     camera_motion: Any = None
+    reentry: Any = None
     frames: int = field(default=0, init=False)
 
 
@@ -146,7 +151,12 @@ class StreamSteps:
             if dets is not None and plan.camera_motion is not None:
                 motion = plan.camera_motion.estimate(image, dets.tlwh)
             batch.append(StreamFrame(sid, index, dets, reset=sid in reset, camera_motion=motion))
-        tracks = self.tracker.update(batch)
+        tracks: dict[StreamId, list[Any]] = dict(self.tracker.update(batch))
+        for (sid, _, _), dets, plan in zip(frames, kept, plans, strict=True):
+            if plan.reentry is not None:  # persistent ids, as Pipeline with a ReentryTracker
+                tracks[sid] = plan.reentry.observe(
+                    tracks[sid], None if dets is None else dets.features
+                )
         track_s = time.perf_counter() - start
         n = len(frames)
         waits = decode_seconds if decode_seconds is not None else [0.0] * n

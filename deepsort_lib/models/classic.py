@@ -22,6 +22,8 @@ are larger than a learned model's for the same person, so it wants its own
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -48,7 +50,16 @@ class ClassicEncoder:
         HOG cell size in pixels (blocks are 2 x 2 cells, not overlapping); ``0`` disables HOG.
     colour_weight
         Share of the colour part in the cosine similarity, in [0, 1].
+
+    Attributes
+    ----------
+    reidentifies
+        ``False``: hand-made descriptors tell apart the people next to each other, whom motion
+        also separates, but not two people dressed alike seen seconds apart; re-entry
+        (:mod:`deepsort_lib.tracking.reentry`) is not turned on by default on them.
     """
+
+    reidentifies: ClassVar[bool] = False
 
     def __init__(
         self,
