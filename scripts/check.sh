@@ -21,3 +21,5 @@ bash scripts/setup_convert.sh
 echo "== accuracy benchmark (reduced: peers in their own venv)"
 bash scripts/setup_peers.sh
 .venv-peers/bin/python -m pytest benchmarks/test_accuracy.py -q -p no:cacheprovider
+echo "== re-entry benchmark (reduced: our trackers, accuracy targets only)"
+.venv-peers/bin/python -m pytest benchmarks/test_reentry.py -k "not update_time" -q -p no:cacheprovider

@@ -75,7 +75,7 @@ def test_noisy_features_of_one_person_never_split(noise: float) -> None:
         assert local.observe(float(f), np.zeros(4), 0, unit, 0.4) is None
 
 
-def test_split_returns_the_earlier_part_and_restarts_from_the_recent_window() -> None:
+def test_split_returns_the_earlier_part_and_restarts_where_the_person_changed() -> None:
     rng = np.random.default_rng(2)
     local = TrackAppearance(0.0, np.zeros(4), 0.0, np.zeros(4), 0, deque(maxlen=10))
     part = None
@@ -87,11 +87,41 @@ def test_split_returns_the_earlier_part_and_restarts_from_the_recent_window() ->
         if part is not None:
             break
     assert part is not None and 50 < f < 60
-    # The earlier part looks like person 0; the track now starts inside the recent window.
+    # The earlier part looks like person 0; the track now starts at the change (frame 50).
     assert float(part.summary[0] @ LOOKS[0]) > 0.9
-    assert part.last_time == local.first_time and 40 < local.first_time <= 50
-    assert local.feature_count == 10
-    assert float(local.summary()[0] @ LOOKS[1]) > 0.5
+    assert part.last_time == local.first_time == 50.0
+    assert local.feature_count == f - 49
+    assert float(local.summary()[0] @ LOOKS[1]) > 0.9
+
+
+def test_a_track_mostly_on_its_current_person_keeps_its_identity() -> None:
+    # 7 frames of person 0, then person 1: the switch shows only once person 1 fills the
+    # recent window and more, so most of the track is person 1: no split, and the track's
+    # appearance is person 1's from then on.
+    rng = np.random.default_rng(3)
+    local = TrackAppearance(0.0, np.zeros(4), 0.0, np.zeros(4), 0, deque(maxlen=10))
+    for f in range(60):
+        person = 0 if f < 7 else 1
+        unit = _feature(person, rng).astype(np.float32)
+        assert local.observe(float(f), np.zeros(4), 0, unit, 0.4) is None
+    assert local.feature_count == 53
+    assert all(float(row @ LOOKS[1]) > 0.9 for row in local.summary())
+
+
+def test_a_passing_swap_gives_the_track_its_identity_back() -> None:
+    # Person 0 for 40 frames, person 1 in the same box for 15 (a crossing), person 0 again:
+    # the split gives person 1 another id, and person 0 takes its own id back.
+    rng = np.random.default_rng(4)
+    tracker = ReentryTracker(RecordingTracker(), IdentityMemory(retention=500), split_distance=0.4)
+    ids = []
+    for f in range(120):
+        person = 1 if 40 <= f < 55 else 0
+        (track,) = tracker.update(_frame([(person, 100.0)], rng))
+        ids.append(track.track_id)
+    first = ids[0]
+    assert len(set(ids)) == 2  # one other id, for part of the swap
+    assert set(ids[:40]) == {first} and set(ids[-40:]) == {first}
+    assert sum(i != first for i in ids) < 30
 
 
 def test_bad_split_distance_is_a_configuration_error() -> None:

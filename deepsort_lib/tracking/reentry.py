@@ -134,10 +134,12 @@ class ReentryTracker:
         How many of a track's latest features form its "recent" mean.
     split_distance
         Cosine distance between the mean of a track's older features and of its ``recent``
-        latest ones above which the inner tracker is taken to have switched people: the
-        earlier part's identity goes to the memory and the track is treated as new (matched
-        against the memory, or given a new id). ``None`` never splits. Means of ``recent``
-        features average per-frame noise away, so one value suits noisy and clean features.
+        latest ones above which the inner tracker is taken to have switched people: unless
+        most of the track follows the current person, the earlier part's identity goes to
+        the memory and the track is treated as new (matched against the memory, or given a
+        new id); if it later looks like its earlier part again, it takes that identity back.
+        ``None`` never splits. Means of ``recent`` features average per-frame noise away, so
+        one value suits noisy and clean features.
 
     Examples
     --------
@@ -306,6 +308,8 @@ class ReentryTracker:
         tlwh = np.asarray(track.tlwh if box is None else box, np.float64)
         part = local.observe(now, tlwh, track.class_id, unit, self.split_distance)
         if part is None:
+            if local.split_from is not None and unit is not None:
+                self._take_back(local)
             return
         # The inner track moved onto someone else: its identity so far becomes claimable
         # (if it was reported) and the track asks the memory again as a new one.
@@ -320,9 +324,25 @@ class ReentryTracker:
                     part.summary,
                 )
             )
+        local.split_from = local.global_id if local.reported else None
+        local.split_summary = part.summary if local.split_from is not None else None
         local.global_id = None
         local.reported = False
         local.reidentified = False
+
+    def _take_back(self, local: TrackAppearance) -> None:
+        """A split track whose recent mean is back on its earlier person takes its earlier
+        identity back (if no one claimed it meanwhile); the id it had in between ends."""
+        gid = local.split_from
+        if gid is None or gid not in self.memory:  # claimed by another track, or expired
+            local.split_from, local.split_summary = None, None
+            return
+        if not local.reported or not local.returns_to(self.memory.max_cosine_distance):
+            return
+        if self.memory.withdraw(gid):
+            local.global_id = gid
+            local.reidentified = True
+        local.rejoin()
 
     def _release(self, lid: int, now: float) -> None:
         """The track is no longer reported: its identity becomes claimable."""

@@ -5,12 +5,15 @@ detections it matched: over the whole track and over its last ``recent`` detecti
 same two means reveal an *appearance switch* (the inner tracker moved the track onto another
 person): when the track has at least ``recent`` older features and the cosine distance
 between the mean of the older ones and the mean of the recent ones exceeds a threshold, the
-track is split there (see :meth:`TrackAppearance.observe`). Means of ``recent`` features
-average the per-frame noise away, so one threshold serves noisy and clean features alike; a
-one- or two-frame wrong match moves the recent mean too little to split.
+change is located among the last ``3 * recent`` features (a two-segment least-squares fit)
+and the track is split there, unless more of it follows the current person than the earlier
+one (see :meth:`TrackAppearance.observe`). Means of ``recent`` features average the
+per-frame noise away, so one threshold serves noisy and clean features alike; a one- or
+two-frame wrong match moves the recent mean too little to split.
 
 Cost per observation: one ``D``-vector addition and subtraction, plus, once the track is
-long enough, one ``D``-vector dot product.
+long enough, one ``D``-vector dot product; locating a change costs ``O(3 * recent * D)``
+and happens only when a switch shows.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
+
+#: Observations kept to locate a switch, in ``recent`` windows.
+HISTORY_WINDOWS = 3
 
 
 @dataclass
@@ -58,7 +64,9 @@ class TrackAppearance:
     """Boxes, times, class and appearance means of one inner track.
 
     ``recent`` holds the last observations with a feature; ``feature_sum`` sums all of the
-    track's unit features (``recent_sum`` the ones in ``recent``).
+    track's unit features (``recent_sum`` the ones in ``recent``). After a split,
+    ``split_from`` is the identity the track had before it and ``split_summary`` that part's
+    ``(1, D)`` mean (see :meth:`returns_to`).
     """
 
     first_time: float
@@ -75,6 +83,13 @@ class TrackAppearance:
     reported: bool = False
     reidentified: bool = False
     last_reported: float = field(default=0.0)
+    split_from: int | None = None
+    split_summary: Float32Array | None = None
+    history: deque[Observation] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        if self.recent.maxlen is not None:  # where a switch is searched for, once seen
+            self.history = deque(self.history, maxlen=HISTORY_WINDOWS * self.recent.maxlen)
 
     def observe(
         self,
@@ -87,8 +102,8 @@ class TrackAppearance:
         """Record a matched detection; ``unit`` is its L2-normalised feature (or ``None``).
 
         With ``split_distance``, returns the part before an appearance switch when one is
-        found (see the module docstring); the track then restarts from its recent
-        observations (first time and box, appearance), and the caller decides its identity.
+        found (see the module docstring); the track then restarts where the person changed
+        (first time and box, appearance), and the caller decides its identity.
         """
         if not self.observed:
             # A track first met while coasting (its state was dropped when another track
@@ -106,10 +121,13 @@ class TrackAppearance:
             self.recent_sum = np.zeros(unit.shape, dtype=np.float64)
             self.feature_count = 0
             self.recent.clear()
+            self.history.clear()
         assert self.recent_sum is not None
         if self.recent.maxlen is not None and len(self.recent) == self.recent.maxlen:
             self.recent_sum -= self.recent[0].unit
-        self.recent.append(Observation(time, tlwh, unit))
+        seen = Observation(time, tlwh, unit)
+        self.recent.append(seen)
+        self.history.append(seen)
         self.feature_sum += unit
         self.recent_sum += unit
         self.feature_count += 1
@@ -121,15 +139,47 @@ class TrackAppearance:
         older = self.feature_sum - self.recent_sum
         if _cosine_distance(older, self.recent_sum) <= split_distance:
             return None
-        # Where the recent window starts is where the switch shows; restart there.
-        start = self.recent[0]
-        norm = float(np.sqrt(older @ older))
-        part = SplitOff(start.time, start.tlwh.copy(), (older / norm).astype(np.float32)[None, :])
-        self.first_time = start.time
-        self.first_tlwh = start.tlwh
-        self.feature_sum = self.recent_sum.copy()
-        self.feature_count = len(self.recent)
-        return part
+        return self._split_at_switch()
+
+    def _split_at_switch(self) -> SplitOff | None:
+        """Locate the switch in :attr:`history` and split there; or, when more of the track
+        follows the current person than the earlier one, keep the track whole (``None``).
+        Either way its appearance describes the current person only from then on."""
+        assert self.feature_sum is not None
+        units = np.asarray([o.unit for o in self.history], dtype=np.float64)
+        earlier = self.feature_count - len(units)  # features older than the history
+        k = _changepoint(self.feature_sum - units.sum(axis=0), earlier, units)
+        before_count = earlier + k
+        after_sum = units[k:].sum(axis=0)
+        before_sum = self.feature_sum - after_sum
+        start = self.history[k]
+        self.feature_sum = after_sum
+        self.feature_count = len(units) - k
+        for _ in range(k):
+            self.history.popleft()
+        if self.feature_count >= before_count:
+            return None  # most of the track is the current person: it keeps its identity
+        self.first_time, self.first_tlwh = start.time, start.tlwh
+        norm = float(np.sqrt(before_sum @ before_sum))
+        summary = (before_sum / norm).astype(np.float32)[None, :]
+        return SplitOff(start.time, start.tlwh.copy(), summary)
+
+    def returns_to(self, max_distance: float) -> bool:
+        """Whether the recent mean is back within ``max_distance`` (cosine) of the part before
+        the last split: the switch was a passing swap (e.g. with a person crossing) and the
+        track follows its earlier person again."""
+        if self.split_summary is None or self.recent_sum is None or not self.recent:
+            return False
+        return _cosine_distance(self.recent_sum, self.split_summary[0]) <= max_distance
+
+    def rejoin(self) -> None:
+        """The track follows its earlier person again (after :meth:`returns_to`): forget the
+        swap, so that its appearance is the recent window's and no split is pending."""
+        if self.recent_sum is not None:
+            self.feature_sum = self.recent_sum.copy()
+            self.feature_count = len(self.recent)
+            self.history = deque(self.recent, maxlen=self.history.maxlen)
+        self.split_from, self.split_summary = None, None
 
     def summary(self) -> Float32Array:
         """Whole-track mean and recent mean, each L2-normalised: ``(K <= 2, D)``."""
@@ -143,6 +193,26 @@ class TrackAppearance:
         keep = norms[:, 0] > 0
         result: Float32Array = (out[keep] / norms[keep]).astype(np.float32)
         return result
+
+
+def _changepoint(prefix_sum: FloatArray, prefix_count: int, units: FloatArray) -> int:
+    """Where in ``units`` (rows after ``prefix_count`` earlier features summing to
+    ``prefix_sum``) the mean changes most: the ``k`` maximising the size-weighted squared
+    distance between the means before and after it (a two-segment least-squares fit)."""
+    n = len(units)
+    cumulative = np.cumsum(units, axis=0)
+    total = prefix_sum + cumulative[-1]
+    count = prefix_count + n
+    best, best_score = 1 if prefix_count == 0 else 0, -1.0
+    for k in range(0 if prefix_count else 1, n):
+        before_n = prefix_count + k
+        before = prefix_sum + (cumulative[k - 1] if k else 0.0)
+        after = total - before
+        diff = before / before_n - after / (count - before_n)
+        score = before_n * (count - before_n) / count * float(diff @ diff)
+        if score > best_score:
+            best, best_score = k, score
+    return best
 
 
 def _cosine_distance(a: FloatArray, b: FloatArray) -> float:
