@@ -110,8 +110,9 @@ class Pipeline:
         Any object with ``update(detections) -> list[Track]`` (and ``predict()`` when
         ``detect_every > 1``). ``None``: the CLI's default, ``Tracker.from_preset("recommended")``,
         with that preset's re-entry when ``encoder`` is a re-ID model
-        (:func:`~deepsort_lib.tracking.reentry.default_reentry_seconds`: identities lost for
-        up to 30 s are matched by appearance when a track starts; 25 frames per second).
+        (:func:`~deepsort_lib.tracking.reentry_defaults.default_reentry_seconds`: identities
+        lost for up to 30 s are matched by appearance when a track starts; 25 frames per
+        second).
     encoder
         Optional object with ``encode(frame, tlwh) -> (N, D) float32``, run on the detections
         of each detected frame (after filtering). Without one the detections carry no
@@ -159,7 +160,7 @@ class Pipeline:
         encode_min_score: float | str | None = "auto",
     ) -> None:
         if tracker is None:  # the recommended preset with its re-entry, as the CLI's default
-            from deepsort_lib.tracking.reentry import default_reentry_seconds, with_reentry
+            from deepsort_lib.tracking.reentry_defaults import default_reentry_seconds, with_reentry
             from deepsort_lib.tracking.tracker import Tracker
 
             reid = encoder is not None and getattr(encoder, "reidentifies", True)

@@ -99,8 +99,9 @@ from deepsort_lib.streams.identity import SharedIdentityStreams
 from deepsort_lib.streams.tracker import MultiStreamTracker
 from deepsort_lib.testing.simulation import NoiseModel, simulate
 from deepsort_lib.tracking.identity import IdentityMemory
-from deepsort_lib.tracking.reentry import PRESET_REENTRY_SECONDS, ReentryTracker
-from deepsort_lib.tracking.reentry import reentry_memory as default_reentry_memory
+from deepsort_lib.tracking.reentry import ReentryTracker
+from deepsort_lib.tracking.reentry_defaults import PRESET_REENTRY_SECONDS
+from deepsort_lib.tracking.reentry_defaults import reentry_memory as default_reentry_memory
 from deepsort_lib.tracking.refine import RefineConfig, refine
 from deepsort_lib.tracking.tracker import Tracker
 

@@ -220,7 +220,7 @@ def run_track(args: argparse.Namespace) -> int:
     from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import MotSequenceSource, open_source
     from deepsort_lib.pipeline import Pipeline
-    from deepsort_lib.tracking.reentry import with_reentry
+    from deepsort_lib.tracking.reentry_defaults import with_reentry
 
     _check_options(args)
     _quiet_opencv_logs()

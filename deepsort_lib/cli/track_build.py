@@ -221,7 +221,7 @@ def build_tracker(args: argparse.Namespace) -> Any:
 def reentry_seconds(args: argparse.Namespace, features: str) -> float | None:
     """How long lost identities stay claimable in this run, in seconds (``None``: re-entry
     off): ``--reentry S`` (0 is off), else the preset's default when the features come from a
-    re-ID model (:func:`~deepsort_lib.tracking.reentry.default_reentry_seconds`).
+    re-ID model (:func:`~deepsort_lib.tracking.reentry_defaults.default_reentry_seconds`).
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ def reentry_seconds(args: argparse.Namespace, features: str) -> float | None:
     ConfigurationError
         ``--reentry S`` on a run without appearance features.
     """
-    from deepsort_lib.tracking.reentry import default_reentry_seconds
+    from deepsort_lib.tracking.reentry_defaults import default_reentry_seconds
 
     if args.reentry is None:
         return default_reentry_seconds(args.preset, features == "reid")

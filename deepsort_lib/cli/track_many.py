@@ -211,7 +211,7 @@ def run_track_many(args: argparse.Namespace) -> int:
     from deepsort_lib.streams.runner import MultiSourceRunner
     from deepsort_lib.streams.sources import is_live, unique_names
     from deepsort_lib.streams.tracker import MultiStreamTracker
-    from deepsort_lib.tracking.reentry import with_reentry
+    from deepsort_lib.tracking.reentry_defaults import with_reentry
 
     folder = check_many_options(args)
     _build_counters(args, None)  # a malformed --count-line / --zone fails before any work

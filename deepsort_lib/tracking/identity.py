@@ -193,6 +193,17 @@ class IdentityMemory:
         with self._lock:
             return list(self._entries.values())
 
+    @property
+    def next_id(self) -> int:
+        """The id :meth:`new_id` hands out next."""
+        return self._next_id
+
+    def continue_ids_from(self, next_id: int) -> None:
+        """Hand out ids from ``next_id`` on (a restored memory continues its numbering); ids
+        never go backwards."""
+        with self._lock:
+            self._next_id = max(self._next_id, int(next_id))
+
     def new_id(self) -> int:
         """A global id never handed out before by this memory (starts at 1)."""
         with self._lock:

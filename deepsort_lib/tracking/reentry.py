@@ -235,6 +235,30 @@ class ReentryTracker:
             reset()
         self._locals.clear()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The inner tracker's state (it needs a ``state_dict``), the memory's and the
+        wrapper's own, as plain arrays and numbers (:mod:`deepsort_lib.tracking.reentry_state`);
+        :meth:`from_state` continues from it bit-identically."""
+        from deepsort_lib.tracking.reentry_state import reentry_state
+
+        return reentry_state(self)
+
+    @classmethod
+    def from_state(
+        cls, state: Any, *, tracker: Any = None, memory: IdentityMemory | None = None
+    ) -> ReentryTracker:
+        """A wrapper continuing from a :meth:`state_dict`.
+
+        ``tracker``: the inner tracker, already restored (default: a
+        :class:`~deepsort_lib.tracking.tracker.Tracker` from the saved state). ``memory``: a
+        memory to use instead of the saved one (e.g. one restored once and shared by the
+        wrappers of several cameras). Raises :class:`~deepsort_lib.errors.StateError` on a
+        corrupt or foreign state.
+        """
+        from deepsort_lib.tracking.reentry_state import restore_reentry
+
+        return restore_reentry(cls, state, tracker, memory)
+
     def persistent_id(self, local_id: int) -> int | None:
         """The persistent id of an inner track (``None`` if it was never reported)."""
         local = self._locals.get(local_id)
@@ -408,69 +432,4 @@ class ReentryTracker:
             del self._locals[lid]
 
 
-#: Seconds a lost identity stays claimable in the presets that turn re-entry on by default (the
-#: pipeline's and the CLI's); a preset not named here has it off. Only ``recommended`` has it:
-#: there it measurably helps with no loss without gaps (benchmarks/results/reentry.recommended.md,
-#: which runs this very memory at 25 fps). ``original`` stays Deep SORT as published, and the
-#: StrongSORT / BoT-SORT presets stay those papers' trackers.
-PRESET_REENTRY_SECONDS: dict[str, float] = {"recommended": 30.0}
-
-#: Fastest plausible motion of an unseen person in the default memory: 2.5 box heights per
-#: second (a walker covers about one body height per second; this leaves room for a run).
-MAX_SPEED_HEIGHTS_PER_SECOND = 2.5
-
-
-def default_reentry_seconds(preset: str, reidentifying_features: bool) -> float | None:
-    """Seconds of re-entry the pipeline and the CLI use by default (``None``: off).
-
-    Parameters
-    ----------
-    preset
-        The tracker preset (:data:`PRESET_REENTRY_SECONDS`).
-    reidentifying_features
-        Whether the features come from a re-ID model (or precomputed ones). Re-entry matches
-        on appearance alone, so it stays off on hand-made descriptors: on ``vtest.avi`` with
-        the classic encoder, 2 of its 10 re-identifications were plainly wrong, e.g. a man in
-        a blue jacket given the id of a man in black (docs/identity.md).
-    """
-    return PRESET_REENTRY_SECONDS.get(preset) if reidentifying_features else None
-
-
-def reentry_memory(seconds: float, fps: float) -> IdentityMemory:
-    """The identity memory of the pipeline's and the CLI's re-entry, on a clock of frames.
-
-    Parameters
-    ----------
-    seconds
-        How long a lost identity stays claimable.
-    fps
-        The stream's frame rate, which turns ``seconds`` and
-        :data:`MAX_SPEED_HEIGHTS_PER_SECOND` into frames.
-    """
-    if not (np.isfinite(fps) and fps > 0):
-        raise ConfigurationError(f"fps must be positive, got {fps}")
-    if not (np.isfinite(seconds) and seconds > 0):
-        raise ConfigurationError(f"re-entry seconds must be positive, got {seconds}")
-    return IdentityMemory(retention=seconds * fps, max_speed=MAX_SPEED_HEIGHTS_PER_SECOND / fps)
-
-
-def with_reentry(tracker: Any, seconds: float | None, fps: float | None) -> Any:
-    """``tracker`` wrapped in a :class:`ReentryTracker` on :func:`reentry_memory`, or
-    ``tracker`` itself when ``seconds`` is ``None`` (re-entry off).
-
-    ``fps=None`` (a source that does not say) counts 25 frames per second.
-    """
-    if seconds is None:
-        return tracker
-    return ReentryTracker(tracker, reentry_memory(seconds, fps or 25.0))
-
-
-__all__ = [
-    "MAX_SPEED_HEIGHTS_PER_SECOND",
-    "PRESET_REENTRY_SECONDS",
-    "ReentryTrack",
-    "ReentryTracker",
-    "default_reentry_seconds",
-    "reentry_memory",
-    "with_reentry",
-]
+__all__ = ["ReentryTrack", "ReentryTracker"]
