@@ -278,3 +278,18 @@ def test_the_default_pipeline_turns_reentry_on_only_for_a_reid_encoder() -> None
         plain = Pipeline(None, None, encoder).tracker
         assert isinstance(plain, Tracker)
         assert plain.config == Tracker.from_preset("recommended").config
+
+
+def test_the_default_memory_counts_frames_at_the_sources_rate() -> None:
+    from deepsort_lib.tracking.reentry_defaults import reentry_memory, with_reentry
+
+    at_10 = reentry_memory(30.0, 10.0)
+    assert at_10.retention == 300 and at_10.max_speed == pytest.approx(0.25)
+    assert reentry_memory(30.0, 25.0).max_speed == pytest.approx(0.1)
+    inner = Tracker()
+    assert with_reentry(inner, None, 25.0) is inner
+    wrapped = with_reentry(inner, 12.0, None)  # a source without a rate: 25 fps
+    assert isinstance(wrapped, ReentryTracker) and wrapped.memory.retention == 300
+    for seconds, fps in ((30.0, 0.0), (0.0, 25.0), (float("nan"), 25.0)):
+        with pytest.raises(ConfigurationError):
+            reentry_memory(seconds, fps)
