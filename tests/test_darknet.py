@@ -200,6 +200,7 @@ def test_ragged_and_truncated_header(tmp_path: Path) -> None:
         convert_darknet(SMALL_CFG, tmp_path / "stub.weights", tmp_path / "o.onnx")
 
 
+@pytest.mark.slow  # over 1 s on the 2026-11-30 host
 def test_metadata_round_trip(yolo_models: ModelFactory, tmp_path: Path) -> None:  # noqa: F811
     files = yolo_models(DARKNET_CFG / "yolov3-tiny.cfg")
     meta = model_metadata(create_session(files.decoded, providers="cpu"))

@@ -106,6 +106,7 @@ def test_track_save_features_then_refine(tmp_path: Path, vtest: Path) -> None:
     assert set(out.frames.tolist()) <= set(range(1, 16))
 
 
+@pytest.mark.slow  # over 1 s on the 2026-11-30 host
 def test_save_features_needs_mot(tmp_path: Path, vtest: Path) -> None:
     log = tmp_path / "t.jsonl"
     proc = _cli(

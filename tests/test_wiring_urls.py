@@ -57,6 +57,7 @@ def test_track_a_url_writes_tracks(served_video: str, tmp_path: Path) -> None:
     assert len(rows) > 0 and set(rows.frames.tolist()) <= set(range(1, 13))
 
 
+@pytest.mark.slow  # over 1 s on the 2026-11-30 host
 def test_unreachable_url_is_one_line(tmp_path: Path) -> None:
     proc = _track("http://127.0.0.1:9/none.avi", "--mot", str(tmp_path / "x.txt"), cwd=tmp_path)
     assert proc.returncode == 2

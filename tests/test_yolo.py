@@ -206,6 +206,7 @@ def test_class_filter_by_name_and_id(yolo_models: ModelFactory) -> None:  # noqa
         YOLOv3Detector(files.raw, score_threshold=1.5)
 
 
+@pytest.mark.slow  # over 1 s on the 2026-11-30 host
 def test_thresholds_change_results(yolo_models: ModelFactory) -> None:  # noqa: F811
     files = yolo_models(TINY)
     frame = sample_frames(2)[0]
