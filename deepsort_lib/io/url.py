@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import SourceError
-from deepsort_lib.io.video import FrameSource, capture_frames, quiet_opencv, start_capture
+from deepsort_lib.io.capture import FrameSource, capture_frames, quiet_opencv, start_capture
 
 Frame = NDArray[np.uint8]
 #: URL schemes read as live network streams.

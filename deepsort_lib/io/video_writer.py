@@ -11,7 +11,7 @@ import cv2
 
 from deepsort_lib.errors import ConfigurationError, SourceError
 from deepsort_lib.io.atomic import AtomicPath
-from deepsort_lib.io.video import Frame, quiet_opencv
+from deepsort_lib.io.capture import Frame, quiet_opencv
 
 
 class VideoWriter:
