@@ -38,7 +38,9 @@ import ray
 
 from benchmarks.conftest import ResultTable
 from deepsort_lib.distributed.ray import JobReport, track_on_ray
-from deepsort_lib.distributed.worker import BATCH_FRAMES, build_pipeline, track_options
+from deepsort_lib.distributed.worker import BATCH_FRAMES
+from deepsort_lib.run.build import build_pipeline
+from deepsort_lib.run.options import track_options
 from tests.distributed_scenes import crowd_sequence, video_clip
 
 VTEST = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"

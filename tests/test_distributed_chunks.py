@@ -292,8 +292,9 @@ def test_missing_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_span_tracks_only_its_frames_with_a_fresh_tracker(tmp_path: Path) -> None:
-    from deepsort_lib.distributed.worker import track_options, track_span
+    from deepsort_lib.distributed.worker import track_span
     from deepsort_lib.io.video import MotSequenceSource
+    from deepsort_lib.run.options import track_options
     from tests.distributed_scenes import crowd_sequence
 
     sequence, _ = crowd_sequence(tmp_path / "seq", 60, seed=3)

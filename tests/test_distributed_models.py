@@ -11,9 +11,10 @@ import pytest
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.distributed.models import LocalModels, ModelServer, filter_detections
-from deepsort_lib.distributed.worker import model_choice, track_options, track_span
+from deepsort_lib.distributed.worker import model_choice, track_span
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.video import open_source
+from deepsort_lib.run.options import track_options
 from tests.distributed_scenes import crowd_sequence, video_clip
 
 VTEST = Path(__file__).resolve().parents[1] / "data" / "vtest.avi"

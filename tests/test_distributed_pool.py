@@ -17,9 +17,10 @@ import ray
 from deepsort_lib.cli.main import main as deepsort_main
 from deepsort_lib.distributed.chunks import plan_chunks, stitch
 from deepsort_lib.distributed.ray import track_on_ray
-from deepsort_lib.distributed.worker import track_options, track_span
+from deepsort_lib.distributed.worker import track_span
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.mot import format_mot, read_mot
+from deepsort_lib.run.options import track_options
 from tests.distributed_scenes import kill_first_worker, ray_worker_pids, start_job, video_clip
 
 pytestmark = pytest.mark.slow  # a Ray cluster takes ~15 s to start on 2 cores

@@ -18,8 +18,9 @@ from deepsort_lib.cli.main import main as deepsort_main
 from deepsort_lib.distributed.checkpoint import CHECKPOINT_DIR
 from deepsort_lib.distributed.chunks import plan_chunks, stitch
 from deepsort_lib.distributed.ray import track_on_ray
-from deepsort_lib.distributed.worker import track_options, track_span
+from deepsort_lib.distributed.worker import track_span
 from deepsort_lib.io.mot import MotData, read_mot
+from deepsort_lib.run.options import track_options
 from tests.distributed_scenes import crowd_sequence, kill_first_worker, start_job, video_clip
 
 pytestmark = pytest.mark.slow  # a Ray cluster takes ~15 s to start on 2 cores

@@ -122,9 +122,8 @@ def test_reentry_with_ray_is_a_one_line_error(capsys: pytest.CaptureFixture[str]
 def test_default_reentry_needs_a_reid_models_features(tmp_path: Path) -> None:
     import argparse
 
-    from deepsort_lib.cli.track import feature_kind
-    from deepsort_lib.cli.track_build import reentry_seconds
     from deepsort_lib.io.video import open_source
+    from deepsort_lib.run.build import feature_kind, reentry_seconds
 
     seq = _leave_and_return(tmp_path)
 

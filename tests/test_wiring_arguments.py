@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from deepsort_lib.cli import convert_darknet, convert_reid, track
-from deepsort_lib.cli.arguments import positive_int, size_or_width_height, width_height
 from deepsort_lib.cli.main import convert_main, main
+from deepsort_lib.run.arguments import positive_int, size_or_width_height, width_height
 
 
 def test_positive_int() -> None:

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from deepsort_lib.cli.arguments import positive_int, size_or_width_height
 from deepsort_lib.errors import InvalidInputError, SourceError
 from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.models.darknet import DEFAULT_OPSET, convert_darknet
+from deepsort_lib.run.arguments import positive_int, size_or_width_height
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 

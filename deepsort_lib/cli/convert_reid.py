@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from deepsort_lib.cli.arguments import positive_int, width_height
 from deepsort_lib.io.atomic import check_output_paths
 
 # reid_metadata, not reid: --help need not load onnxruntime and OpenCV.
 from deepsort_lib.models.reid_metadata import ENCODER_PRESETS, write_reid_metadata
+from deepsort_lib.run.arguments import positive_int, width_height
 
 
 def _floats(text: str) -> tuple[float, ...]:

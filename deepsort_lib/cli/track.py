@@ -7,20 +7,26 @@ import sys
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from deepsort_lib.cli.console import quiet_opencv_logs, warn
 from deepsort_lib.cli.track_args import DESCRIPTION, EPILOG, add_track_arguments
-from deepsort_lib.cli.track_build import (
-    NN_BUDGET_MAX,
-    build_detector,
-    build_encoder,
-    build_tracker,
-    reentry_seconds,
-)
-from deepsort_lib.cli.track_cache import cache_paths, load_cache, save_cache, tag
+from deepsort_lib.cli.track_cache import cache_paths, load_cache, save_cache
 from deepsort_lib.cli.track_many_args import refuse_many_options
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import check_output_paths
+from deepsort_lib.run.build import (
+    build_counters,
+    build_detector,
+    build_encoder,
+    build_tracker,
+    camera_motion,
+    check_features_available,
+    feature_kind,
+    reentry_seconds,
+    tag,
+)
+from deepsort_lib.run.options import NN_BUDGET_MAX
 
 # The heavy modules (OpenCV, the pipeline) load when the command runs, not for --help.
 if TYPE_CHECKING:
@@ -55,7 +61,7 @@ def _default_outputs(args: argparse.Namespace, source: FrameSource) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """Checks that need no source: suffixes, folders, counting lines and zones."""
-    _build_counters(args, None)  # a malformed --count-line / --zone fails before any work
+    build_counters(args, None)  # a malformed --count-line / --zone fails before any work
     if args.save_features and args.mot is None:
         raise ConfigurationError(
             "--save-features needs --mot: the features file goes next to the results file"
@@ -104,31 +110,6 @@ def _features_path(args: argparse.Namespace) -> Path:
     return features_path_for(args.mot)
 
 
-def feature_kind(
-    args: argparse.Namespace, source: FrameSource, detector: Any
-) -> Literal["none", "classic", "reid"]:
-    """Where this run's appearance features come from: ``"reid"`` (a re-ID model, or a
-    sequence's precomputed ``det/det.npy`` read instead of running a detector),
-    ``"classic"`` (the hand-made descriptor) or ``"none"``."""
-    from deepsort_lib.io.video import MotSequenceSource
-
-    public = source.detections if isinstance(source, MotSequenceSource) else None
-    if detector is None and public is not None and public.feature_dim is not None:
-        return "reid"  # the pipeline encodes only detections without features
-    if args.encoder in ("none", "classic"):
-        return cast(Literal["none", "classic"], args.encoder)
-    return "reid"
-
-
-def _check_features_available(args: argparse.Namespace, source: FrameSource, detector: Any) -> None:
-    """``--save-features`` needs an encoder, or public detections with features."""
-    if args.save_features and feature_kind(args, source, detector) == "none":
-        raise ConfigurationError(
-            "--save-features needs appearance features: not with --encoder none (unless the "
-            "sequence's public detections have a det/det.npy)"
-        )
-
-
 def _make_sinks(
     args: argparse.Namespace,
     source: FrameSource,
@@ -168,34 +149,12 @@ def _make_sinks(
     return sinks
 
 
-def _build_counters(
-    args: argparse.Namespace, class_names: tuple[str, ...] | None
-) -> Counters | None:
-    """The ``--count-line`` / ``--zone`` counters (None without any); raises ConfigurationError."""
-    from deepsort_lib.counting import Counters
-
-    counters = Counters.from_specs(args.count_line, args.zone, class_names)
-    return counters if len(counters) else None
-
-
 def _progress(total: int | None, desc: str, quiet: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(
         total=total, desc=desc, unit="frame", disable=quiet, file=sys.stderr, dynamic_ncols=True
     )
-
-
-def _warn(message: str) -> None:
-    print(f"deepsort: warning: {message}", file=sys.stderr)
-
-
-def _quiet_opencv_logs() -> None:
-    # OpenCV logs "Failed to write frame" per frame on a full disk; the writer checks its
-    # file and the command reports the failure in one line instead.
-    import cv2
-
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -223,25 +182,21 @@ def run_track(args: argparse.Namespace) -> int:
     from deepsort_lib.tracking.reentry_defaults import with_reentry
 
     _check_options(args)
-    _quiet_opencv_logs()
+    quiet_opencv_logs()
     with ExitStack() as stack:
         source = stack.enter_context(open_source(args.source))
         _default_outputs(args, source)
         _check_outputs(args, source)
         declared = source.num_frames
         detector, keep, class_names = build_detector(args, source)
-        _check_features_available(args, source, detector)
-        counters = _build_counters(args, class_names)  # before any output exists
+        check_features_available(args, source, detector)
+        counters = build_counters(args, class_names)  # before any output exists
         encoder = build_encoder(args)
         if args.max_age_seconds is not None:  # the source's frame rate turns it into frames
             args.max_age = max(1, round(args.max_age_seconds * (source.fps or 25.0)))
         seconds = reentry_seconds(args, feature_kind(args, source, detector))
         tracker = with_reentry(build_tracker(args), seconds, source.fps)
-        motion = None
-        if args.camera_motion != "none":
-            from deepsort_lib.models.camera_motion import CameraMotionEstimator
-
-            motion = CameraMotionEstimator(method=args.camera_motion)
+        motion = camera_motion(args)
         pipeline = Pipeline(
             detector,
             tracker,
@@ -309,12 +264,12 @@ def run_track(args: argparse.Namespace) -> int:
     )
     if decoded is not None and wanted is not None and decoded < wanted:
         truncated = f" (truncated video: {decoded} of {declared} declared frames decoded)"
-        _warn(
+        warn(
             f"{args.source} declares {declared} frames but only {decoded} could be decoded; "
             "the outputs cover those"
         )
     if not summary.track_ids:
-        _warn(
+        warn(
             "no tracks at all: no detection was confirmed as a track (check --min-score, "
             "--classes, the detector, or --n-init for short clips)"
         )

@@ -14,23 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepsort_lib.io.atomic import AtomicFile
+from deepsort_lib.run.build import BUILTIN_MODELS, tag
 
 if TYPE_CHECKING:
     from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import FrameSource
-
-BUILTIN_MODELS: tuple[str, ...] = ("hog", "classic", "none", "public")
-
-
-def tag(text: str) -> str:
-    """A file-name-safe short name of a model choice or source."""
-    stem = Path(text).stem if text not in BUILTIN_MODELS else text
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
 
 
 def source_identity(args: argparse.Namespace) -> str:

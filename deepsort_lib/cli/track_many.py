@@ -24,20 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from deepsort_lib.cli.track import (
-    _build_counters,
-    _check_features_available,
-    _quiet_opencv_logs,
-    _warn,
-    feature_kind,
-)
-from deepsort_lib.cli.track_build import (
-    build_detector,
-    build_encoder,
-    build_tracker,
-    detector_choice,
-    reentry_seconds,
-)
+from deepsort_lib.cli.console import quiet_opencv_logs, warn
 from deepsort_lib.cli.track_many_args import (
     DEFAULT_BACKOFF_S,
     DEFAULT_RETRIES,
@@ -45,6 +32,16 @@ from deepsort_lib.cli.track_many_args import (
     check_many_options,
 )
 from deepsort_lib.io.atomic import check_output_paths
+from deepsort_lib.run.build import (
+    build_counters,
+    build_detector,
+    build_encoder,
+    build_tracker,
+    check_features_available,
+    detector_choice,
+    feature_kind,
+    reentry_seconds,
+)
 
 if TYPE_CHECKING:
     from deepsort_lib.cli.track_steps import StreamPlan
@@ -141,7 +138,7 @@ def _open_streams(args: argparse.Namespace, names: list[str], opened: list[Any])
         else:  # one detector (same options) for every stream that runs one
             shared = shared if shared is not None else build_detector(args, source)
             found, keep, class_names = shared
-        _check_features_available(args, source, found)
+        check_features_available(args, source, found)
         reentry_s = reentry_seconds(args, feature_kind(args, source, found))
         public = None
         if found is None and isinstance(source, MotSequenceSource):
@@ -152,7 +149,7 @@ def _open_streams(args: argparse.Namespace, names: list[str], opened: list[Any])
 
             motion = CameraMotionEstimator(method=args.camera_motion)
         plan = StreamPlan(public=public, classes=keep, camera_motion=motion)
-        counters = _build_counters(args, class_names)
+        counters = build_counters(args, class_names)
         streams.append(_Stream(name, str(spec), source, plan, class_names, counters, reentry_s))
     encoder = build_encoder(args)
     return streams, None if shared is None else shared[0], encoder
@@ -214,10 +211,10 @@ def run_track_many(args: argparse.Namespace) -> int:
     from deepsort_lib.tracking.reentry_defaults import with_reentry
 
     folder = check_many_options(args)
-    _build_counters(args, None)  # a malformed --count-line / --zone fails before any work
+    build_counters(args, None)  # a malformed --count-line / --zone fails before any work
     args.no_video = bool(args.no_video)
     names = unique_names(args.source)
-    _quiet_opencv_logs()
+    quiet_opencv_logs()
     opened: list[Any] = []
     specs: dict[str, _FirstThenReopen] = {}
     progress = StreamsProgress(dict(zip(names, names, strict=True)), enabled=not args.quiet)
@@ -294,10 +291,10 @@ def _summarise(report: Any, streams: dict[str, _Stream], track_ids: dict[str, se
             for line in stream.counters.summary():
                 print(f"{name}: {line}")
         if not track_ids[name] and status.frames:
-            _warn(f"{name}: no tracks at all (check --min-score, --classes, --n-init)")
+            warn(f"{name}: no tracks at all (check --min-score, --classes, --n-init)")
         declared = stream.source.num_frames
         if status.state is StreamState.FINISHED and declared and status.frames < declared:
-            _warn(
+            warn(
                 f"{name}: {stream.spec} declares {declared} frames but only {status.frames} "
                 "could be decoded; the outputs cover those (truncated video)"
             )

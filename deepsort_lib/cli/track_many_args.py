@@ -13,8 +13,8 @@ import argparse
 import math
 from pathlib import Path
 
-from deepsort_lib.cli.arguments import non_negative_int
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.run.arguments import non_negative_int
 
 #: Default ``--retries``: consecutive reopen attempts of a failing source.
 DEFAULT_RETRIES = 5

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deepsort_lib.cli.arguments import non_negative_int, positive_int
 from deepsort_lib.cli.track_many_args import output_folder
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.run.arguments import non_negative_int, positive_int
 
 #: What ``--ray`` without an address means: start a cluster on this machine.
 LOCAL = "local"

@@ -18,9 +18,9 @@ go in, down go out (the convention of supervision's ``LineZone``). Draw the line
 round to swap them.
 """
 
-from deepsort_lib.counting._common import Anchor, CounterOverlay, anchor_points
 from deepsort_lib.counting.group import Counters
 from deepsort_lib.counting.line import LineCounter, LineEvents
+from deepsort_lib.counting.parts import Anchor, CounterOverlay, anchor_points
 from deepsort_lib.counting.zone import ZoneCounter, ZoneEvents, points_in_polygon
 
 __all__ = [

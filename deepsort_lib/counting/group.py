@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from deepsort_lib.counting._common import CounterOverlay
 from deepsort_lib.counting.line import LineCounter
+from deepsort_lib.counting.parts import CounterOverlay
 from deepsort_lib.counting.zone import ZoneCounter
 from deepsort_lib.tracking.track import Track
 

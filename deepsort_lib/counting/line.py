@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from deepsort_lib.counting._common import (
+from deepsort_lib.counting.parts import (
     Anchor,
     ClassCounts,
     CounterOverlay,

@@ -66,9 +66,10 @@ def check_job(
         For a live source, a source that cannot be opened or chunked, a bad option or model,
         or an output that would replace an input.
     """
-    from deepsort_lib.distributed.worker import build_pipeline, model_choice
+    from deepsort_lib.distributed.worker import model_choice
     from deepsort_lib.io.atomic import check_output_paths
     from deepsort_lib.io.video import open_source
+    from deepsort_lib.run.build import build_pipeline
     from deepsort_lib.streams.sources import is_live
 
     plans: list[list[Chunk]] = []

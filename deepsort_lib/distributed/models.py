@@ -27,11 +27,9 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.run.build import PUBLIC, build_detector, build_encoder, build_tracker
 
 Frame = NDArray[np.uint8]
-
-#: The detector choice of a source whose detections come with it (a MOTChallenge ``det.txt``).
-PUBLIC = "public"
 
 
 class ModelClient(Protocol):
@@ -47,13 +45,6 @@ class ModelClient(Protocol):
     def result(self, handle: Any) -> list[Detections]:
         """The detections of a submitted batch, in frame order (waits for them)."""
         ...
-
-
-def detector_choice(options: argparse.Namespace, source: Any) -> str:
-    """What ``deepsort track`` detects ``source`` with: ``"public"``, ``"hog"`` or a model path."""
-    from deepsort_lib.cli import track_build  # the CLI's rule, so both paths choose alike
-
-    return track_build.detector_choice(options, source)
 
 
 def filter_detections(
@@ -75,10 +66,11 @@ class ModelServer:
     Parameters
     ----------
     options
-        ``deepsort track`` options (:func:`~deepsort_lib.distributed.worker.track_options`).
+        ``deepsort track`` options (:func:`~deepsort_lib.run.options.track_options`).
     choices
-        The detectors (:func:`detector_choice` of the sources it serves), each built as
-        ``--detector``; ``"public"`` needs none (those batches bring their detections).
+        The detectors (:func:`~deepsort_lib.run.build.detector_choice` of the sources it
+        serves), each built as ``--detector``; ``"public"`` needs none (those batches bring
+        their detections).
     max_batch
         Frames per detector forward pass (``None``: the whole batch).
 
@@ -95,7 +87,6 @@ class ModelServer:
         *,
         max_batch: int | None = None,
     ) -> None:
-        from deepsort_lib.cli.track_build import build_detector, build_encoder, build_tracker
         from deepsort_lib.streams.batching import CrossStreamEncoder
 
         self.detectors: dict[str, tuple[Any, NDArray[np.int64] | None]] = {}
@@ -185,10 +176,8 @@ class LocalModels:
 
 
 __all__ = [
-    "PUBLIC",
     "LocalModels",
     "ModelClient",
     "ModelServer",
-    "detector_choice",
     "filter_detections",
 ]

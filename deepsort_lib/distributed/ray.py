@@ -190,7 +190,7 @@ def track_on_ray(
         Folder of the outputs (created), on the driver's machine. Each source's results are
         named after it (``a.avi`` -> ``a.txt``; repeated names get ``-2``, ``-3``).
     options
-        ``deepsort track`` options (:func:`~deepsort_lib.distributed.worker.track_options`;
+        ``deepsort track`` options (:func:`~deepsort_lib.run.options.track_options`;
         default: the command's defaults): detector, encoder, preset, tracker settings,
         ``max_frames``...
     chunk_frames
@@ -287,7 +287,7 @@ def track_on_ray(
 
 
 def _default_options() -> argparse.Namespace:
-    from deepsort_lib.distributed.worker import track_options
+    from deepsort_lib.run.options import track_options
 
     return track_options()
 

@@ -1,7 +1,7 @@
 """What one worker does: track a span of frames of one source, as ``deepsort track`` would.
 
 The detector, encoder and tracker are built by the ``deepsort track`` builders
-(:mod:`deepsort_lib.cli.track_build`) from the same options, and run through the same
+(:mod:`deepsort_lib.run.build`) from the same options, and run through the same
 :class:`~deepsort_lib.pipeline.Pipeline`, so a whole-source span gives exactly the rows the
 single-process command writes. No Ray here: :mod:`deepsort_lib.distributed.ray` runs this
 function as a task.
@@ -25,37 +25,22 @@ from typing import Any
 import numpy as np
 
 from deepsort_lib.boxes import Detections
-from deepsort_lib.distributed.models import PUBLIC, ModelClient, detector_choice, filter_detections
+from deepsort_lib.distributed.models import ModelClient, filter_detections
 from deepsort_lib.distributed.results import ChunkTracks, TrackCollector
 from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.run.build import (
+    PUBLIC,
+    build_detector,
+    build_pipeline,
+    build_tracker,
+    camera_motion,
+    detector_choice,
+)
+from deepsort_lib.run.options import track_options
 
 #: Frames per batch sent to the models, and batches in flight per task.
 BATCH_FRAMES = 4
 IN_FLIGHT = 2
-
-
-def track_options(**overrides: Any) -> argparse.Namespace:
-    """The options of ``deepsort track`` with their defaults, changed by ``overrides``.
-
-    Parsed by the command's own parser, so the defaults are always the command's. Keys are
-    the option names with ``_`` for ``-`` (``detector="hog"``, ``max_age=60``).
-
-    Raises
-    ------
-    ConfigurationError
-        For a key that is not an option of ``deepsort track``.
-    """
-    from deepsort_lib.cli import track
-
-    parser = argparse.ArgumentParser()
-    track.register(parser.add_subparsers())
-    args = parser.parse_args(["track", "SOURCE"])
-    unknown = sorted(set(overrides) - set(vars(args)))
-    if unknown:
-        raise ConfigurationError(f"not options of deepsort track: {', '.join(unknown)}")
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
 
 
 def _span(
@@ -68,14 +53,6 @@ def _span(
         if stop is not None and number > stop:
             return
         yield number, frame
-
-
-def _camera_motion(options: argparse.Namespace) -> Any:
-    if options.camera_motion == "none":
-        return None
-    from deepsort_lib.models.camera_motion import CameraMotionEstimator
-
-    return CameraMotionEstimator(method=options.camera_motion)
 
 
 def model_choice(options: argparse.Namespace, source: Any) -> str | None:
@@ -91,26 +68,6 @@ def model_choice(options: argparse.Namespace, source: Any) -> str | None:
     if options.encoder == "none" or getattr(cache, "feature_dim", None) is not None:
         return None
     return choice
-
-
-def build_pipeline(options: argparse.Namespace, source: Any) -> Any:
-    """The :class:`~deepsort_lib.pipeline.Pipeline` ``deepsort track`` builds for ``source``."""
-    from deepsort_lib.cli.track_build import build_detector, build_encoder, build_tracker
-    from deepsort_lib.pipeline import Pipeline
-
-    detector, keep, _names = build_detector(options, source)
-    encoder = build_encoder(options)
-    tracker = build_tracker(options)
-    motion = _camera_motion(options)
-    return Pipeline(
-        detector,
-        tracker,
-        encoder,
-        detect_every=options.detect_every,
-        min_score=options.min_score,
-        classes=keep,
-        camera_motion=motion,
-    )
 
 
 def track_span(
@@ -264,7 +221,6 @@ def _track_served(
     in_flight: int,
 ) -> None:
     """The span with the models elsewhere: the same Pipeline loop, fed the served detections."""
-    from deepsort_lib.cli.track_build import build_detector, build_tracker
     from deepsort_lib.pipeline import Pipeline
 
     public: Any = None
@@ -298,7 +254,7 @@ def _track_served(
         None,
         detect_every=options.detect_every,
         min_score=options.min_score,
-        camera_motion=_camera_motion(options),
+        camera_motion=camera_motion(options),
         prefetch=0,  # _served_frames reads ahead already
     )
     frames = _served_frames(
@@ -311,7 +267,6 @@ def _track_served(
 __all__ = [
     "BATCH_FRAMES",
     "IN_FLIGHT",
-    "build_pipeline",
     "model_choice",
     "track_options",
     "track_span",

@@ -23,9 +23,9 @@ import numpy as np
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import AtomicFile, check_output_paths
 from deepsort_lib.io.background import BackgroundWorker
+from deepsort_lib.io.capture import Frame
 from deepsort_lib.io.draw import draw_fps, draw_overlays, draw_tracks
 from deepsort_lib.io.mot import MotWriter
-from deepsort_lib.io.capture import Frame
 from deepsort_lib.io.video_writer import VideoWriter
 from deepsort_lib.tracking.track import Track
 

@@ -1,4 +1,5 @@
-"""Shared parts of the counters: anchor points, input checks, per-track hysteresis state."""
+"""What the line and zone counters share: anchor points, input checks, per-track hysteresis
+state, class tallies and the overlay type."""
 
 from __future__ import annotations
 

@@ -1,66 +1,39 @@
-"""Building blocks of ``deepsort track``: its detector, encoder and tracker, from the options.
+"""What a tracking run is built from its options: detector, encoder, tracker, camera motion,
+counters and the :class:`~deepsort_lib.pipeline.Pipeline` around them.
 
-Each builder checks the option values it uses and raises a
-:class:`~deepsort_lib.errors.DeepSortError` naming the option before anything is written.
+``deepsort track`` and the distributed workers (:mod:`deepsort_lib.distributed.worker`,
+:mod:`deepsort_lib.distributed.models`) both build through these functions, so that a run
+gives the same rows wherever it runs. Each builder checks the option values it uses and
+raises a :class:`~deepsort_lib.errors.DeepSortError` naming the option before anything is
+written.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from deepsort_lib.cli.track_cache import tag
 from deepsort_lib.errors import ConfigurationError, ModelError
+from deepsort_lib.run.options import NN_BUDGET_MAX, TRACKER_OPTIONS
 
 if TYPE_CHECKING:
+    from deepsort_lib.counting import Counters
     from deepsort_lib.io.video import FrameSource
 
-#: Largest ``--nn-budget``: features remembered per track (10,000 x 512 float32 = 20 MB).
-NN_BUDGET_MAX = 10_000
+#: The detector choice of a source whose detections come with it (a MOTChallenge ``det.txt``).
+PUBLIC = "public"
 
-#: Tracker options: (flag, Tracker keyword, type, default shown in --help, help).
-TRACKER_OPTIONS: tuple[tuple[str, str, Any, str, str], ...] = (
-    (
-        "--max-cosine-distance",
-        "max_cosine_distance",
-        float,
-        "0.2",
-        "appearance gate: largest cosine distance for a detection to match a track's gallery; "
-        "raise it if ids switch after occlusions, lower it if different people swap ids",
-    ),
-    (
-        "--nn-budget",
-        "nn_budget",
-        int,
-        "100",
-        "appearance features remembered per track, older ones forgotten (0: keep all; "
-        f"at most {NN_BUDGET_MAX})",
-    ),
-    (
-        "--max-iou-distance",
-        "max_iou_distance",
-        float,
-        "0.7",
-        "IoU stage gate: largest 1 - IoU for a match of new/recently lost tracks",
-    ),
-    (
-        "--max-age",
-        "max_age",
-        int,
-        "30",
-        "frames a lost track is kept alive (predicted) before deletion; raise it for long "
-        "occlusions or with --detect-every",
-    ),
-    (
-        "--n-init",
-        "n_init",
-        int,
-        "3",
-        "consecutive matched frames before a track is confirmed and reported",
-    ),
-)
+#: Model choices that name no file.
+BUILTIN_MODELS: tuple[str, ...] = ("hog", "classic", "none", PUBLIC)
+
+
+def tag(text: str) -> str:
+    """A file-name-safe short name of a model choice or source."""
+    stem = Path(text).stem if text not in BUILTIN_MODELS else text
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
 
 
 def _tracker_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -119,18 +92,19 @@ def _class_ids(names: list[str], known: tuple[str, ...] | list[str]) -> list[int
 
 
 def detector_choice(args: argparse.Namespace, source: FrameSource) -> str:
+    """What the run detects ``source`` with: :data:`PUBLIC`, ``"hog"`` or a model path."""
     from deepsort_lib.io.video import MotSequenceSource
 
     if args.detector is not None:
         return str(args.detector)
     public = isinstance(source, MotSequenceSource) and source.detections is not None
-    return "public" if public else "hog"
+    return PUBLIC if public else "hog"
 
 
 def _check_scores_and_providers(args: argparse.Namespace, choice: str) -> None:
     if not math.isfinite(args.min_score):
         raise ConfigurationError(f"--min-score must be a finite number, got {args.min_score}")
-    if choice != "public" and not 0.0 <= args.min_score <= 1.0:
+    if choice != PUBLIC and not 0.0 <= args.min_score <= 1.0:
         raise ConfigurationError(
             f"--min-score must be in [0, 1] for the {tag(choice)} detector's scores, "
             f"got {args.min_score} (it would drop every detection)"
@@ -150,7 +124,7 @@ def build_detector(
     classes = _parse_classes(args.classes)
     choice = detector_choice(args, source)
     _check_scores_and_providers(args, choice)
-    if choice == "public":
+    if choice == PUBLIC:
         if not isinstance(source, MotSequenceSource) or source.detections is None:
             raise ConfigurationError(
                 "--detector public needs a MOTChallenge sequence with det/det.txt"
@@ -218,6 +192,69 @@ def build_tracker(args: argparse.Namespace) -> Any:
     return Tracker.from_preset(args.preset, **_tracker_kwargs(args))
 
 
+def camera_motion(args: argparse.Namespace) -> Any:
+    """The ``--camera-motion`` estimator (``None`` for 'none')."""
+    if args.camera_motion == "none":
+        return None
+    from deepsort_lib.models.camera_motion import CameraMotionEstimator
+
+    return CameraMotionEstimator(method=args.camera_motion)
+
+
+def build_pipeline(args: argparse.Namespace, source: FrameSource) -> Any:
+    """The :class:`~deepsort_lib.pipeline.Pipeline` a run builds for ``source`` (no
+    re-entry memory: callers that want one wrap the tracker themselves)."""
+    from deepsort_lib.pipeline import Pipeline
+
+    detector, keep, _names = build_detector(args, source)
+    encoder = build_encoder(args)
+    tracker = build_tracker(args)
+    return Pipeline(
+        detector,
+        tracker,
+        encoder,
+        detect_every=args.detect_every,
+        min_score=args.min_score,
+        classes=keep,
+        camera_motion=camera_motion(args),
+    )
+
+
+def feature_kind(
+    args: argparse.Namespace, source: FrameSource, detector: Any
+) -> Literal["none", "classic", "reid"]:
+    """Where this run's appearance features come from: ``"reid"`` (a re-ID model, or a
+    sequence's precomputed ``det/det.npy`` read instead of running a detector),
+    ``"classic"`` (the hand-made descriptor) or ``"none"``."""
+    from deepsort_lib.io.video import MotSequenceSource
+
+    public = source.detections if isinstance(source, MotSequenceSource) else None
+    if detector is None and public is not None and public.feature_dim is not None:
+        return "reid"  # the pipeline encodes only detections without features
+    if args.encoder in ("none", "classic"):
+        return cast(Literal["none", "classic"], args.encoder)
+    return "reid"
+
+
+def check_features_available(args: argparse.Namespace, source: FrameSource, detector: Any) -> None:
+    """``--save-features`` needs an encoder, or public detections with features."""
+    if args.save_features and feature_kind(args, source, detector) == "none":
+        raise ConfigurationError(
+            "--save-features needs appearance features: not with --encoder none (unless the "
+            "sequence's public detections have a det/det.npy)"
+        )
+
+
+def build_counters(
+    args: argparse.Namespace, class_names: tuple[str, ...] | None
+) -> Counters | None:
+    """The ``--count-line`` / ``--zone`` counters (None without any); raises ConfigurationError."""
+    from deepsort_lib.counting import Counters
+
+    counters = Counters.from_specs(args.count_line, args.zone, class_names)
+    return counters if len(counters) else None
+
+
 def reentry_seconds(args: argparse.Namespace, features: str) -> float | None:
     """How long lost identities stay claimable in this run, in seconds (``None``: re-entry
     off): ``--reentry S`` (0 is off), else the preset's default when the features come from a
@@ -250,11 +287,17 @@ def reentry_seconds(args: argparse.Namespace, features: str) -> float | None:
 
 
 __all__ = [
-    "NN_BUDGET_MAX",
-    "TRACKER_OPTIONS",
+    "BUILTIN_MODELS",
+    "PUBLIC",
+    "build_counters",
     "build_detector",
     "build_encoder",
+    "build_pipeline",
     "build_tracker",
+    "camera_motion",
+    "check_features_available",
     "detector_choice",
+    "feature_kind",
     "reentry_seconds",
+    "tag",
 ]
