@@ -136,9 +136,7 @@ def render(
     return out
 
 
-def score(
-    reported: list[list[tuple[int, int]]], fps: float, people: int
-) -> dict[str, int]:
+def score(reported: list[list[tuple[int, int]]], fps: float, people: int) -> dict[str, int]:
     """Visits, recoveries and false re-identifications from ``(gt id, track id)`` per frame."""
     seen: dict[int, list[tuple[int, int]]] = {p: [] for p in range(people)}
     for f, rows in enumerate(reported):
@@ -180,8 +178,13 @@ def run_scene(preset: str, seed: int, fps: float, light: float, reentry: bool) -
     reported = []
     for dets, gt in stream:
         tracks = tracker.update(dets)
-        reported.append([(int(gt[t.detection_index]), int(t.track_id)) for t in tracks
-                         if t.detection_index is not None])
+        reported.append(
+            [
+                (int(gt[t.detection_index]), int(t.track_id))
+                for t in tracks
+                if t.detection_index is not None
+            ]
+        )
     return score(reported, fps, len(people))
 
 
@@ -198,8 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 tick = time.perf_counter()
                 for seed in range(args.seeds):
                     total.update(run_scene(preset, seed, fps, light, reentry=True))
-                row = {"preset": preset, "fps": fps, "light": light, **total,
-                       "seconds": round(time.perf_counter() - tick, 1)}
+                row = {
+                    "preset": preset,
+                    "fps": fps,
+                    "light": light,
+                    **total,
+                    "seconds": round(time.perf_counter() - tick, 1),
+                }
                 rows.append(row)
                 print(row, flush=True)
     lines = [
