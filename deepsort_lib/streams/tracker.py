@@ -17,7 +17,7 @@ never reused, even after a stream is removed or reset.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -26,12 +26,17 @@ from numpy.typing import ArrayLike
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.streams.state import multistream_state, restore_multistream
+from deepsort_lib.streams.global_ids import GlobalIdAllocator, StreamId
+from deepsort_lib.streams.state import (
+    MultistreamParts,
+    StreamSlot,
+    multistream_state,
+    read_multistream,
+)
 from deepsort_lib.tracking.camera import as_affine
 from deepsort_lib.tracking.track import Track
 from deepsort_lib.tracking.tracker import Tracker, TrackerConfig
 
-StreamId = Hashable
 GapPolicy = Literal["ignore", "predict"]
 
 
@@ -68,66 +73,6 @@ class StreamFrame:
 
 
 FrameLike = StreamFrame | tuple[Any, ...]
-
-
-class GlobalIdAllocator:
-    """Maps ``(stream id, local track id)`` to ids unique across every stream.
-
-    Global ids start at 1 and are handed out in the order pairs are first seen; they are never
-    reused. Only pairs of live tracks are kept: :meth:`prune` drops the pairs of tracks their
-    stream no longer has, so memory follows the live tracks, not the run's length.
-    """
-
-    def __init__(self) -> None:
-        self._next = 1
-        self._ids: dict[StreamId, dict[int, int]] = {}
-        self._owner: dict[int, tuple[StreamId, int]] = {}
-
-    @property
-    def next_id(self) -> int:
-        """The id the next new pair will get."""
-        return self._next
-
-    def global_id(self, stream_id: StreamId, local_id: int) -> int:
-        """The global id of a stream's track, allocating one on first sight."""
-        table = self._ids.setdefault(stream_id, {})
-        found = table.get(local_id)
-        if found is None:
-            found = table[local_id] = self._next
-            self._owner[found] = (stream_id, local_id)
-            self._next += 1
-        return found
-
-    def lookup(self, global_id: int) -> tuple[StreamId, int] | None:
-        """``(stream id, local id)`` of a global id still mapped, else ``None``."""
-        return self._owner.get(global_id)
-
-    def pairs(self, stream_id: StreamId) -> int:
-        """Number of pairs kept for a stream."""
-        return len(self._ids.get(stream_id, ()))
-
-    def prune(self, stream_id: StreamId, live_local_ids: Iterable[int]) -> None:
-        """Forget the stream's pairs whose local id is not in ``live_local_ids``."""
-        table = self._ids.get(stream_id)
-        if not table:
-            return
-        live = set(live_local_ids)
-        for local in [k for k in table if k not in live]:
-            del self._owner[table.pop(local)]
-
-    def forget_stream(self, stream_id: StreamId) -> None:
-        """Drop every pair of a stream (its global ids are not reused)."""
-        for global_id in self._ids.pop(stream_id, {}).values():
-            del self._owner[global_id]
-
-
-@dataclass
-class _Stream:
-    tracker: Tracker
-    last_index: int | float | None = None
-    feature_dim: int | None = None
-    frames: int = 0
-    pairs_at_prune: int = 0
 
 
 class MultiStreamTracker:
@@ -193,7 +138,7 @@ class MultiStreamTracker:
         self.auto_add = bool(auto_add)
         self.on_gap: GapPolicy = on_gap
         self.ids: GlobalIdAllocator | None = GlobalIdAllocator() if global_ids else None
-        self._streams: dict[StreamId, _Stream] = {}
+        self._streams: dict[StreamId, StreamSlot] = {}
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -235,7 +180,7 @@ class MultiStreamTracker:
             own = Tracker(self.default_config)
         else:
             own = Tracker(_make_config(config, preset, overrides))
-        self._streams[stream_id] = _Stream(own)
+        self._streams[stream_id] = StreamSlot(own)
         return own
 
     def remove_stream(self, stream_id: StreamId) -> None:
@@ -305,7 +250,11 @@ class MultiStreamTracker:
         StateError
             If a stream id is not a ``str``, ``int``, ``float`` or tuple of them.
         """
-        return multistream_state(self)
+        return multistream_state(
+            MultistreamParts(
+                self.default_config, self.auto_add, self.on_gap, self.ids, self._streams
+            )
+        )
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> MultiStreamTracker:
@@ -316,7 +265,12 @@ class MultiStreamTracker:
         StateError
             If the state is corrupt, of another format or from an unsupported version.
         """
-        return restore_multistream(cls, state)
+        parts = read_multistream(state)
+        on_gap: GapPolicy = "predict" if parts.on_gap == "predict" else "ignore"
+        out = cls(parts.default_config, auto_add=parts.auto_add, on_gap=on_gap)
+        out.ids = parts.ids
+        out._streams = parts.streams
+        return out
 
     # -- tracking --------------------------------------------------------------------------
 
@@ -424,7 +378,7 @@ class MultiStreamTracker:
             return tracks
         return self._globalise(sid, stream, tracks)
 
-    def _globalise(self, sid: StreamId, stream: _Stream, tracks: list[Track]) -> list[Track]:
+    def _globalise(self, sid: StreamId, stream: StreamSlot, tracks: list[Track]) -> list[Track]:
         ids = self.ids
         assert ids is not None
         out = [replace(t, track_id=ids.global_id(sid, t.track_id)) for t in tracks]
@@ -435,7 +389,7 @@ class MultiStreamTracker:
             stream.pairs_at_prune = ids.pairs(sid)
         return out
 
-    def _get(self, stream_id: StreamId) -> _Stream:
+    def _get(self, stream_id: StreamId) -> StreamSlot:
         try:
             return self._streams[stream_id]
         except (KeyError, TypeError):
