@@ -22,10 +22,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.streams.batched import advance_trackers, can_batch
 from deepsort_lib.streams.global_ids import GlobalIdAllocator, StreamId
 from deepsort_lib.streams.state import (
     MultistreamParts,
@@ -97,6 +98,11 @@ class MultiStreamTracker:
         ``"ignore"`` (default) updates as if the frames were consecutive, exactly like a lone
         ``Tracker`` given the same calls; ``"predict"`` first runs ``Tracker.predict()`` once
         per missing frame (capped at ``max_age``), so the Kalman motion spans the real time.
+    batched
+        Advance the streams of a batch together, in one pass over all their tracks
+        (:mod:`deepsort_lib.streams.batched`; default). ``False`` runs each stream's
+        ``Tracker.update`` in turn. Both give the same tracks; batched is faster from a few
+        streams on.
     **overrides
         Any :class:`~deepsort_lib.tracking.tracker.TrackerConfig` field.
 
@@ -130,6 +136,7 @@ class MultiStreamTracker:
         auto_add: bool = True,
         global_ids: bool = False,
         on_gap: GapPolicy = "ignore",
+        batched: bool = True,
         **overrides: Any,
     ) -> None:
         if on_gap not in ("ignore", "predict"):
@@ -138,6 +145,9 @@ class MultiStreamTracker:
         self.auto_add = bool(auto_add)
         self.on_gap: GapPolicy = on_gap
         self.ids: GlobalIdAllocator | None = GlobalIdAllocator() if global_ids else None
+        #: Fewest streams of a batch advanced by the batched engine (streams/batched.py);
+        #: below it each stream's tracker runs its own ``update`` (same output either way).
+        self.min_batch: int | float = 2 if batched else math.inf
         self._streams: dict[StreamId, StreamSlot] = {}
 
     # -- streams ---------------------------------------------------------------------------
@@ -296,10 +306,36 @@ class MultiStreamTracker:
         """
         entries = [_as_frame(item) for item in batch]
         plans = self._check(entries)
-        # Everything above only read state; from here on each stream advances independently.
+        # Everything above only read state; from here on streams move.
+        slots = [
+            self._prepare(entry, index) for entry, (index, _) in zip(entries, plans, strict=True)
+        ]
+        # Streams whose tracker the batched engine stands in for advance together (one pass
+        # over all their tracks, streams/batched.py); the others one by one.
+        together = [
+            i
+            for i, ((_, dets), slot) in enumerate(zip(plans, slots, strict=True))
+            if dets is not None and can_batch(slot.tracker)
+        ]
+        if len(together) < self.min_batch:
+            together = []
+        frames = [plans[i][1] for i in together]
+        batched = advance_trackers(
+            [slots[i].tracker for i in together],
+            [f for f in frames if f is not None],
+            [_affine(entries[i].camera_motion) for i in together],
+        )
+        done = dict(zip(together, batched, strict=True))
         out: dict[StreamId, list[Track]] = {}
-        for entry, (index, detections) in zip(entries, plans, strict=True):
-            out[entry.stream_id] = self._advance(entry, index, detections)
+        for i, (entry, (index, detections)) in enumerate(zip(entries, plans, strict=True)):
+            slot = slots[i]
+            if i in done:
+                tracks = done[i]
+            elif detections is None:
+                tracks = slot.tracker.predict()
+            else:
+                tracks = slot.tracker.update(detections, camera_motion=entry.camera_motion)
+            out[entry.stream_id] = self._finish(entry.stream_id, slot, index, detections, tracks)
         return out
 
     def _check(self, entries: Sequence[StreamFrame]) -> list[tuple[int | float, Detections | None]]:
@@ -343,6 +379,8 @@ class MultiStreamTracker:
                     f"stream {sid!r}: {len(dets)} detections, more than max_detections={limit}"
                 )
             known = None if stream is None else stream.feature_dim
+            if stream is not None and known is None:
+                known = stream.tracker.appearance_model.dim  # e.g. a restored tracker
             if dets.feature_dim is not None and known is not None and dets.feature_dim != known:
                 raise InvalidInputError(
                     f"stream {sid!r}: features have dimension {dets.feature_dim} but its tracks "
@@ -351,9 +389,8 @@ class MultiStreamTracker:
             plans.append((index, dets))
         return plans
 
-    def _advance(
-        self, entry: StreamFrame, index: int | float, detections: Detections | None
-    ) -> list[Track]:
+    def _prepare(self, entry: StreamFrame, index: int | float) -> StreamSlot:
+        # Add or reset the stream, and predict over skipped frames (on_gap="predict").
         sid = entry.stream_id
         stream = self._streams.get(sid)
         if stream is None:
@@ -366,12 +403,18 @@ class MultiStreamTracker:
         if self.on_gap == "predict" and isinstance(last, int) and isinstance(index, int):
             for _ in range(min(max(index - last - 1, 0), tracker.config.max_age)):
                 tracker.predict()
-        if detections is None:
-            tracks = tracker.predict()
-        else:
-            tracks = tracker.update(detections, camera_motion=entry.camera_motion)
-            if detections.feature_dim is not None:
-                stream.feature_dim = detections.feature_dim
+        return stream
+
+    def _finish(
+        self,
+        sid: StreamId,
+        stream: StreamSlot,
+        index: int | float,
+        detections: Detections | None,
+        tracks: list[Track],
+    ) -> list[Track]:
+        if detections is not None and detections.feature_dim is not None:
+            stream.feature_dim = detections.feature_dim
         stream.last_index = index
         stream.frames += 1
         if self.ids is None:
@@ -434,6 +477,10 @@ def _check_camera_motion(stream_id: StreamId, camera_motion: ArrayLike | None) -
             as_affine(camera_motion)
         except InvalidInputError as exc:
             raise InvalidInputError(f"stream {stream_id!r}: {exc}") from None
+
+
+def _affine(camera_motion: ArrayLike | None) -> NDArray[np.float64] | None:
+    return None if camera_motion is None else as_affine(camera_motion)
 
 
 def _as_frame(item: FrameLike) -> StreamFrame:

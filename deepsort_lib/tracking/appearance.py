@@ -242,6 +242,18 @@ class FeatureGallery(ArrayState):
         """Bytes held by the sample block."""
         return int(self._samples.nbytes)
 
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """Every feature kept for ``rows``: ``(M, D)`` samples and ``(M,)`` owner positions
+        into ``rows`` (ascending, each track's samples together). For engines that score
+        many trackers' pairs at once."""
+        if self.dim is None or len(rows) == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32), np.zeros(0, dtype=np.intp)
+        slots = self._slots[rows]
+        counts = self._counts[slots]
+        owner = np.repeat(np.arange(len(rows)), counts)
+        position = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return self._samples[slots[owner], position], owner
+
     def distance(
         self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
     ) -> FloatArray:
@@ -350,6 +362,14 @@ class EmaAppearance(ArrayState):
     def nbytes(self) -> int:
         """Bytes held by the smoothed features."""
         return int(self._state.nbytes)
+
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """The smoothed feature of each of ``rows`` that has one: ``(M, D)`` and ``(M,)``
+        owner positions into ``rows`` (ascending)."""
+        if self.dim is None or len(rows) == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32), np.zeros(0, dtype=np.intp)
+        owner = np.flatnonzero(self._has[rows])
+        return self._state[rows[owner]], owner
 
     def clear(self) -> None:
         self.keep(np.zeros(len(self), dtype=bool))

@@ -170,6 +170,19 @@ class FlatGallery(ArrayState):
             self._live += int(np.sum(self._total[slots] < self.budget))
         self._total[slots] += 1
 
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """Every feature kept for ``rows``: ``(M, D)`` samples and ``(M,)`` owner positions
+        into ``rows`` (ascending, each track's samples together)."""
+        if self.dim is None or len(rows) == 0 or self._n == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32), np.zeros(0, dtype=np.intp)
+        position = np.full(len(self._total), -1, dtype=np.int64)
+        position[self._slots[rows]] = np.arange(len(rows))
+        owner = self._owner[: self._n]
+        where = np.where(self._alive(), position[np.maximum(owner, 0)], -1)
+        index = np.flatnonzero(where >= 0)
+        index = index[np.argsort(where[index], kind="stable")]
+        return self._samples[index], where[index].astype(np.intp)
+
     def distance(
         self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
     ) -> FloatArray:

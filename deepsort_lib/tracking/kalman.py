@@ -277,6 +277,36 @@ class BoxKalmanModel:
         return dense
 
 
+    def pair_gating_distance(
+        self,
+        means: FloatArray,
+        covariances: FloatArray,
+        measurements: FloatArray,
+        track_index: NDArray[np.intp],
+        measurement_index: NDArray[np.intp],
+        only_position: bool = False,
+    ) -> FloatArray:
+        """Squared Mahalanobis distance of listed (track, measurement) pairs only.
+
+        Each value is computed exactly as :meth:`gating_distance` computes that pair (same
+        operations in the same order), so a batched engine that lists the pairs of many
+        trackers gets the numbers each tracker would.
+
+        Returns
+        -------
+        ndarray
+            ``(P,)`` for ``P = len(track_index)`` pairs.
+        """
+        projected, s = self.project(means, covariances)
+        dims = 2 if only_position else _NDIM
+        chol = _cholesky(s[:, :dims, :dims])
+        ti, dj = track_index, measurement_index
+        diff = measurements[dj, None, :dims] - projected[ti, None, :dims]  # (P, 1, d)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = _forward_substitute(chol[ti], diff)
+            out: FloatArray = np.sum(y * y, axis=2)[:, 0]
+        return out
+
 #: Below this many (track, detection) pairs the dense gating is as fast and simpler.
 _SPARSE_GATE_MIN_PAIRS = 65536
 

@@ -258,6 +258,35 @@ class Tracker:
         tracker.load_state_dict(state)
         return tracker
 
+    # -- parts, for an engine that advances many trackers at once (streams/batched.py) -----
+
+    @property
+    def track_table(self) -> TrackTable:
+        """The live track table (struct of arrays). Read it; only a batched engine that
+        replaces this tracker's ``update`` step for step may change it."""
+        return self._table
+
+    @property
+    def appearance_model(self) -> AppearanceModel:
+        """The appearance store whose rows follow :attr:`track_table`."""
+        return self._appearance
+
+    @property
+    def gap_statistics(self) -> GapStatistics | None:
+        """The adaptive-coasting statistics (``None`` without ``adaptive_coasting``)."""
+        return self._gaps
+
+    @property
+    def association_cost(self) -> AssociationCost | None:
+        """The user-supplied first-stage cost, if any."""
+        return self._cost
+
+    def take_track_ids(self, count: int) -> int:
+        """Reserve ``count`` new track ids; returns the first (they are consecutive)."""
+        first = self._next_id
+        self._next_id += int(count)
+        return first
+
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
         return len(self._table)

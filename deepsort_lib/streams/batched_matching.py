@@ -1,0 +1,394 @@
+"""One frame's association for many streams at once, equal to each stream's own matching.
+
+The streams' predicted tracks and their detections arrive concatenated (row ``i`` belongs to
+stream ``row_stream[i]``, detection ``j`` to ``col_stream[j]``). Every candidate
+(track, detection) pair of the same stream is listed once, its gate, appearance and IoU costs
+computed in one vectorised pass over all streams, and each matching round
+(:class:`~deepsort_lib.tracking.matching.FrameMatcher`'s cascade or global matching, the IoU
+round, the low-score round) is resolved for all streams together.
+
+Why the result is each stream's own
+-----------------------------------
+A round hands the Hungarian solver a cost matrix clamped at ``max_distance + 1e-5`` and keeps
+the pairs costing at most ``max_distance`` (the *feasible* ones). When no two feasible pairs of
+a sub-problem share a track or a detection, every optimal assignment contains all of them
+(swapping any of them out raises the total by at least 1e-5) and nothing else survives the
+threshold: the answer is the feasible set itself, whatever the solver's tie-breaking. That is
+the common case (tracks far apart, or clear appearance), and it is resolved here without the
+solver. A stream where some sub-problem has two feasible pairs sharing a track or a detection
+(a real choice to make), or a pair whose cost is within rounding of a threshold, or a detection
+without appearance (matched in a separate pass), is *handed back*: the caller runs that stream's
+own :class:`~deepsort_lib.tracking.matching.FrameMatcher` on the same predicted state, so its
+answer is the lone tracker's by construction.
+
+Costs computed here equal the lone tracker's bit for bit except the cosine distances: a float32
+dot product summed in another order differs by at most about ``D * 2**-24``; pairs within three
+times that of a threshold are handed back (``appearance_margin``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from deepsort_lib.boxes import iou_pairs
+from deepsort_lib.tracking.appearance import NO_APPEARANCE
+from deepsort_lib.tracking.association import INFEASIBLE_COST, Assignment
+from deepsort_lib.tracking.config import TrackerConfig
+from deepsort_lib.tracking.kalman import BoxKalmanModel, measurement_to_tlwh
+from deepsort_lib.tracking.track import TrackState
+
+FloatArray = NDArray[np.float64]
+FeatureArray = NDArray[np.float32]
+IndexArray = NDArray[np.intp]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+_CONFIRMED = int(TrackState.CONFIRMED)
+
+
+class StoredFeatures(Protocol):
+    """An appearance store that lists its kept features (the built-in ones do)."""
+
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """``(M, D)`` samples of ``rows`` and their ``(M,)`` owner positions (ascending)."""
+        ...
+
+
+@dataclass
+class FrameBatch:
+    """Predicted tracks and detections of many streams, concatenated (what matching reads).
+
+    Rows of one stream are contiguous and in the stream's own order; so are detections.
+    """
+
+    n_streams: int
+    row_offsets: IntArray  # (S + 1,)
+    col_offsets: IntArray  # (S + 1,)
+    row_stream: IndexArray  # (R,)
+    col_stream: IndexArray  # (C,)
+    means: FloatArray
+    covariances: FloatArray
+    states: IntArray
+    time_since_update: IntArray
+    class_ids: IntArray
+    det_tlwh: FloatArray
+    det_scores: FloatArray
+    det_class_ids: IntArray
+    measurements: FloatArray
+    features: FeatureArray | None  # L2-normalised, or None: the group has no features
+
+
+@dataclass
+class BatchMatches:
+    """The frame's assignment of every stream, in global rows and columns.
+
+    Each array is grouped by stream (ascending) and, within a stream, in the order the
+    stream's own matcher reports it (that order decides the order appearance is learnt in).
+    """
+
+    rows: IndexArray
+    cols: IndexArray
+    low_rows: IndexArray  # rows matched in the low-score round (they do not learn appearance)
+    new_cols: IndexArray  # unmatched high-score detections, ascending: they start tracks
+    handed_back: int  # streams resolved by their own matcher
+
+
+#: Runs one stream's own matcher; returns its local assignment and low-score matched rows.
+StreamMatcher = Callable[[int], tuple[Assignment, IndexArray]]
+
+
+def appearance_margin(dim: int) -> float:
+    """How far two float32 cosine distances of ``dim``-long unit vectors, summed in different
+    orders, can be apart (each is within ``dim * 2**-24`` of the exact value; the rest covers
+    the final ``1 - dot`` rounding)."""
+    return (3 * dim + 4) * 2.0**-24
+
+
+def match_streams(
+    batch: FrameBatch,
+    config: TrackerConfig,
+    kalman: BoxKalmanModel,
+    stores: Sequence[StoredFeatures],
+    own_matcher: StreamMatcher,
+) -> BatchMatches:
+    """Every matching round of one frame for every stream (see the module docstring)."""
+    cfg = config
+    n_rows, n_cols = len(batch.row_stream), len(batch.col_stream)
+    handed = np.zeros(batch.n_streams, dtype=bool)
+    scores = batch.det_scores
+    if cfg.high_score_threshold is None:
+        high = np.arange(n_cols)
+        low = np.zeros(0, dtype=np.intp)
+    else:
+        high = np.flatnonzero(scores >= cfg.high_score_threshold)
+        low = np.flatnonzero(
+            (scores < cfg.high_score_threshold) & (scores >= cfg.low_score_threshold)
+        )
+    if batch.features is not None and len(high):
+        # A detection without appearance is matched in a pass of its own: hand back.
+        blind = high[~np.any(batch.features[high] != 0, axis=1)]
+        handed[batch.col_stream[blind]] = True
+
+    row_done = np.zeros(n_rows, dtype=bool)
+    col_free = np.ones(n_cols, dtype=bool)
+    found: list[tuple[IndexArray, IndexArray, IntArray, IntArray, IntArray]] = []
+
+    # Round 1: confirmed tracks on gated appearance (or IoU without features).
+    confirmed = np.flatnonzero(batch.states == _CONFIRMED)
+    pr, pc = _same_stream_pairs(
+        confirmed, high, batch.row_stream, batch.col_stream, batch.n_streams
+    )
+    if len(pr):
+        cost, max_distance, margin, cascade = _first_round_cost(batch, cfg, kalman, stores, pr, pc)
+        levels = batch.time_since_update[pr]
+        if cascade:
+            possible = cost <= max_distance + margin
+            visit = np.unique(levels[possible])
+            visit = visit[visit <= cfg.max_age]
+        else:
+            visit = np.zeros(1, dtype=np.int64)
+            levels = np.zeros(len(pr), dtype=np.int64)
+        for level in visit:
+            sel = np.flatnonzero((levels == level) & col_free[pc])
+            take = sel[_resolve(pr[sel], pc[sel], cost[sel], max_distance, margin, batch, handed)]
+            row_done[pr[take]] = True
+            col_free[pc[take]] = False
+            zeros = np.zeros(len(take), dtype=np.int64)
+            found.append((pr[take], pc[take], zeros, np.full(len(take), level), pr[take]))
+
+    # Round 2: IoU for tentative tracks and confirmed ones seen in the last frame.
+    unconfirmed = np.flatnonzero(batch.states != _CONFIRMED)
+    left = confirmed[~row_done[confirmed]]
+    recent = left[batch.time_since_update[left] == 1]
+    candidates = np.sort(np.concatenate([unconfirmed, recent]))
+    taken = _iou_round(batch, cfg, candidates, high[col_free[high]], cfg.max_iou_distance, handed)
+    if len(taken[0]):
+        rows, cols = taken
+        row_done[rows] = True
+        col_free[cols] = False
+        # The lone matcher lists tentative tracks first, then the recent confirmed ones.
+        is_conf = (batch.states[rows] == _CONFIRMED).astype(np.int64)
+        found.append((rows, cols, np.ones(len(rows), dtype=np.int64), is_conf, rows))
+
+    # Round 3 (ByteTrack): low-score detections for the recent confirmed tracks left.
+    low_rows = np.zeros(0, dtype=np.intp)
+    if len(low):
+        still = recent[~row_done[recent]]
+        rows, cols = _iou_round(batch, cfg, still, low, cfg.low_score_max_iou_distance, handed)
+        if len(rows):
+            low_rows = rows
+            zeros = np.zeros(len(rows), dtype=np.int64)
+            found.append((rows, cols, np.full(len(rows), 2), zeros, rows))
+
+    return _assemble(batch, found, high[col_free[high]], low_rows, handed, own_matcher)
+
+
+def _first_round_cost(
+    batch: FrameBatch,
+    cfg: TrackerConfig,
+    kalman: BoxKalmanModel,
+    stores: Sequence[StoredFeatures],
+    pr: IndexArray,
+    pc: IndexArray,
+) -> tuple[FloatArray, float, float, bool]:
+    """Gated first-round cost of every listed pair, its threshold, rounding margin, and
+    whether the round is a cascade."""
+    rows, local = np.unique(pr, return_inverse=True)
+    threshold = cfg.effective_gating_threshold
+    mahalanobis = kalman.pair_gating_distance(
+        batch.means[rows],
+        batch.covariances[rows],
+        batch.measurements,
+        local.astype(np.intp),
+        pc,
+        cfg.gating_only_position,
+    )
+    if batch.features is None:
+        cost = 1.0 - iou_pairs(_state_tlwh(batch, pr, cfg), batch.det_tlwh[pc])
+        max_distance, margin, cascade = cfg.max_iou_distance, 0.0, True
+    else:
+        inside = np.flatnonzero(mahalanobis <= threshold)
+        cost = np.full(len(pr), NO_APPEARANCE)
+        cost[inside] = _pair_cosine_distance(batch, stores, pr[inside], pc[inside])
+        if cfg.matching == "global":
+            motion = np.minimum(mahalanobis / threshold, 1.0)
+            w = cfg.appearance_weight
+            cost = np.where(cost < INFEASIBLE_COST, w * cost + (1 - w) * motion, cost)
+        max_distance = cfg.max_cosine_distance
+        margin = appearance_margin(batch.features.shape[1])
+        cascade = cfg.matching != "global"
+    cost[mahalanobis > threshold] = INFEASIBLE_COST
+    if cfg.match_classes:
+        cost[batch.class_ids[pr] != batch.det_class_ids[pc]] = INFEASIBLE_COST
+    return cost, max_distance, margin, cascade
+
+
+def _iou_round(
+    batch: FrameBatch,
+    cfg: TrackerConfig,
+    rows: IndexArray,
+    cols: IndexArray,
+    max_distance: float,
+    handed: BoolArray,
+) -> tuple[IndexArray, IndexArray]:
+    """One IoU matching round over same-stream pairs of ``rows`` x ``cols``."""
+    pr, pc = _same_stream_pairs(rows, cols, batch.row_stream, batch.col_stream, batch.n_streams)
+    if len(pr) == 0:
+        return pr, pc
+    cost = 1.0 - iou_pairs(_state_tlwh(batch, pr, cfg), batch.det_tlwh[pc])
+    cost[batch.time_since_update[pr] > 1] = INFEASIBLE_COST
+    if cfg.match_classes:
+        cost[batch.class_ids[pr] != batch.det_class_ids[pc]] = INFEASIBLE_COST
+    take = _resolve(pr, pc, cost, max_distance, 0.0, batch, handed)
+    return pr[take], pc[take]
+
+
+def _resolve(
+    pr: IndexArray,
+    pc: IndexArray,
+    cost: FloatArray,
+    max_distance: float,
+    margin: float,
+    batch: FrameBatch,
+    handed: BoolArray,
+) -> IndexArray:
+    """Positions of the feasible pairs of one sub-problem per stream; streams where the
+    answer is not the feasible set itself (a shared track or detection, or a cost within
+    ``margin`` of the threshold) are marked in ``handed``."""
+    possible = cost <= max_distance + margin
+    if margin > 0:
+        unsure = possible & (cost > max_distance - margin)
+        handed[batch.row_stream[pr[unsure]]] = True
+    at = np.flatnonzero(possible)
+    rows, cols = pr[at], pc[at]
+    shared_row = np.bincount(rows, minlength=len(batch.row_stream))[rows] > 1
+    shared_col = np.bincount(cols, minlength=len(batch.col_stream))[cols] > 1
+    handed[batch.row_stream[rows[shared_row | shared_col]]] = True
+    return at
+
+
+def _assemble(
+    batch: FrameBatch,
+    found: list[tuple[IndexArray, IndexArray, IntArray, IntArray, IntArray]],
+    new_cols: IndexArray,
+    low_rows: IndexArray,
+    handed: BoolArray,
+    own_matcher: StreamMatcher,
+) -> BatchMatches:
+    """Matches of the streams resolved here, in each lone matcher's order, plus those of the
+    streams handed back to their own matcher."""
+    if found:
+        rows, cols, stage, sub, tie = (np.concatenate(part) for part in zip(*found, strict=True))
+    else:
+        rows = cols = np.zeros(0, dtype=np.intp)
+        stage = sub = tie = np.zeros(0, dtype=np.int64)
+    keep = ~handed[batch.row_stream[rows]]
+    rows, cols, stage, sub, tie = rows[keep], cols[keep], stage[keep], sub[keep], tie[keep]
+    order = np.lexsort((tie, sub, stage, batch.row_stream[rows]))
+    rows, cols = rows[order], cols[order]
+    new_cols = new_cols[~handed[batch.col_stream[new_cols]]]
+    low_rows = low_rows[~handed[batch.row_stream[low_rows]]]
+    back = np.flatnonzero(handed)
+    if len(back):
+        parts_r, parts_c, parts_low, parts_new = [rows], [cols], [low_rows], [new_cols]
+        for s in back.tolist():
+            assignment, low_local = own_matcher(s)
+            r0, c0 = int(batch.row_offsets[s]), int(batch.col_offsets[s])
+            parts_r.append(assignment.track_rows + r0)
+            parts_c.append(assignment.detection_cols + c0)
+            parts_low.append(low_local + r0)
+            parts_new.append(assignment.unmatched_cols + c0)
+        rows, cols = np.concatenate(parts_r), np.concatenate(parts_c)
+        by_stream = np.argsort(batch.row_stream[rows], kind="stable")
+        rows, cols = rows[by_stream], cols[by_stream]
+        low_rows = np.sort(np.concatenate(parts_low))
+        new_cols = np.sort(np.concatenate(parts_new))
+    return BatchMatches(
+        rows.astype(np.intp),
+        cols.astype(np.intp),
+        low_rows.astype(np.intp),
+        new_cols.astype(np.intp),
+        len(back),
+    )
+
+
+def _state_tlwh(batch: FrameBatch, rows: IndexArray, cfg: TrackerConfig) -> FloatArray:
+    return measurement_to_tlwh(batch.means[rows, :4], cfg.measurement)
+
+
+def _same_stream_pairs(
+    rows: IndexArray,
+    cols: IndexArray,
+    row_stream: IndexArray,
+    col_stream: IndexArray,
+    n_streams: int,
+) -> tuple[IndexArray, IndexArray]:
+    """Every (row, col) pair of the same stream, row-major; ``rows`` and ``cols`` ascending
+    (so grouped by stream)."""
+    if len(rows) == 0 or len(cols) == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    rs = row_stream[rows]
+    col_count = np.bincount(col_stream[cols], minlength=n_streams)
+    col_start = np.cumsum(col_count) - col_count
+    per_row = col_count[rs]
+    total = int(per_row.sum())
+    pair_row = np.repeat(np.arange(len(rows)), per_row)
+    offset = np.arange(total) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    pair_col = col_start[rs][pair_row] + offset
+    return rows[pair_row], cols[pair_col]
+
+
+def _pair_cosine_distance(
+    batch: FrameBatch, stores: Sequence[StoredFeatures], pr: IndexArray, pc: IndexArray
+) -> FloatArray:
+    """Smallest cosine distance from each pair's detection to its track's kept features
+    (``NO_APPEARANCE`` for a track without any), as the appearance stores define it."""
+    out = np.full(len(pr), NO_APPEARANCE)
+    features = batch.features
+    if features is None or len(pr) == 0:
+        return out
+    needed = np.unique(pr)  # ascending, so grouped by stream
+    bounds = np.searchsorted(batch.row_stream[needed], np.arange(batch.n_streams + 1))
+    samples: list[FeatureArray] = []
+    owners: list[IndexArray] = []
+    for s in np.flatnonzero(np.diff(bounds)).tolist():
+        a, b = int(bounds[s]), int(bounds[s + 1])
+        kept, owner = stores[s].stored_features(needed[a:b] - batch.row_offsets[s])
+        if len(owner) and kept.shape[1] == features.shape[1]:
+            samples.append(kept)
+            owners.append(owner + a)
+    if not samples:
+        return out
+    kept_all = np.concatenate(samples)
+    owner_all = np.concatenate(owners)
+    counts = np.bincount(owner_all, minlength=len(needed))
+    start = np.cumsum(counts) - counts
+    position = np.searchsorted(needed, pr)
+    per_pair = counts[position]
+    with_samples = np.flatnonzero(per_pair > 0)
+    n = per_pair[with_samples]
+    first = np.cumsum(n) - n
+    pair_of = np.repeat(with_samples, n)
+    sample_of = np.repeat(start[position[with_samples]], n) + (
+        np.arange(int(n.sum())) - np.repeat(first, n)
+    )
+    dots = np.einsum("md,md->m", kept_all[sample_of], features[pc[pair_of]])
+    best = np.maximum.reduceat(dots, first)
+    out[with_samples] = 1.0 - best
+    return out
+
+
+__all__ = [
+    "BatchMatches",
+    "FrameBatch",
+    "StoredFeatures",
+    "StreamMatcher",
+    "appearance_margin",
+    "match_streams",
+]
