@@ -12,7 +12,7 @@ from streams_scenes import walking_scene
 
 from deepsort_lib import Detections, Tracker
 from deepsort_lib.errors import InvalidInputError
-from deepsort_lib.streams import MultiStreamTracker, StreamFrame
+from deepsort_lib.streams import MultiStreamTracker, StreamFrame, batched_matching
 from deepsort_lib.streams import batched as batched_module
 from deepsort_lib.streams.batched import can_batch
 from deepsort_lib.streams.batched_matching import BatchMatches, appearance_margin
@@ -81,11 +81,20 @@ def _scenes(count: int, frames: int) -> list[list[Detections]]:
 
 
 class _Spy:
-    """Counts the streams the batched matcher resolved itself and those it handed back."""
+    """Counts the streams the batched matcher resolved itself and those it handed back, and
+    the sub-problems it gave the exact solver (a real choice between pairs)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.resolved = self.handed_back = 0
+        self.resolved = self.handed_back = self.solved = 0
         real = batched_module.match_streams
+        for name in ("min_cost_matching", "matching_cascade"):
+            solver = getattr(batched_matching, name)
+
+            def counted(*args: Any, _solver: Any = solver) -> Any:
+                self.solved += 1
+                return _solver(*args)
+
+            monkeypatch.setattr(batched_matching, name, counted)
 
         def spy(batch: Any, *args: Any) -> BatchMatches:
             result = real(batch, *args)
@@ -137,8 +146,10 @@ def test_batched_core_equals_independent_trackers(
     # The saved state of every stream is the lone tracker's, byte for byte.
     for s, ref in alone.items():
         assert state_of(mst.tracker(s).state_dict()) == state_of(ref.state_dict()), s
-    # Both ways through the matcher were taken.
+    # Every way through the matcher was taken: resolved in the batch (most streams), solved
+    # in the batch on the lone matrix, handed back to the stream's own matcher.
     assert spy.resolved > spy.handed_back > 0
+    assert spy.solved > 0
 
 
 def test_bad_input_for_one_stream_moves_no_stream() -> None:

@@ -37,7 +37,13 @@ from numpy.typing import NDArray
 
 from deepsort_lib.boxes import iou_pairs
 from deepsort_lib.tracking.appearance import NO_APPEARANCE
-from deepsort_lib.tracking.association import INFEASIBLE_COST, Assignment
+from deepsort_lib.tracking.association import (
+    INFEASIBLE_COST,
+    Assignment,
+    gate,
+    matching_cascade,
+    min_cost_matching,
+)
 from deepsort_lib.tracking.config import TrackerConfig
 from deepsort_lib.tracking.kalman import BoxKalmanModel, measurement_to_tlwh
 from deepsort_lib.tracking.track import TrackState
@@ -53,6 +59,12 @@ _CONFIRMED = int(TrackState.CONFIRMED)
 
 class StoredFeatures(Protocol):
     """An appearance store that lists its kept features (the built-in ones do)."""
+
+    def distance(
+        self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
+    ) -> FloatArray:
+        """``(len(rows), N)`` cosine distances (see ``AppearanceModel.distance``)."""
+        ...
 
     def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
         """``(M, D)`` samples of ``rows`` and their ``(M,)`` owner positions (ascending)."""
@@ -153,20 +165,43 @@ def match_streams(
         else:
             visit = np.zeros(1, dtype=np.int64)
             levels = np.zeros(len(pr), dtype=np.int64)
+        redo = np.zeros(batch.n_streams, dtype=bool)
+        first: list[IndexArray] = []
         for level in visit:
             sel = np.flatnonzero((levels == level) & col_free[pc])
-            take = sel[_resolve(pr[sel], pc[sel], cost[sel], max_distance, margin, batch, handed)]
+            at, busy = _resolve(pr[sel], pc[sel], cost[sel], max_distance, margin, batch)
+            take = sel[at]
+            redo |= busy
             row_done[pr[take]] = True
             col_free[pc[take]] = False
-            zeros = np.zeros(len(take), dtype=np.int64)
-            found.append((pr[take], pc[take], zeros, np.full(len(take), level), pr[take]))
+            first.append(take)
+        kept = np.concatenate(first) if first else np.zeros(0, dtype=np.intp)
+        # Streams with a real choice (or a cost within rounding of the threshold): their
+        # first round again, exactly as their own matcher computes it.
+        redo &= ~handed
+        kept = kept[~redo[batch.row_stream[pr[kept]]]]
+        rows, cols = pr[kept], pc[kept]
+        parts_r, parts_c = [rows], [cols]
+        for s in np.flatnonzero(redo).tolist():
+            mine_r = confirmed[batch.row_stream[confirmed] == s]
+            mine_c = high[batch.col_stream[high] == s]
+            row_done[mine_r] = False
+            col_free[mine_c] = True
+            exact = _exact_first_round(batch, cfg, kalman, stores[s], s, mine_r, mine_c)
+            row_done[exact.track_rows] = True
+            col_free[exact.detection_cols] = False
+            parts_r.append(exact.track_rows)
+            parts_c.append(exact.detection_cols)
+        rows, cols = np.concatenate(parts_r), np.concatenate(parts_c)
+        level_key = batch.time_since_update[rows] if cascade else np.zeros(len(rows), np.int64)
+        found.append((rows, cols, np.zeros(len(rows), dtype=np.int64), level_key, rows))
 
     # Round 2: IoU for tentative tracks and confirmed ones seen in the last frame.
     unconfirmed = np.flatnonzero(batch.states != _CONFIRMED)
     left = confirmed[~row_done[confirmed]]
     recent = left[batch.time_since_update[left] == 1]
     candidates = np.sort(np.concatenate([unconfirmed, recent]))
-    taken = _iou_round(batch, cfg, candidates, high[col_free[high]], cfg.max_iou_distance, handed)
+    taken = _iou_round(batch, cfg, candidates, high[col_free[high]], cfg.max_iou_distance, True)
     if len(taken[0]):
         rows, cols = taken
         row_done[rows] = True
@@ -179,7 +214,7 @@ def match_streams(
     low_rows = np.zeros(0, dtype=np.intp)
     if len(low):
         still = recent[~row_done[recent]]
-        rows, cols = _iou_round(batch, cfg, still, low, cfg.low_score_max_iou_distance, handed)
+        rows, cols = _iou_round(batch, cfg, still, low, cfg.low_score_max_iou_distance, False)
         if len(rows):
             low_rows = rows
             zeros = np.zeros(len(rows), dtype=np.int64)
@@ -234,9 +269,13 @@ def _iou_round(
     rows: IndexArray,
     cols: IndexArray,
     max_distance: float,
-    handed: BoolArray,
+    tentative_first: bool,
 ) -> tuple[IndexArray, IndexArray]:
-    """One IoU matching round over same-stream pairs of ``rows`` x ``cols``."""
+    """One IoU matching round over same-stream pairs of ``rows`` x ``cols``.
+
+    IoU costs here are the lone matcher's bit for bit, so a stream with a real choice is
+    solved right here on the matrix its own matcher would build (rows in its order:
+    tentative tracks first in the second round)."""
     pr, pc = _same_stream_pairs(rows, cols, batch.row_stream, batch.col_stream, batch.n_streams)
     if len(pr) == 0:
         return pr, pc
@@ -244,8 +283,25 @@ def _iou_round(
     cost[batch.time_since_update[pr] > 1] = INFEASIBLE_COST
     if cfg.match_classes:
         cost[batch.class_ids[pr] != batch.det_class_ids[pc]] = INFEASIBLE_COST
-    take = _resolve(pr, pc, cost, max_distance, 0.0, batch, handed)
-    return pr[take], pc[take]
+    at, busy = _resolve(pr, pc, cost, max_distance, 0.0, batch)
+    if not busy.any():
+        return pr[at], pc[at]
+    pair_stream = batch.row_stream[pr]
+    at = at[~busy[pair_stream[at]]]
+    parts = [at]
+    for s in np.flatnonzero(busy).tolist():
+        block = np.flatnonzero(pair_stream == s)  # a full row-major product
+        own_rows = np.unique(pr[block])
+        n_cols = len(block) // len(own_rows)
+        matrix = cost[block].reshape(len(own_rows), n_cols)
+        order = np.arange(len(own_rows))
+        if tentative_first:
+            confirmed = batch.states[own_rows] == _CONFIRMED
+            order = np.argsort(confirmed, kind="stable")
+        solved = min_cost_matching(matrix[order], max_distance, order, np.arange(n_cols))
+        parts.append(block[solved.track_rows * n_cols + solved.detection_cols])
+    at = np.concatenate(parts)
+    return pr[at], pc[at]
 
 
 def _resolve(
@@ -255,21 +311,65 @@ def _resolve(
     max_distance: float,
     margin: float,
     batch: FrameBatch,
-    handed: BoolArray,
-) -> IndexArray:
-    """Positions of the feasible pairs of one sub-problem per stream; streams where the
-    answer is not the feasible set itself (a shared track or detection, or a cost within
-    ``margin`` of the threshold) are marked in ``handed``."""
+) -> tuple[IndexArray, BoolArray]:
+    """Positions of the feasible pairs of one sub-problem per stream, and the streams where
+    the answer is not the feasible set itself (a shared track or detection, or a cost within
+    ``margin`` of the threshold)."""
+    busy = np.zeros(batch.n_streams, dtype=bool)
     possible = cost <= max_distance + margin
     if margin > 0:
         unsure = possible & (cost > max_distance - margin)
-        handed[batch.row_stream[pr[unsure]]] = True
+        busy[batch.row_stream[pr[unsure]]] = True
     at = np.flatnonzero(possible)
     rows, cols = pr[at], pc[at]
     shared_row = np.bincount(rows, minlength=len(batch.row_stream))[rows] > 1
     shared_col = np.bincount(cols, minlength=len(batch.col_stream))[cols] > 1
-    handed[batch.row_stream[rows[shared_row | shared_col]]] = True
-    return at
+    busy[batch.row_stream[rows[shared_row | shared_col]]] = True
+    return at, busy
+
+
+def _exact_first_round(
+    batch: FrameBatch,
+    cfg: TrackerConfig,
+    kalman: BoxKalmanModel,
+    store: StoredFeatures,
+    stream: int,
+    rows: IndexArray,
+    cols: IndexArray,
+) -> Assignment:
+    """One stream's first round as its own matcher computes it (same calls, same matrix)."""
+    if len(rows) == 0 or len(cols) == 0:
+        return Assignment(unmatched_rows=rows, unmatched_cols=cols)
+    threshold = cfg.effective_gating_threshold
+    mahalanobis = kalman.gating_distance(
+        batch.means[rows],
+        batch.covariances[rows],
+        batch.measurements[cols],
+        cfg.gating_only_position,
+        threshold,
+    )
+    if batch.features is None:
+        pr = np.repeat(rows, len(cols))
+        pc = np.tile(cols, len(rows))
+        iou = iou_pairs(_state_tlwh(batch, pr, cfg), batch.det_tlwh[pc])
+        cost = (1.0 - iou).reshape(len(rows), len(cols))
+        max_distance = cfg.max_iou_distance
+    else:
+        inside = mahalanobis <= threshold
+        local = rows - batch.row_offsets[stream]
+        cost = store.distance(local, batch.features[cols], inside)
+        if cfg.matching == "global":
+            motion = np.minimum(mahalanobis / threshold, 1.0)
+            w = cfg.appearance_weight
+            cost = np.where(cost < INFEASIBLE_COST, w * cost + (1 - w) * motion, cost)
+        max_distance = cfg.max_cosine_distance
+    cost = gate(cost, mahalanobis, threshold)
+    if cfg.match_classes:
+        cost[batch.class_ids[rows][:, None] != batch.det_class_ids[cols][None, :]] = INFEASIBLE_COST
+    if cfg.matching == "global" and batch.features is not None:
+        return min_cost_matching(cost, max_distance, rows, cols)
+    levels = batch.time_since_update[rows]
+    return matching_cascade(cost, max_distance, levels, rows, cols, cfg.max_age)
 
 
 def _assemble(
