@@ -66,8 +66,8 @@ class StoredFeatures(Protocol):
         """``(len(rows), N)`` cosine distances (see ``AppearanceModel.distance``)."""
         ...
 
-    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
-        """``(M, D)`` samples of ``rows`` and their ``(M,)`` owner positions (ascending)."""
+    def best_similarity(self, rows: IndexArray, features: FeatureArray) -> FeatureArray:
+        """Per pair, the largest dot product with a kept feature of the track (or -inf)."""
         ...
 
 
@@ -242,6 +242,7 @@ def _first_round_cost(
         local.astype(np.intp),
         pc,
         cfg.gating_only_position,
+        threshold,
     )
     if batch.features is None:
         cost = 1.0 - iou_pairs(_state_tlwh(batch, pr, cfg), batch.det_tlwh[pc])
@@ -453,34 +454,14 @@ def _pair_cosine_distance(
     features = batch.features
     if features is None or len(pr) == 0:
         return out
-    needed = np.unique(pr)  # ascending, so grouped by stream
-    bounds = np.searchsorted(batch.row_stream[needed], np.arange(batch.n_streams + 1))
-    samples: list[FeatureArray] = []
-    owners: list[IndexArray] = []
+    bounds = np.searchsorted(batch.row_stream[pr], np.arange(batch.n_streams + 1))
+    best = np.full(len(pr), -np.inf, dtype=np.float32)
     for s in np.flatnonzero(np.diff(bounds)).tolist():
-        a, b = int(bounds[s]), int(bounds[s + 1])
-        kept, owner = stores[s].stored_features(needed[a:b] - batch.row_offsets[s])
-        if len(owner) and kept.shape[1] == features.shape[1]:
-            samples.append(kept)
-            owners.append(owner + a)
-    if not samples:
-        return out
-    kept_all = np.concatenate(samples)
-    owner_all = np.concatenate(owners)
-    counts = np.bincount(owner_all, minlength=len(needed))
-    start = np.cumsum(counts) - counts
-    position = np.searchsorted(needed, pr)
-    per_pair = counts[position]
-    with_samples = np.flatnonzero(per_pair > 0)
-    n = per_pair[with_samples]
-    first = np.cumsum(n) - n
-    pair_of = np.repeat(with_samples, n)
-    sample_of = np.repeat(start[position[with_samples]], n) + (
-        np.arange(int(n.sum())) - np.repeat(first, n)
-    )
-    dots = np.einsum("md,md->m", kept_all[sample_of], features[pc[pair_of]])
-    best = np.maximum.reduceat(dots, first)
-    out[with_samples] = 1.0 - best
+        part = slice(int(bounds[s]), int(bounds[s + 1]))
+        local = pr[part] - batch.row_offsets[s]
+        best[part] = stores[s].best_similarity(local, features[pc[part]])
+    seen = np.isfinite(best)
+    out[seen] = 1.0 - best[seen]
     return out
 
 
