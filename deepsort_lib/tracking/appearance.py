@@ -255,7 +255,7 @@ class FeatureGallery(ArrayState):
         if used == 0:
             return out
         # Each pair's samples are one contiguous block: a cheap gather, then one product.
-        dots = np.einsum("pud,pd->pu", self._samples[slots, :used], features)
+        dots = np.matmul(self._samples[slots, :used], features[:, :, None])[:, :, 0]
         dots[np.arange(used)[None, :] >= counts[:, None]] = -np.inf
         out[:] = dots.max(axis=1)
         return out
