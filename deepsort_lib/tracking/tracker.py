@@ -147,6 +147,7 @@ class Tracker:
         )
         self._table = TrackTable()
         self._matcher = FrameMatcher(self.config, self.kalman, self._appearance, self._cost)
+        self._matcher.table = self._table  # the matcher always reads this tracker's table
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -198,6 +199,7 @@ class Tracker:
         """Forget every track. Identities keep counting up (they are never reused)."""
         with self._exclusive():
             self._table = TrackTable()
+            self._matcher.table = self._table
             self._appearance.clear()
             if self._gaps is not None:
                 self._gaps.clear()
