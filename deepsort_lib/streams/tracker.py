@@ -4,9 +4,10 @@ The shape follows NVIDIA DeepStream's low-level tracker API (``NvMOT_Process``):
 hands over a *batch* of frames, each tagged with its stream, its frame number (or timestamp)
 and a reset flag, and gets the tracks of every stream back. State stays per stream: every
 stream owns an ordinary :class:`~deepsort_lib.tracking.tracker.Tracker`, so one stream's
-output is exactly what a lone ``Tracker`` fed the same detections would give. What is shared
-across streams is the batching of the models (:mod:`deepsort_lib.streams.batching`), not the
-tracking.
+output is exactly what a lone ``Tracker`` fed the same detections would give. The work is
+shared: the streams of a batch advance together in one pass over all their track tables
+(:mod:`deepsort_lib.streams.batched`, as DeepStream's batched tracker), and the models batch
+across streams (:mod:`deepsort_lib.streams.batching`).
 
 Track ids are unique per stream by default (each stream's tracker counts from 1). With
 ``global_ids=True`` every ``(stream, local id)`` pair is mapped to an id unique across all
