@@ -152,9 +152,7 @@ def match_streams(
 
     # Round 1: confirmed tracks on gated appearance (or IoU without features).
     confirmed = np.flatnonzero(batch.states == _CONFIRMED)
-    pr, pc = _same_stream_pairs(
-        confirmed, high, batch.row_stream, batch.col_stream, batch.n_streams
-    )
+    pr, pc = _gate_candidates(batch, cfg, kalman, confirmed, high)
     if len(pr):
         cost, max_distance, margin, cascade = _first_round_cost(batch, cfg, kalman, stores, pr, pc)
         levels = batch.time_since_update[pr]
@@ -420,6 +418,53 @@ def _assemble(
 
 def _state_tlwh(batch: FrameBatch, rows: IndexArray, cfg: TrackerConfig) -> FloatArray:
     return measurement_to_tlwh(batch.means[rows, :4], cfg.measurement)
+
+
+def _gate_candidates(
+    batch: FrameBatch,
+    cfg: TrackerConfig,
+    kalman: BoxKalmanModel,
+    rows: IndexArray,
+    cols: IndexArray,
+) -> tuple[IndexArray, IndexArray]:
+    """The same-stream (row, col) pairs that may pass the Mahalanobis gate, grouped by row
+    (ascending): a detection farther from a track's predicted centre on x than the gate
+    reaches (with a margin for rounding) fails the gate (see ``BoxKalmanModel
+    .gating_distance``), so only detections within reach on x are listed, found by sorting
+    instead of building every pair. Rows whose reach is not finite meet every detection."""
+    if len(rows) == 0 or len(cols) == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    projected, s = kalman.project(batch.means[rows], batch.covariances[rows])
+    with np.errstate(invalid="ignore", over="ignore"):
+        reach = np.sqrt(cfg.effective_gating_threshold * s[:, 0, 0]) * (1 + 1e-5) + 1e-6
+    x = batch.measurements[cols, 0]
+    finite_x = np.isfinite(x)
+    bad = ~np.isfinite(reach) | ~(s[:, 0, 0] > 0) | ~np.isfinite(projected[:, 0])
+    if not finite_x.all() or bad.all():
+        return _same_stream_pairs(rows, cols, batch.row_stream, batch.col_stream, batch.n_streams)
+    low, high = float(x.min()), float(x.max())
+    span = (high - low) + 2 * float(reach[~bad].max()) + 2.0
+    stream_of_col = batch.col_stream[cols]
+    keys = stream_of_col * span + (x - low)
+    order = np.lexsort((x, stream_of_col))
+    keys = keys[order]
+    row_stream = batch.row_stream[rows]
+    count = np.bincount(stream_of_col, minlength=batch.n_streams)
+    seg_end = np.cumsum(count)
+    seg_start = seg_end - count
+    centre = row_stream * span + (projected[:, 0] - low)
+    lo = np.searchsorted(keys, np.where(bad, -np.inf, centre - reach), side="left")
+    hi = np.searchsorted(keys, np.where(bad, np.inf, centre + reach), side="right")
+    lo = np.clip(lo, seg_start[row_stream], seg_end[row_stream])
+    hi = np.clip(hi, seg_start[row_stream], seg_end[row_stream])
+    per_row = np.maximum(hi - lo, 0)
+    pair_row = np.repeat(np.arange(len(rows)), per_row)
+    offset = np.arange(int(per_row.sum())) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    pair_col = order[np.repeat(lo, per_row) + offset]
+    # Within a row, detections in ascending order (as in the full product).
+    by_row = np.lexsort((pair_col, pair_row))
+    return rows[pair_row[by_row]], cols[pair_col[by_row]]
 
 
 def _same_stream_pairs(
