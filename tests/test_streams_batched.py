@@ -11,7 +11,7 @@ import pytest
 from streams_scenes import walking_scene
 
 from deepsort_lib import Detections, Tracker
-from deepsort_lib.errors import InvalidInputError
+from deepsort_lib.errors import ConcurrentUseError, InvalidInputError
 from deepsort_lib.streams import MultiStreamTracker, StreamFrame, batched_matching
 from deepsort_lib.streams import batched as batched_module
 from deepsort_lib.streams.batched import can_batch
@@ -211,3 +211,14 @@ def test_appearance_margin_covers_float32_rounding() -> None:
         gemm = np.diag(x[:50] @ y[:50].T)
         assert np.abs(pairwise - exact).max() < appearance_margin(dim) / 2
         assert np.abs(gemm - exact[:50]).max() < appearance_margin(dim) / 2
+
+
+def test_a_tracker_held_elsewhere_is_a_concurrent_use_error() -> None:
+    scenes = _scenes(3, 3)
+    mst = MultiStreamTracker()
+    mst.update([StreamFrame(s, 0, scenes[s][0]) for s in range(3)])
+    with mst.tracker(1).exclusive(), pytest.raises(ConcurrentUseError):
+        mst.update([StreamFrame(s, 1, scenes[s][1]) for s in range(3)])
+    # Released again: the next batch goes through.
+    out = mst.update([StreamFrame(s, 2, scenes[s][2]) for s in range(3)])
+    assert list(out) == [0, 1, 2]

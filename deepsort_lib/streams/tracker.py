@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -321,11 +322,14 @@ class MultiStreamTracker:
         if len(together) < self.min_batch:
             together = []
         frames = [plans[i][1] for i in together]
-        batched = advance_trackers(
-            [slots[i].tracker for i in together],
-            [f for f in frames if f is not None],
-            [_affine(entries[i].camera_motion) for i in together],
-        )
+        with ExitStack() as held:
+            for i in together:  # as each tracker's own update would (ConcurrentUseError)
+                held.enter_context(slots[i].tracker.exclusive())
+            batched = advance_trackers(
+                [slots[i].tracker for i in together],
+                [f for f in frames if f is not None],
+                [_affine(entries[i].camera_motion) for i in together],
+            )
         done = dict(zip(together, batched, strict=True))
         out: dict[StreamId, list[Track]] = {}
         for i, (entry, (index, detections)) in enumerate(zip(entries, plans, strict=True)):

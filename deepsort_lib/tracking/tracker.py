@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, fields, replace
 from typing import Any
 
@@ -282,6 +282,16 @@ class Tracker:
     def association_cost(self) -> AssociationCost | None:
         """The user-supplied first-stage cost, if any."""
         return self._cost
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold this tracker as ``update`` does, for an engine that advances it.
+
+        Raises
+        ------
+        ConcurrentUseError
+            If another thread is inside this tracker.
+        """
+        return self._exclusive()
 
     def take_track_ids(self, count: int) -> int:
         """Reserve ``count`` new track ids; returns the first (they are consecutive)."""
