@@ -15,7 +15,8 @@ Each step is the lone tracker's step with the same arithmetic on the same number
 operation here is row- or pair-wise), so each stream's output and state are what its own
 ``Tracker.update`` would give, bit for bit (``tests/test_streams_batched.py`` checks it over
 every preset). Trackers this engine cannot stand in for run their own ``update``: a filterpy
-Kalman backend, a user-supplied association cost or appearance model (:func:`can_batch`).
+Kalman backend, a user-supplied association cost or appearance model, a subclass of
+``Tracker`` (:func:`can_batch`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
-from deepsort_lib.errors import InvalidInputError
 from deepsort_lib.streams.batched_matching import (
     FrameBatch,
     StoredFeatures,
@@ -57,33 +57,11 @@ _STORES = (FeatureGallery, EmaAppearance, FlatGallery)
 def can_batch(tracker: Tracker) -> bool:
     """Whether :func:`advance_trackers` reproduces this tracker's ``update`` exactly."""
     return (
-        type(tracker.kalman) is BoxKalmanModel
+        type(tracker) is Tracker  # a subclass may change update: it runs its own
+        and type(tracker.kalman) is BoxKalmanModel
         and tracker.association_cost is None
         and type(tracker.appearance_model) in _STORES
     )
-
-
-def check_frames(trackers: Sequence[Tracker], detections: Sequence[Detections]) -> None:
-    """Raise :class:`InvalidInputError` for what ``Tracker.update`` would reject (checked for
-    every stream before any moves).
-
-    Raises
-    ------
-    InvalidInputError
-        If a stream has more detections than its ``max_detections`` or features of another
-        length than its tracks'.
-    """
-    for tracker, dets in zip(trackers, detections, strict=True):
-        if len(dets) > tracker.config.max_detections:
-            raise InvalidInputError(
-                f"{len(dets)} detections in one frame, more than max_detections="
-                f"{tracker.config.max_detections}"
-            )
-        dim, known = dets.feature_dim, tracker.appearance_model.dim
-        if dim is not None and known is not None and dim != known:
-            raise InvalidInputError(
-                f"features have dimension {dim} but this tracker's tracks use {known}"
-            )
 
 
 def advance_trackers(
@@ -98,8 +76,8 @@ def advance_trackers(
     trackers
         Distinct trackers for which :func:`can_batch` holds.
     detections
-        One frame's :class:`~deepsort_lib.boxes.Detections` per tracker (checked with
-        :func:`check_frames`).
+        One frame's :class:`~deepsort_lib.boxes.Detections` per tracker, already checked
+        as ``Tracker.update`` checks them (``MultiStreamTracker`` checks the whole batch).
     camera_motion
         Per tracker, ``None`` or a validated ``(2, 3)`` affine map.
 
@@ -318,4 +296,4 @@ def _advance_group(
     return [tracks[cuts[s] : cuts[s + 1]] for s in range(n_streams)]
 
 
-__all__ = ["advance_trackers", "can_batch", "check_frames"]
+__all__ = ["advance_trackers", "can_batch"]
