@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streams_scenes import walking_scene
 
-from deepsort_lib import Detections, Tracker
+from deepsort_lib import Detections, Tracker, TrackerConfig
 from deepsort_lib.errors import ConcurrentUseError, InvalidInputError
 from deepsort_lib.streams import MultiStreamTracker, StreamFrame, batched_matching
 from deepsort_lib.streams import batched as batched_module
@@ -222,3 +222,59 @@ def test_a_tracker_held_elsewhere_is_a_concurrent_use_error() -> None:
     # Released again: the next batch goes through.
     out = mst.update([StreamFrame(s, 2, scenes[s][2]) for s in range(3)])
     assert list(out) == [0, 1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(6))
+def test_random_settings_equal_independent_trackers(seed: int) -> None:
+    """Random settings (every option the engine reads), crowds, classes, empty frames and
+    streams absent from some batches: tracks and saved states equal lone Trackers'."""
+    rng = np.random.default_rng(seed)
+    pick = rng.choice
+    config = TrackerConfig(
+        max_cosine_distance=float(pick([0.1, 0.2, 0.45, 0.9])),
+        nn_budget=[None, 1, 5, 100, 300][rng.integers(5)],
+        max_iou_distance=float(pick([0.3, 0.7, 1.0])),
+        max_age=int(rng.integers(1, 40)),
+        n_init=int(rng.integers(1, 4)),
+        gating_only_position=bool(rng.integers(2)),
+        gating_threshold=[None, 2.0, 50.0][rng.integers(3)],
+        return_tentative=bool(rng.integers(2)),
+        output_max_misses=int(rng.integers(0, 4)),
+        match_classes=bool(rng.integers(2)),
+        appearance=["gallery", "ema"][rng.integers(2)],
+        nsa_kalman=bool(rng.integers(2)),
+        matching=["cascade", "global"][rng.integers(2)],
+        measurement=["xyah", "xywh"][rng.integers(2)],
+        high_score_threshold=[None, 0.5, 0.7][rng.integers(3)],
+        freeze_lost_size=bool(rng.integers(2)),
+        adaptive_coasting=bool(rng.integers(2)),
+    )
+    n_streams, n_frames = 5, 40
+    scenes = []
+    for _ in range(n_streams):
+        scene = walking_scene(
+            seed=int(rng.integers(10**6)),
+            n_frames=n_frames,
+            n_ids=int(rng.integers(1, 20)),
+            false_positives=float(rng.uniform(0, 3)),
+            miss_rate=float(rng.uniform(0, 0.4)),
+        )
+        if rng.uniform() < 0.3:
+            scene = [
+                Detections(d.tlwh, d.scores, rng.integers(0, 3, len(d)), d.features) for d in scene
+            ]
+        if rng.uniform() < 0.2:
+            scene = [d.with_features(None) for d in scene]
+        scenes.append([Detections.empty() if rng.uniform() < 0.1 else d for d in scene])
+    mst = MultiStreamTracker(config)
+    alone = [Tracker(config) for _ in range(n_streams)]
+    for f in range(n_frames):
+        batch = [StreamFrame(s, f, scenes[s][f]) for s in range(n_streams) if rng.uniform() < 0.9]
+        out = mst.update(batch)
+        for entry in batch:
+            expected = _everything(alone[entry.stream_id].update(entry.detections))
+            assert _everything(out[entry.stream_id]) == expected, (f, entry.stream_id, config)
+    for s, ref in enumerate(alone):
+        if s in mst:
+            assert state_of(mst.tracker(s).state_dict()) == state_of(ref.state_dict()), s
