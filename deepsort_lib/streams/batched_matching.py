@@ -1,9 +1,10 @@
 """One frame's association for many streams at once, equal to each stream's own matching.
 
 The streams' predicted tracks and their detections arrive concatenated (row ``i`` belongs to
-stream ``row_stream[i]``, detection ``j`` to ``col_stream[j]``). Every candidate
-(track, detection) pair of the same stream is listed once, its gate, appearance and IoU costs
-computed in one vectorised pass over all streams, and each matching round
+stream ``row_stream[i]``, detection ``j`` to ``col_stream[j]``). The candidate (track,
+detection) pairs of each stream are listed (in the first round only detections within the
+gate's reach on x, found by sorting), their gate, appearance and IoU costs computed in one
+vectorised pass over all streams, and each matching round
 (:class:`~deepsort_lib.tracking.matching.FrameMatcher`'s cascade or global matching, the IoU
 round, the low-score round) is resolved for all streams together.
 
@@ -14,16 +15,21 @@ the pairs costing at most ``max_distance`` (the *feasible* ones). When no two fe
 a sub-problem share a track or a detection, every optimal assignment contains all of them
 (swapping any of them out raises the total by at least 1e-5) and nothing else survives the
 threshold: the answer is the feasible set itself, whatever the solver's tie-breaking. That is
-the common case (tracks far apart, or clear appearance), and it is resolved here without the
-solver. A stream where some sub-problem has two feasible pairs sharing a track or a detection
-(a real choice to make), or a pair whose cost is within rounding of a threshold, or a detection
-without appearance (matched in a separate pass), is *handed back*: the caller runs that stream's
-own :class:`~deepsort_lib.tracking.matching.FrameMatcher` on the same predicted state, so its
-answer is the lone tracker's by construction.
+the common case (tracks far apart, or clear appearance), resolved here without the solver.
+
+Where a stream has a real choice (two feasible pairs sharing a track or a detection), its
+sub-problem goes to the lone matcher's own functions on the lone matcher's own matrix: IoU
+costs here equal the lone ones bit for bit, so an IoU round is solved in place (rows in the
+lone order); the first round is recomputed for that stream exactly as its matcher computes it
+(its appearance store's ``distance``, ``matching_cascade`` or ``min_cost_matching``). A stream
+with a detection without appearance (an all-zero feature row, which its matcher handles in a
+separate pass) is *handed back*: the caller runs that stream's own
+:class:`~deepsort_lib.tracking.matching.FrameMatcher` on the same predicted state.
 
 Costs computed here equal the lone tracker's bit for bit except the cosine distances: a float32
-dot product summed in another order differs by at most about ``D * 2**-24``; pairs within three
-times that of a threshold are handed back (``appearance_margin``).
+dot product summed in another order differs by at most about ``D * 2**-24``; a stream with a
+pair within three times that of a threshold has its first round recomputed exactly
+(``appearance_margin``).
 """
 
 from __future__ import annotations
