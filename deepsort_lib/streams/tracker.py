@@ -314,11 +314,12 @@ class MultiStreamTracker:
         ]
         # Streams whose tracker the batched engine stands in for advance together (one pass
         # over all their tracks, streams/batched.py); the others one by one.
-        together = [
-            i
-            for i, ((_, dets), slot) in enumerate(zip(plans, slots, strict=True))
-            if dets is not None and can_batch(slot.tracker)
-        ]
+        together = []
+        shared: set[int] = set()  # one tracker given to two streams advances twice, in turn
+        for i, ((_, dets), slot) in enumerate(zip(plans, slots, strict=True)):
+            if dets is not None and can_batch(slot.tracker) and id(slot.tracker) not in shared:
+                shared.add(id(slot.tracker))
+                together.append(i)
         if len(together) < self.min_batch:
             together = []
         frames = [plans[i][1] for i in together]
