@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.streams.tracker import FrameLike, MultiStreamTracker, StreamFrame, StreamId
+from deepsort_lib.streams.global_ids import StreamId
+from deepsort_lib.streams.tracker import FrameLike, MultiStreamTracker, StreamFrame
 from deepsort_lib.tracking.identity import IdentityMemory
 from deepsort_lib.tracking.reentry import ReentryTrack, ReentryTracker
 

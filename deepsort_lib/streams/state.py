@@ -11,26 +11,46 @@ Layout (version 1)::
 
 Streams are a list (in the order they were added) so that ids of any JSON-able kind survive:
 ``str``, ``int``, ``float``, ``bool``, ``None`` and tuples of them. Other hashables (custom
-objects) cannot be saved; name such streams with strings. This module is the multi-stream
-tracker's own serialiser and reads its private fields on purpose.
+objects) cannot be saved; name such streams with strings. The multi-stream tracker hands
+this module its parts (:class:`MultistreamParts`); this module does not import it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from deepsort_lib.errors import StateError
+from deepsort_lib.streams.global_ids import GlobalIdAllocator, StreamId
 from deepsort_lib.tracking.state import check_header, entry_of
 from deepsort_lib.tracking.tracker import Tracker, TrackerConfig
-
-if TYPE_CHECKING:
-    from deepsort_lib.streams.tracker import GlobalIdAllocator, MultiStreamTracker
 
 #: Identifies a multi-stream tracker's state.
 MULTISTREAM_FORMAT = "deepsort_lib.multistream"
 _VERSION = 1  # read by check_header up to tracking.state.STATE_VERSION
+
+
+@dataclass
+class StreamSlot:
+    """What a multi-stream tracker keeps per stream: its tracker and frame bookkeeping."""
+
+    tracker: Tracker
+    last_index: int | float | None = None
+    feature_dim: int | None = None
+    frames: int = 0
+    pairs_at_prune: int = 0
+
+
+@dataclass
+class MultistreamParts:
+    """A multi-stream tracker's state, parsed: what its constructor and streams need."""
+
+    default_config: TrackerConfig
+    auto_add: bool
+    on_gap: str
+    ids: GlobalIdAllocator | None
+    streams: dict[StreamId, StreamSlot]
 
 
 def _check_saveable_id(stream_id: object) -> None:
@@ -44,18 +64,14 @@ def _check_saveable_id(stream_id: object) -> None:
         )
 
 
-def _ids_state(ids: GlobalIdAllocator) -> dict[str, Any]:
-    pairs = [[sid, local, glob] for sid, table in ids._ids.items() for local, glob in table.items()]
-    return {"next": ids._next, "pairs": pairs}
-
-
-def _load_ids(ids: GlobalIdAllocator, state: Mapping[str, Any]) -> None:
-    ids._next = int(entry_of(state, "next", "global id state"))
-    for pair in entry_of(state, "pairs", "global id state"):
-        sid, local, glob = pair
-        sid = _as_id(sid)
-        ids._ids.setdefault(sid, {})[int(local)] = int(glob)
-        ids._owner[int(glob)] = (sid, int(local))
+def _load_ids(state: Mapping[str, Any]) -> GlobalIdAllocator:
+    ids = GlobalIdAllocator()
+    pairs = [
+        (_as_id(sid), int(local), int(glob))
+        for sid, local, glob in entry_of(state, "pairs", "global id state")
+    ]
+    ids.restore(int(entry_of(state, "next", "global id state")), pairs)
+    return ids
 
 
 def _as_id(value: Any) -> Hashable:
@@ -65,8 +81,8 @@ def _as_id(value: Any) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
-def multistream_state(tracker: MultiStreamTracker) -> dict[str, Any]:
-    """The state of ``tracker`` (see the module docstring).
+def multistream_state(parts: MultistreamParts) -> dict[str, Any]:
+    """The state of a multi-stream tracker given as its parts (see the module docstring).
 
     Raises
     ------
@@ -76,7 +92,7 @@ def multistream_state(tracker: MultiStreamTracker) -> dict[str, Any]:
         If a stream's tracker uses an appearance model that cannot be saved.
     """
     streams = []
-    for sid, stream in tracker._streams.items():
+    for sid, stream in parts.streams.items():
         _check_saveable_id(sid)
         streams.append(
             {
@@ -88,52 +104,60 @@ def multistream_state(tracker: MultiStreamTracker) -> dict[str, Any]:
                 "pairs_at_prune": stream.pairs_at_prune,
             }
         )
+    ids = parts.ids
     return {
         "format": MULTISTREAM_FORMAT,
         "version": _VERSION,
-        "default_config": asdict(tracker.default_config),
-        "auto_add": tracker.auto_add,
-        "on_gap": tracker.on_gap,
-        "global_ids": None if tracker.ids is None else _ids_state(tracker.ids),
+        "default_config": asdict(parts.default_config),
+        "auto_add": parts.auto_add,
+        "on_gap": parts.on_gap,
+        "global_ids": None if ids is None else {"next": ids.next_id, "pairs": ids.as_pairs()},
         "streams": streams,
     }
 
 
-def restore_multistream(cls: type[MultiStreamTracker], state: object) -> MultiStreamTracker:
-    """A new ``cls`` continuing from ``state`` (every stream, its tracker and frame numbering).
+def read_multistream(state: object) -> MultistreamParts:
+    """The parts of a saved multi-stream tracker (every stream's tracker restored).
 
     Raises
     ------
     StateError
         If the state is corrupt, of another format, or from an unsupported version.
     """
-    from deepsort_lib.streams.tracker import _Stream
-
     header = check_header(state, MULTISTREAM_FORMAT)
     try:
         config = TrackerConfig(**entry_of(header, "default_config"))
-        out = cls(
-            config,
-            auto_add=bool(entry_of(header, "auto_add")),
-            global_ids=entry_of(header, "global_ids") is not None,
-            on_gap=entry_of(header, "on_gap"),
-        )
+        streams: dict[StreamId, StreamSlot] = {}
         for saved in entry_of(header, "streams"):
             sid = _as_id(entry_of(saved, "id", "a stream"))
-            out._streams[sid] = _Stream(
+            streams[sid] = StreamSlot(
                 Tracker.from_state(entry_of(saved, "tracker", f"stream {sid!r}")),
                 last_index=entry_of(saved, "last_index", f"stream {sid!r}"),
                 feature_dim=entry_of(saved, "feature_dim", f"stream {sid!r}"),
                 frames=int(entry_of(saved, "frames", f"stream {sid!r}")),
                 pairs_at_prune=int(entry_of(saved, "pairs_at_prune", f"stream {sid!r}")),
             )
-        if out.ids is not None:
-            _load_ids(out.ids, header["global_ids"])
+        saved_ids = entry_of(header, "global_ids")
+        on_gap = entry_of(header, "on_gap")
+        if on_gap not in ("ignore", "predict"):
+            raise StateError(f"corrupt multistream state: on_gap {on_gap!r}")
+        return MultistreamParts(
+            default_config=config,
+            auto_add=bool(entry_of(header, "auto_add")),
+            on_gap=on_gap,
+            ids=None if saved_ids is None else _load_ids(saved_ids),
+            streams=streams,
+        )
     except StateError:
         raise
     except (TypeError, ValueError, KeyError) as exc:
         raise StateError(f"corrupt multistream state: {exc}") from exc
-    return out
 
 
-__all__ = ["MULTISTREAM_FORMAT", "multistream_state", "restore_multistream"]
+__all__ = [
+    "MULTISTREAM_FORMAT",
+    "MultistreamParts",
+    "StreamSlot",
+    "multistream_state",
+    "read_multistream",
+]

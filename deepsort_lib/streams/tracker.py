@@ -4,9 +4,10 @@ The shape follows NVIDIA DeepStream's low-level tracker API (``NvMOT_Process``):
 hands over a *batch* of frames, each tagged with its stream, its frame number (or timestamp)
 and a reset flag, and gets the tracks of every stream back. State stays per stream: every
 stream owns an ordinary :class:`~deepsort_lib.tracking.tracker.Tracker`, so one stream's
-output is exactly what a lone ``Tracker`` fed the same detections would give. What is shared
-across streams is the batching of the models (:mod:`deepsort_lib.streams.batching`), not the
-tracking.
+output is exactly what a lone ``Tracker`` fed the same detections would give. The work is
+shared: the streams of a batch advance together in one pass over all their track tables
+(:mod:`deepsort_lib.streams.batched`, as DeepStream's batched tracker), and the models batch
+across streams (:mod:`deepsort_lib.streams.batching`).
 
 Track ids are unique per stream by default (each stream's tracker counts from 1). With
 ``global_ids=True`` every ``(stream, local id)`` pair is mapped to an id unique across all
@@ -17,21 +18,28 @@ never reused, even after a stream is removed or reset.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.boxes import Detections
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
-from deepsort_lib.streams.state import multistream_state, restore_multistream
+from deepsort_lib.streams.batched import advance_trackers, can_batch
+from deepsort_lib.streams.global_ids import GlobalIdAllocator, StreamId
+from deepsort_lib.streams.state import (
+    MultistreamParts,
+    StreamSlot,
+    multistream_state,
+    read_multistream,
+)
 from deepsort_lib.tracking.camera import as_affine
 from deepsort_lib.tracking.track import Track
 from deepsort_lib.tracking.tracker import Tracker, TrackerConfig
 
-StreamId = Hashable
 GapPolicy = Literal["ignore", "predict"]
 
 
@@ -70,66 +78,6 @@ class StreamFrame:
 FrameLike = StreamFrame | tuple[Any, ...]
 
 
-class GlobalIdAllocator:
-    """Maps ``(stream id, local track id)`` to ids unique across every stream.
-
-    Global ids start at 1 and are handed out in the order pairs are first seen; they are never
-    reused. Only pairs of live tracks are kept: :meth:`prune` drops the pairs of tracks their
-    stream no longer has, so memory follows the live tracks, not the run's length.
-    """
-
-    def __init__(self) -> None:
-        self._next = 1
-        self._ids: dict[StreamId, dict[int, int]] = {}
-        self._owner: dict[int, tuple[StreamId, int]] = {}
-
-    @property
-    def next_id(self) -> int:
-        """The id the next new pair will get."""
-        return self._next
-
-    def global_id(self, stream_id: StreamId, local_id: int) -> int:
-        """The global id of a stream's track, allocating one on first sight."""
-        table = self._ids.setdefault(stream_id, {})
-        found = table.get(local_id)
-        if found is None:
-            found = table[local_id] = self._next
-            self._owner[found] = (stream_id, local_id)
-            self._next += 1
-        return found
-
-    def lookup(self, global_id: int) -> tuple[StreamId, int] | None:
-        """``(stream id, local id)`` of a global id still mapped, else ``None``."""
-        return self._owner.get(global_id)
-
-    def pairs(self, stream_id: StreamId) -> int:
-        """Number of pairs kept for a stream."""
-        return len(self._ids.get(stream_id, ()))
-
-    def prune(self, stream_id: StreamId, live_local_ids: Iterable[int]) -> None:
-        """Forget the stream's pairs whose local id is not in ``live_local_ids``."""
-        table = self._ids.get(stream_id)
-        if not table:
-            return
-        live = set(live_local_ids)
-        for local in [k for k in table if k not in live]:
-            del self._owner[table.pop(local)]
-
-    def forget_stream(self, stream_id: StreamId) -> None:
-        """Drop every pair of a stream (its global ids are not reused)."""
-        for global_id in self._ids.pop(stream_id, {}).values():
-            del self._owner[global_id]
-
-
-@dataclass
-class _Stream:
-    tracker: Tracker
-    last_index: int | float | None = None
-    feature_dim: int | None = None
-    frames: int = 0
-    pairs_at_prune: int = 0
-
-
 class MultiStreamTracker:
     """Advances many independent streams with one :meth:`update` per batch of frames.
 
@@ -152,6 +100,11 @@ class MultiStreamTracker:
         ``"ignore"`` (default) updates as if the frames were consecutive, exactly like a lone
         ``Tracker`` given the same calls; ``"predict"`` first runs ``Tracker.predict()`` once
         per missing frame (capped at ``max_age``), so the Kalman motion spans the real time.
+    batched
+        Advance the streams of a batch together, in one pass over all their tracks
+        (:mod:`deepsort_lib.streams.batched`; default). ``False`` runs each stream's
+        ``Tracker.update`` in turn. Both give the same tracks; batched is faster from a few
+        streams on.
     **overrides
         Any :class:`~deepsort_lib.tracking.tracker.TrackerConfig` field.
 
@@ -185,6 +138,7 @@ class MultiStreamTracker:
         auto_add: bool = True,
         global_ids: bool = False,
         on_gap: GapPolicy = "ignore",
+        batched: bool = True,
         **overrides: Any,
     ) -> None:
         if on_gap not in ("ignore", "predict"):
@@ -193,7 +147,10 @@ class MultiStreamTracker:
         self.auto_add = bool(auto_add)
         self.on_gap: GapPolicy = on_gap
         self.ids: GlobalIdAllocator | None = GlobalIdAllocator() if global_ids else None
-        self._streams: dict[StreamId, _Stream] = {}
+        #: Fewest streams of a batch advanced by the batched engine (streams/batched.py);
+        #: below it each stream's tracker runs its own ``update`` (same output either way).
+        self.min_batch: int | float = 2 if batched else math.inf
+        self._streams: dict[StreamId, StreamSlot] = {}
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -235,7 +192,7 @@ class MultiStreamTracker:
             own = Tracker(self.default_config)
         else:
             own = Tracker(_make_config(config, preset, overrides))
-        self._streams[stream_id] = _Stream(own)
+        self._streams[stream_id] = StreamSlot(own)
         return own
 
     def remove_stream(self, stream_id: StreamId) -> None:
@@ -305,7 +262,11 @@ class MultiStreamTracker:
         StateError
             If a stream id is not a ``str``, ``int``, ``float`` or tuple of them.
         """
-        return multistream_state(self)
+        return multistream_state(
+            MultistreamParts(
+                self.default_config, self.auto_add, self.on_gap, self.ids, self._streams
+            )
+        )
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> MultiStreamTracker:
@@ -316,7 +277,12 @@ class MultiStreamTracker:
         StateError
             If the state is corrupt, of another format or from an unsupported version.
         """
-        return restore_multistream(cls, state)
+        parts = read_multistream(state)
+        on_gap: GapPolicy = "predict" if parts.on_gap == "predict" else "ignore"
+        out = cls(parts.default_config, auto_add=parts.auto_add, on_gap=on_gap)
+        out.ids = parts.ids
+        out._streams = parts.streams
+        return out
 
     # -- tracking --------------------------------------------------------------------------
 
@@ -342,10 +308,40 @@ class MultiStreamTracker:
         """
         entries = [_as_frame(item) for item in batch]
         plans = self._check(entries)
-        # Everything above only read state; from here on each stream advances independently.
+        # Everything above only read state; from here on streams move.
+        slots = [
+            self._prepare(entry, index) for entry, (index, _) in zip(entries, plans, strict=True)
+        ]
+        # Streams whose tracker the batched engine stands in for advance together (one pass
+        # over all their tracks, streams/batched.py); the others one by one.
+        together = []
+        shared: set[int] = set()  # one tracker given to two streams advances twice, in turn
+        for i, ((_, dets), slot) in enumerate(zip(plans, slots, strict=True)):
+            if dets is not None and can_batch(slot.tracker) and id(slot.tracker) not in shared:
+                shared.add(id(slot.tracker))
+                together.append(i)
+        if len(together) < self.min_batch:
+            together = []
+        frames = [plans[i][1] for i in together]
+        with ExitStack() as held:
+            for i in together:  # as each tracker's own update would (ConcurrentUseError)
+                held.enter_context(slots[i].tracker.exclusive())
+            batched = advance_trackers(
+                [slots[i].tracker for i in together],
+                [f for f in frames if f is not None],
+                [_affine(entries[i].camera_motion) for i in together],
+            )
+        done = dict(zip(together, batched, strict=True))
         out: dict[StreamId, list[Track]] = {}
-        for entry, (index, detections) in zip(entries, plans, strict=True):
-            out[entry.stream_id] = self._advance(entry, index, detections)
+        for i, (entry, (index, detections)) in enumerate(zip(entries, plans, strict=True)):
+            slot = slots[i]
+            if i in done:
+                tracks = done[i]
+            elif detections is None:
+                tracks = slot.tracker.predict()
+            else:
+                tracks = slot.tracker.update(detections, camera_motion=entry.camera_motion)
+            out[entry.stream_id] = self._finish(entry.stream_id, slot, index, detections, tracks)
         return out
 
     def _check(self, entries: Sequence[StreamFrame]) -> list[tuple[int | float, Detections | None]]:
@@ -389,6 +385,8 @@ class MultiStreamTracker:
                     f"stream {sid!r}: {len(dets)} detections, more than max_detections={limit}"
                 )
             known = None if stream is None else stream.feature_dim
+            if stream is not None and known is None:
+                known = stream.tracker.appearance_model.dim  # e.g. a restored tracker
             if dets.feature_dim is not None and known is not None and dets.feature_dim != known:
                 raise InvalidInputError(
                     f"stream {sid!r}: features have dimension {dets.feature_dim} but its tracks "
@@ -397,9 +395,8 @@ class MultiStreamTracker:
             plans.append((index, dets))
         return plans
 
-    def _advance(
-        self, entry: StreamFrame, index: int | float, detections: Detections | None
-    ) -> list[Track]:
+    def _prepare(self, entry: StreamFrame, index: int | float) -> StreamSlot:
+        # Add or reset the stream, and predict over skipped frames (on_gap="predict").
         sid = entry.stream_id
         stream = self._streams.get(sid)
         if stream is None:
@@ -412,19 +409,25 @@ class MultiStreamTracker:
         if self.on_gap == "predict" and isinstance(last, int) and isinstance(index, int):
             for _ in range(min(max(index - last - 1, 0), tracker.config.max_age)):
                 tracker.predict()
-        if detections is None:
-            tracks = tracker.predict()
-        else:
-            tracks = tracker.update(detections, camera_motion=entry.camera_motion)
-            if detections.feature_dim is not None:
-                stream.feature_dim = detections.feature_dim
+        return stream
+
+    def _finish(
+        self,
+        sid: StreamId,
+        stream: StreamSlot,
+        index: int | float,
+        detections: Detections | None,
+        tracks: list[Track],
+    ) -> list[Track]:
+        if detections is not None and detections.feature_dim is not None:
+            stream.feature_dim = detections.feature_dim
         stream.last_index = index
         stream.frames += 1
         if self.ids is None:
             return tracks
         return self._globalise(sid, stream, tracks)
 
-    def _globalise(self, sid: StreamId, stream: _Stream, tracks: list[Track]) -> list[Track]:
+    def _globalise(self, sid: StreamId, stream: StreamSlot, tracks: list[Track]) -> list[Track]:
         ids = self.ids
         assert ids is not None
         out = [replace(t, track_id=ids.global_id(sid, t.track_id)) for t in tracks]
@@ -435,7 +438,7 @@ class MultiStreamTracker:
             stream.pairs_at_prune = ids.pairs(sid)
         return out
 
-    def _get(self, stream_id: StreamId) -> _Stream:
+    def _get(self, stream_id: StreamId) -> StreamSlot:
         try:
             return self._streams[stream_id]
         except (KeyError, TypeError):
@@ -480,6 +483,10 @@ def _check_camera_motion(stream_id: StreamId, camera_motion: ArrayLike | None) -
             as_affine(camera_motion)
         except InvalidInputError as exc:
             raise InvalidInputError(f"stream {stream_id!r}: {exc}") from None
+
+
+def _affine(camera_motion: ArrayLike | None) -> NDArray[np.float64] | None:
+    return None if camera_motion is None else as_affine(camera_motion)
 
 
 def _as_frame(item: FrameLike) -> StreamFrame:

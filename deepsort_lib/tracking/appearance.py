@@ -242,6 +242,50 @@ class FeatureGallery(ArrayState):
         """Bytes held by the sample block."""
         return int(self._samples.nbytes)
 
+    def best_similarity(self, rows: IndexArray, features: FeatureArray) -> FeatureArray:
+        """For each pair ``p``: the largest dot product of ``features[p]`` with a feature kept
+        for track ``rows[p]`` (``-inf`` where it has none). ``1 -`` it is the pair's
+        :meth:`distance`, up to float32 rounding (another summation order)."""
+        out = np.full(len(rows), -np.inf, dtype=np.float32)
+        if self.dim is None or len(rows) == 0:
+            return out
+        slots = self._slots[rows]
+        counts = self._counts[slots]
+        used = int(counts.max(initial=0))
+        if used == 0:
+            return out
+        # Each pair's samples are one contiguous block: a cheap gather, then one product.
+        dots = np.matmul(self._samples[slots, :used], features[:, :, None])[:, :, 0]
+        dots[np.arange(used)[None, :] >= counts[:, None]] = -np.inf
+        out[:] = dots.max(axis=1)
+        return out
+        order = np.argsort(slots, kind="stable")
+        first = np.r_[True, slots[order][1:] != slots[order][:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+        round_of = np.empty(len(rows), dtype=np.intp)
+        round_of[order] = np.arange(len(order)) - start
+        empty_slot = np.arange(used)[None, :] >= self._counts[:, None]
+        for r in range(int(round_of.max()) + 1):
+            sel = np.flatnonzero(round_of == r)
+            padded = np.zeros((self._samples.shape[0], self.dim, 1), dtype=np.float32)
+            padded[slots[sel], :, 0] = features[sel]
+            dots = np.matmul(self._samples[:, :used], padded)[:, :, 0]
+            dots[empty_slot] = -np.inf
+            out[sel] = dots[slots[sel]].max(axis=1)
+        return out
+
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """Every feature kept for ``rows``: ``(M, D)`` samples and ``(M,)`` owner positions
+        into ``rows`` (ascending, each track's samples together). For engines that score
+        many trackers' pairs at once."""
+        if self.dim is None or len(rows) == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32), np.zeros(0, dtype=np.intp)
+        slots = self._slots[rows]
+        counts = self._counts[slots]
+        owner = np.repeat(np.arange(len(rows)), counts)
+        position = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return self._samples[slots[owner], position], owner
+
     def distance(
         self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
     ) -> FloatArray:
@@ -350,6 +394,24 @@ class EmaAppearance(ArrayState):
     def nbytes(self) -> int:
         """Bytes held by the smoothed features."""
         return int(self._state.nbytes)
+
+    def best_similarity(self, rows: IndexArray, features: FeatureArray) -> FeatureArray:
+        """For each pair ``p``: the dot product of ``features[p]`` with track ``rows[p]``'s
+        smoothed feature (``-inf`` where it has none); see ``FeatureGallery``."""
+        out = np.full(len(rows), -np.inf, dtype=np.float32)
+        if self.dim is None or len(rows) == 0:
+            return out
+        has = self._has[rows]
+        out[has] = np.einsum("pd,pd->p", self._state[rows[has]], features[has])
+        return out
+
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """The smoothed feature of each of ``rows`` that has one: ``(M, D)`` and ``(M,)``
+        owner positions into ``rows`` (ascending)."""
+        if self.dim is None or len(rows) == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32), np.zeros(0, dtype=np.intp)
+        owner = np.flatnonzero(self._has[rows])
+        return self._state[rows[owner]], owner
 
     def clear(self) -> None:
         self.keep(np.zeros(len(self), dtype=bool))

@@ -170,6 +170,41 @@ class FlatGallery(ArrayState):
             self._live += int(np.sum(self._total[slots] < self.budget))
         self._total[slots] += 1
 
+    def best_similarity(self, rows: IndexArray, features: FeatureArray) -> FeatureArray:
+        """For each pair ``p``: the largest dot product of ``features[p]`` with a feature kept
+        for track ``rows[p]`` (``-inf`` where it has none); see ``FeatureGallery``."""
+        out = np.full(len(rows), -np.inf, dtype=np.float32)
+        tracks, pair_track = np.unique(rows, return_inverse=True)
+        kept, owner = self.stored_features(tracks)
+        if len(owner) == 0:
+            return out
+        counts = np.bincount(owner, minlength=len(tracks))
+        start = np.cumsum(counts) - counts
+        per_pair = counts[pair_track]
+        with_samples = np.flatnonzero(per_pair > 0)
+        n = per_pair[with_samples]
+        first = np.cumsum(n) - n
+        pair_of = np.repeat(with_samples, n)
+        sample_of = np.repeat(start[pair_track[with_samples]], n) + (
+            np.arange(int(n.sum())) - np.repeat(first, n)
+        )
+        dots = np.einsum("md,md->m", kept[sample_of], features[pair_of])
+        out[with_samples] = np.maximum.reduceat(dots, first)
+        return out
+
+    def stored_features(self, rows: IndexArray) -> tuple[FeatureArray, IndexArray]:
+        """Every feature kept for ``rows``: ``(M, D)`` samples and ``(M,)`` owner positions
+        into ``rows`` (ascending, each track's samples together)."""
+        if self.dim is None or len(rows) == 0 or self._n == 0:
+            return np.zeros((0, self.dim or 0), dtype=np.float32), np.zeros(0, dtype=np.intp)
+        position = np.full(len(self._total), -1, dtype=np.int64)
+        position[self._slots[rows]] = np.arange(len(rows))
+        owner = self._owner[: self._n]
+        where = np.where(self._alive(), position[np.maximum(owner, 0)], -1)
+        index = np.flatnonzero(where >= 0)
+        index = index[np.argsort(where[index], kind="stable")]
+        return self._samples[index], where[index].astype(np.intp)
+
     def distance(
         self, rows: IndexArray, features: FeatureArray, pairs: BoolArray | None = None
     ) -> FloatArray:

@@ -276,6 +276,50 @@ class BoxKalmanModel:
             dense: FloatArray = np.sum(y * y, axis=2)
         return dense
 
+    def pair_gating_distance(
+        self,
+        means: FloatArray,
+        covariances: FloatArray,
+        measurements: FloatArray,
+        track_index: NDArray[np.intp],
+        measurement_index: NDArray[np.intp],
+        only_position: bool = False,
+        threshold: float | None = None,
+    ) -> FloatArray:
+        """Squared Mahalanobis distance of listed (track, measurement) pairs only.
+
+        Each value is computed exactly as :meth:`gating_distance` computes that pair (same
+        operations in the same order), so a batched engine that lists the pairs of many
+        trackers gets the numbers each tracker would. With ``threshold``, pairs that fail
+        it on x or y alone, by more than rounding, are ``inf`` without being computed (they
+        fail the full gate too: see :meth:`gating_distance`).
+
+        Returns
+        -------
+        ndarray
+            ``(P,)`` for ``P = len(track_index)`` pairs.
+        """
+        projected, s = self.project(means, covariances)
+        dims = 2 if only_position else _NDIM
+        chol = _cholesky(s[:, :dims, :dims])
+        ti, dj = track_index, measurement_index
+        out: FloatArray = np.full(len(ti), np.inf)
+        if threshold is not None:
+            variance = s[:, [0, 1], [0, 1]]
+            with np.errstate(invalid="ignore", over="ignore"):
+                reach = np.sqrt(threshold * variance) * (1 + 1e-6)
+                reach[~(np.isfinite(reach).all(axis=1) & (variance > 0).all(axis=1))] = np.inf
+                gap = np.abs(measurements[dj, :2] - projected[ti, :2])
+            near = np.flatnonzero(~np.any(gap > reach[ti], axis=1))
+            ti, dj = ti[near], dj[near]
+        else:
+            near = np.arange(len(ti))
+        diff = measurements[dj, None, :dims] - projected[ti, None, :dims]  # (P, 1, d)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = _forward_substitute(chol[ti], diff)
+            out[near] = np.sum(y * y, axis=2)[:, 0]
+        return out
+
 
 #: Below this many (track, detection) pairs the dense gating is as fast and simpler.
 _SPARSE_GATE_MIN_PAIRS = 65536

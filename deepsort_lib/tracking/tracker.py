@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, fields, replace
 from typing import Any
 
@@ -147,6 +147,7 @@ class Tracker:
         )
         self._table = TrackTable()
         self._matcher = FrameMatcher(self.config, self.kalman, self._appearance, self._cost)
+        self._matcher.table = self._table  # the matcher always reads this tracker's table
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -198,6 +199,7 @@ class Tracker:
         """Forget every track. Identities keep counting up (they are never reused)."""
         with self._exclusive():
             self._table = TrackTable()
+            self._matcher.table = self._table
             self._appearance.clear()
             if self._gaps is not None:
                 self._gaps.clear()
@@ -257,6 +259,45 @@ class Tracker:
         tracker = cls(config, appearance_model=appearance_model, association_cost=association_cost)
         tracker.load_state_dict(state)
         return tracker
+
+    # -- parts, for an engine that advances many trackers at once (streams/batched.py) -----
+
+    @property
+    def track_table(self) -> TrackTable:
+        """The live track table (struct of arrays). Read it; only a batched engine that
+        replaces this tracker's ``update`` step for step may change it."""
+        return self._table
+
+    @property
+    def appearance_model(self) -> AppearanceModel:
+        """The appearance store whose rows follow :attr:`track_table`."""
+        return self._appearance
+
+    @property
+    def gap_statistics(self) -> GapStatistics | None:
+        """The adaptive-coasting statistics (``None`` without ``adaptive_coasting``)."""
+        return self._gaps
+
+    @property
+    def association_cost(self) -> AssociationCost | None:
+        """The user-supplied first-stage cost, if any."""
+        return self._cost
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold this tracker as ``update`` does, for an engine that advances it.
+
+        Raises
+        ------
+        ConcurrentUseError
+            If another thread is inside this tracker.
+        """
+        return self._exclusive()
+
+    def take_track_ids(self, count: int) -> int:
+        """Reserve ``count`` new track ids; returns the first (they are consecutive)."""
+        first = self._next_id
+        self._next_id += int(count)
+        return first
 
     def __len__(self) -> int:
         """Number of live (tentative or confirmed) tracks."""
