@@ -342,6 +342,8 @@ class Scene:
     gt: dict[int, Rows]
     segments: Segments
     dim: int
+    #: Per camera, per frame: the ground-truth id of each detection (-1: false positive).
+    owners: dict[int, list[NDArray[np.int64]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -366,6 +368,26 @@ def _edge_point(
     if edge == 2:  # top
         return np.array([rng.uniform(half_w, w - half_w), half_h])
     return np.array([rng.uniform(half_w, w - half_w), h - half_h])
+
+
+def _walk(
+    rng: np.random.Generator,
+    anchor: NDArray[np.float64],
+    box: float,
+    frames: int,
+    fps: float,
+    w: float,
+    h: float,
+    toward: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """Where a walker starting (or ending) at ``anchor`` is after (before) ``frames``: 0.4-1.2
+    box heights per second, heading roughly toward ``toward`` (default the image centre)."""
+    target = np.array([w / 2, h / 2]) if toward is None else toward
+    angle = np.arctan2(*(target - anchor)[::-1]) + rng.uniform(-0.8, 0.8)
+    step = rng.uniform(0.4, 1.2) * box * frames / fps
+    end = anchor + step * np.array([np.cos(angle), np.sin(angle)])
+    half = np.array([0.2 * box + 1, 0.5 * box + 1])
+    return np.clip(end, half, np.maximum(np.array([w, h]) - half, half + 1))
 
 
 def _inside(rng: np.random.Generator, w: float, h: float, box: float) -> NDArray[np.float64]:
@@ -405,16 +427,9 @@ def build_scene(family: Family, seed: int, *, cameras: int = 1, camera_shift: fl
         start = int(rng.uniform(0, 1.5) * fps)
         end = start + int(rng.uniform(4, 7) * fps)
         exit_edge = int(rng.integers(0, 4))
-        visits.append(
-            _Visit(
-                p,
-                start,
-                end,
-                _inside(rng, w, h, heights[p]),
-                _edge_point(rng, exit_edge, w, h, heights[p]),
-                heights[p],
-            )
-        )
+        out_at = _edge_point(rng, exit_edge, w, h, heights[p])
+        from_ = _walk(rng, out_at, heights[p], end - start, fps, w, h)
+        visits.append(_Visit(p, start, end, from_, out_at, heights[p]))
         if p in returners:
             gap = round(rng.uniform(*family.gap_s) * fps)
             s2 = end + gap + 1
@@ -423,17 +438,9 @@ def build_scene(family: Family, seed: int, *, cameras: int = 1, camera_shift: fl
             entry = int(rng.choice(edges))
             h2 = heights[p] * rng.uniform(*family.rescale)
             h2 = float(np.clip(h2, 0.8 * family.box_height[0], 1.2 * family.box_height[1]))
-            visits.append(
-                _Visit(
-                    p,
-                    s2,
-                    e2,
-                    _edge_point(rng, entry, w, h, h2),
-                    _inside(rng, w, h, h2),
-                    h2,
-                    cameras - 1,
-                )
-            )
+            in_at = _edge_point(rng, entry, w, h, h2)
+            to = _walk(rng, in_at, h2, e2 - s2, fps, w, h)
+            visits.append(_Visit(p, s2, e2, in_at, to, h2, cameras - 1))
             seg.returners[p + 1] = (end, s2)
             second_starts.append(s2)
     lo = min(second_starts) if second_starts else int(3 * fps)
@@ -442,27 +449,21 @@ def build_scene(family: Family, seed: int, *, cameras: int = 1, camera_shift: fl
         s2 = int(rng.uniform(lo, hi + 1))
         e2 = s2 + int(rng.uniform(4, 6) * fps)
         hp = heights[p]
-        visits.append(
-            _Visit(
-                p,
-                s2,
-                e2,
-                _edge_point(rng, int(rng.integers(0, 4)), w, h, hp),
-                _inside(rng, w, h, hp),
-                hp,
-                cameras - 1,
-            )
-        )
+        in_at = _edge_point(rng, int(rng.integers(0, 4)), w, h, hp)
+        to = _walk(rng, in_at, hp, e2 - s2, fps, w, h)
+        visits.append(_Visit(p, s2, e2, in_at, to, hp, cameras - 1))
         seg.newcomers[p + 1 + NEWCOMER_OFFSET] = (like[p] + 1 if like[p] >= 0 else -1, s2)
     total = max(v.end for v in visits) + 1
     for p in range(n_s):
+        at = _inside(rng, w, h, heights[p])
+        toward = _inside(rng, w, h, heights[p])
         visits.append(
             _Visit(
                 p,
                 0,
                 total - 1,
-                _inside(rng, w, h, heights[p]),
-                _inside(rng, w, h, heights[p]),
+                at,
+                _walk(rng, at, heights[p], total, fps, w, h, toward),
                 heights[p],
             )
         )
@@ -478,6 +479,7 @@ def build_scene(family: Family, seed: int, *, cameras: int = 1, camera_shift: fl
     shifts = _unit(rng.normal(size=(cameras, model.dim)))
     frames: dict[int, list[tuple[int, Detections]]] = {c: [] for c in range(cameras)}
     gt_rows: dict[int, list[list[float]]] = {c: [] for c in range(cameras)}
+    owners: dict[int, list[NDArray[np.int64]]] = {c: [] for c in range(cameras)}
     for f in range(total):
         for cam in range(cameras):
             boxes, who = [], []
@@ -506,6 +508,7 @@ def build_scene(family: Family, seed: int, *, cameras: int = 1, camera_shift: fl
                 feats = _unit(feats + camera_shift * shifts[cam]).astype(np.float32)
             scores = np.clip(rng.normal(0.85, 0.08, size=len(who)), 0.3, 1.0)
             n_fp = rng.poisson(family.false_positives)
+            owners[cam].append(np.array([gt_id[p] for p in who] + [-1] * n_fp, np.int64))
             if n_fp:
                 fh = rng.uniform(*family.box_height, size=n_fp)
                 fb = np.column_stack(
@@ -533,7 +536,7 @@ def build_scene(family: Family, seed: int, *, cameras: int = 1, camera_shift: fl
     for cam, rows in gt_rows.items():
         arr = np.asarray(rows, np.float64).reshape(-1, 7)
         gt[cam] = arr[np.lexsort((arr[:, 1], arr[:, 0]))]
-    return Scene(fps, frames, gt, seg, model.dim)
+    return Scene(fps, frames, gt, seg, model.dim, owners)
 
 
 __all__ = ["FAMILIES", "HELD_OUT", "Family", "FeatureModel", "Scene", "build_scene"]

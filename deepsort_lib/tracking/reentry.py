@@ -274,8 +274,9 @@ class ReentryTracker:
         live = getattr(self.tracker, "tracks", None)
         observed = list(live) if live is not None else list(tracks)
         units, has = unit_rows(features)
+        same: list[float] = []
         for t in observed:
-            self._observe(t, units, has, now)
+            self._observe(t, units, has, now, same)
         if live is not None:
             alive = {int(t.track_id) for t in observed}
             for lid in [lid for lid in self._locals if lid not in alive]:
@@ -288,12 +289,16 @@ class ReentryTracker:
         new_ids = [
             int(t.track_id) for t in tracks if self._locals[int(t.track_id)].global_id is None
         ]
-        self._assign_new(new_ids, now)
+        self._assign_new(new_ids)
         for t in tracks:
             loc = self._locals[int(t.track_id)]
             if not loc.reported:
                 self._resume(loc)
             loc.last_reported = now
+        self._claim_pending(tracks, now)
+        different = self._different_distances(tracks) if self._frame % self.recent == 0 else ()
+        if same or len(different):
+            self.memory.observe_distances(same, different)
         self._forget_unclaimable()
         return [
             ReentryTrack(
@@ -313,6 +318,7 @@ class ReentryTracker:
         units: NDArray[np.float32] | None,
         has: NDArray[np.bool_] | None,
         now: float,
+        same: list[float],
     ) -> None:
         lid = int(track.track_id)
         local = self._locals.get(lid)
@@ -334,6 +340,11 @@ class ReentryTracker:
         if part is None:
             if local.split_from is not None and unit is not None:
                 self._take_back(local)
+            if unit is not None and local.reported and local.feature_count % self.recent == 0:
+                # A same-identity distance for the calibration, every `recent` features.
+                d = local.self_distance()
+                if d is not None:
+                    same.append(d)
             return
         # The inner track moved onto someone else: its identity so far becomes claimable
         # (if it was reported) and the track asks the memory again as a new one.
@@ -393,14 +404,30 @@ class ReentryTracker:
             local.reidentified = False
         local.reported = True
 
-    def _assign_new(self, lids: list[int], now: float) -> None:
+    def _assign_new(self, lids: list[int]) -> None:
+        """New tracks get a provisional id now and ask the memory once their ``recent``
+        window is full (:meth:`_claim_pending`): the threshold is calibrated on means of
+        ``recent`` features, and a mean of fewer is too noisy to tell look-alikes apart."""
+        for lid in lids:
+            local = self._locals[lid]
+            local.global_id = self.memory.new_id()
+            local.reported = True
+            local.reidentified = False
+            local.pending = True
+
+    def _claim_pending(self, tracks: Sequence[Any], now: float) -> None:
+        """Pending tracks reported this frame whose window is full are matched against the
+        memory (one global assignment); a match replaces the provisional id."""
+        lids = [
+            lid
+            for lid in (int(t.track_id) for t in tracks)
+            if self._locals[lid].pending and self._locals[lid].mature()
+        ]
         if not lids:
             return
+        for lid in lids:
+            self._locals[lid].pending = False
         if len(self.memory) == 0:  # nothing to recognise: skip building queries
-            for lid in lids:
-                local = self._locals[lid]
-                local.global_id = self.memory.new_id()
-                local.reported = True
             return
         queries = [
             IdentityQuery(
@@ -414,10 +441,32 @@ class ReentryTracker:
         ]
         matches = self.memory.match(queries, now)
         for lid, gid in zip(lids, matches, strict=True):
-            local = self._locals[lid]
-            local.global_id = self.memory.new_id() if gid is None else gid
-            local.reidentified = gid is not None
-            local.reported = True
+            if gid is not None:
+                local = self._locals[lid]
+                local.global_id = gid
+                local.reidentified = True
+
+    def _different_distances(self, tracks: Sequence[Any]) -> FloatArray:
+        """Different-identity distances for the calibration: for each track seen this frame
+        with a full window, its recent mean against the nearest other such track's whole
+        mean (two tracks visible together are two people)."""
+        recent, whole = [], []
+        for t in tracks:
+            loc = self._locals[int(t.track_id)]
+            r, w = loc.recent_mean(), loc.whole_mean()
+            if t.time_since_update == 0 and r is not None and w is not None:
+                recent.append(r)
+                whole.append(w)
+        if len(recent) < 2:
+            return np.zeros(0)
+        rm = np.asarray(recent, np.float64)
+        wm = np.asarray(whole, np.float64)
+        rm /= np.maximum(np.linalg.norm(rm, axis=1, keepdims=True), 1e-12)
+        wm /= np.maximum(np.linalg.norm(wm, axis=1, keepdims=True), 1e-12)
+        distance = 1.0 - wm @ rm.T
+        np.fill_diagonal(distance, np.inf)
+        nearest: FloatArray = distance.min(axis=0)
+        return nearest
 
     def _forget_unclaimable(self) -> None:
         # An unreported track whose identity left the memory (claimed, expired, evicted)

@@ -86,6 +86,9 @@ class TrackAppearance:
     split_from: int | None = None
     split_summary: Float32Array | None = None
     history: deque[Observation] = field(default_factory=deque)
+    #: Reported under a provisional id, still to be matched against the memory once its
+    #: ``recent`` window is full (see :meth:`mature`).
+    pending: bool = False
 
     def __post_init__(self) -> None:
         if self.recent.maxlen is not None:  # where a switch is searched for, once seen
@@ -180,6 +183,36 @@ class TrackAppearance:
             self.feature_count = len(self.recent)
             self.history = deque(self.recent, maxlen=self.history.maxlen)
         self.split_from, self.split_summary = None, None
+
+    def mature(self) -> bool:
+        """Whether the track has a full ``recent`` window of features (what the memory's
+        threshold is calibrated for)."""
+        return self.recent.maxlen is not None and len(self.recent) == self.recent.maxlen
+
+    def recent_mean(self) -> FloatArray | None:
+        """The (unnormalised) sum of the ``recent`` window, once :meth:`mature`."""
+        return self.recent_sum if self.mature() else None
+
+    def whole_mean(self) -> FloatArray | None:
+        """The (unnormalised) sum of all the track's features."""
+        return self.feature_sum if self.feature_count else None
+
+    def self_distance(self) -> float | None:
+        """A same-identity distance as the memory would measure it: the track's latest
+        ``recent`` features (as a new track's query) against its older ones summarised as a
+        lost identity is (the mean of all of them, and of the ``recent`` before), the larger
+        of the two cosine distances. ``None`` until the track has ``3 * recent`` features."""
+        r = self.recent.maxlen
+        if r is None or self.recent_sum is None or self.feature_sum is None:
+            return None
+        if self.feature_count < HISTORY_WINDOWS * r or len(self.history) < 2 * r:
+            return None
+        items = list(self.history)
+        previous = np.sum([o.unit for o in items[-2 * r : -r]], axis=0, dtype=np.float64)
+        older = self.feature_sum - self.recent_sum
+        return max(
+            _cosine_distance(older, self.recent_sum), _cosine_distance(previous, self.recent_sum)
+        )
 
     def summary(self) -> Float32Array:
         """Whole-track mean and recent mean, each L2-normalised: ``(K <= 2, D)``."""

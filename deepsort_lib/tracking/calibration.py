@@ -1,0 +1,227 @@
+"""An acceptance threshold for re-identification that calibrates itself from the stream.
+
+A fixed cosine threshold suits one feature model: the distance between two views of one
+person depends on the encoder, the scene, the frame rate and the number of features averaged,
+and so does the distance between two people. A re-entry wrapper sees both, for free, on every
+stream:
+
+* **same identity**: a confirmed track's latest ``recent`` features against its older ones
+  (the very comparison the memory makes between a lost identity and a new track, see
+  :meth:`~deepsort_lib.tracking.track_appearance.TrackAppearance.self_distance`);
+* **different identities**: a track's latest features against the *nearest* other track
+  visible at the same time (two simultaneously visible tracks are two people; the nearest one
+  is the hardest negative of the scene).
+
+:class:`DistanceCalibration` keeps the latest ``window`` distances of each kind (bounded ring
+buffers) and derives the threshold from robust quantiles of the two samples:
+
+``s = quantile(same, same_quantile)``, ``d = quantile(different, different_quantile)``;
+
+``threshold = clip(min(margin * s, (s + d) / 2), lower, upper)``
+
+``margin * s`` allows a returning person to look a little more different than within one
+visit (pose, light, the gap), in units of the scene's own same-identity spread: a look-alike
+farther than ``margin`` spreads is refused even when the scene has no co-visible look-alikes
+to learn from. ``(s + d) / 2`` keeps the threshold below the scene's hardest negatives.
+
+Prior and bounds: until each sample holds ``min_samples`` distances the threshold is
+``prior`` (the memory's configured ``max_cosine_distance``); it never leaves
+``[lower, upper]``.
+
+Failure modes (documented in docs/identity.md):
+
+* *Everybody looks alike*: when ``d <= s`` (the hardest negatives are as close as the
+  spread of one person), no threshold separates the two; the calibration says so
+  (:attr:`DistanceCalibration.distinct` is ``False``) and the threshold drops to ``lower``:
+  the wrapper refuses to re-identify rather than guess.
+* *Change while away*: a person who comes back looking more than ``margin`` spreads
+  different (another camera's colour, a coat taken off) is not recovered: within-track
+  samples cannot see that change.
+* *Unseen look-alikes*: a newcomer closer to a lost identity than ``margin`` spreads is
+  taken for it; only co-visible look-alikes lower ``d``.
+* *Inner id switches* put two people in one track's sample: the high quantile of ``same``
+  grows. The wrapper's appearance-switch split keeps most of them out.
+
+Cost: O(1) per added distance; the quantiles (``O(window)``) are recomputed only when the
+threshold is read after new samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from deepsort_lib.errors import ConfigurationError, StateError
+
+FloatArray = NDArray[np.float64]
+
+
+class DistanceRing:
+    """The latest ``size`` finite distances (a ring buffer)."""
+
+    def __init__(self, size: int) -> None:
+        self.values = np.zeros(int(size), np.float64)
+        self.count = 0  # distances ever added (the next slot is count % size)
+
+    def __len__(self) -> int:
+        return min(self.count, len(self.values))
+
+    def add(self, distances: ArrayLike) -> int:
+        """Add the finite ones; returns how many were added."""
+        d = np.asarray(distances, np.float64).ravel()
+        d = d[np.isfinite(d)]
+        for value in d[-len(self.values) :]:
+            self.values[self.count % len(self.values)] = value
+            self.count += 1
+        return len(d)
+
+    def sample(self) -> FloatArray:
+        return self.values[: len(self)]
+
+
+class DistanceCalibration:
+    """Online acceptance threshold from same- and different-identity distances.
+
+    Parameters
+    ----------
+    prior
+        The threshold until both samples hold ``min_samples`` distances.
+    lower, upper
+        Bounds of the threshold.
+    window
+        Distances kept per sample (the latest).
+    min_samples
+        Distances needed in each sample before the calibration replaces the prior.
+    same_quantile, different_quantile
+        Quantiles of the two samples the rule uses (see the module docstring).
+    margin
+        Allowed growth of a person's distance between visits, in same-identity spreads.
+    """
+
+    def __init__(
+        self,
+        prior: float = 0.25,
+        *,
+        lower: float = 0.01,
+        upper: float = 0.5,
+        window: int = 1000,
+        min_samples: int = 20,
+        same_quantile: float = 0.95,
+        different_quantile: float = 0.05,
+        margin: float = 3.0,
+    ) -> None:
+        if not 0.0 <= lower <= upper <= 2.0:
+            raise ConfigurationError(f"need 0 <= lower <= upper <= 2, got {lower}, {upper}")
+        if not 0.0 <= prior <= 2.0:
+            raise ConfigurationError(f"prior must be in [0, 2], got {prior}")
+        for name, q in (("same_quantile", same_quantile), ("different_quantile", different_quantile)):
+            if not 0.0 <= q <= 1.0:
+                raise ConfigurationError(f"{name} must be in [0, 1], got {q}")
+        if int(window) != window or window < 1 or int(min_samples) != min_samples or min_samples < 1:
+            raise ConfigurationError("window and min_samples must be positive integers")
+        if not (np.isfinite(margin) and margin >= 1.0):
+            raise ConfigurationError(f"margin must be >= 1, got {margin}")
+        self.prior = float(prior)
+        self.lower = float(lower)
+        self.upper = float(upper)
+        self.min_samples = int(min_samples)
+        self.same_quantile = float(same_quantile)
+        self.different_quantile = float(different_quantile)
+        self.margin = float(margin)
+        self.same = DistanceRing(int(window))
+        self.different = DistanceRing(int(window))
+        self._cached: tuple[float, bool | None] | None = None
+
+    def add_same(self, distances: ArrayLike) -> None:
+        """Record same-identity cosine distances (non-finite ones are ignored)."""
+        if self.same.add(distances):
+            self._cached = None
+
+    def add_different(self, distances: ArrayLike) -> None:
+        """Record different-identity cosine distances (non-finite ones are ignored)."""
+        if self.different.add(distances):
+            self._cached = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether both samples are large enough to replace the prior."""
+        return min(len(self.same), len(self.different)) >= self.min_samples
+
+    @property
+    def threshold(self) -> float:
+        """The current acceptance threshold (cosine distance)."""
+        return self._rule()[0]
+
+    @property
+    def distinct(self) -> bool | None:
+        """Whether the scene's identities are separable (``None``: not enough samples yet).
+        ``False`` means the threshold is at ``lower``: re-identification is refused."""
+        return self._rule()[1]
+
+    def _rule(self) -> tuple[float, bool | None]:
+        if self._cached is None:
+            if not self.ready:
+                self._cached = (float(np.clip(self.prior, self.lower, self.upper)), None)
+            else:
+                s = float(np.quantile(self.same.sample(), self.same_quantile))
+                d = float(np.quantile(self.different.sample(), self.different_quantile))
+                if d <= s:
+                    self._cached = (self.lower, False)
+                else:
+                    t = min(self.margin * s, 0.5 * (s + d))
+                    self._cached = (float(np.clip(t, self.lower, self.upper)), True)
+        return self._cached
+
+    # -- saved state ------------------------------------------------------------------------
+
+    _SETTINGS = (
+        "prior",
+        "lower",
+        "upper",
+        "min_samples",
+        "same_quantile",
+        "different_quantile",
+        "margin",
+    )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Settings and both samples, as plain numbers and arrays (ring order kept)."""
+        return {
+            "settings": {name: getattr(self, name) for name in self._SETTINGS},
+            "window": len(self.same.values),
+            "same": {"values": self.same.values.copy(), "count": self.same.count},
+            "different": {"values": self.different.values.copy(), "count": self.different.count},
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> DistanceCalibration:
+        """The calibration saved by :meth:`state_dict`.
+
+        Raises
+        ------
+        StateError
+            If the state is corrupt.
+        """
+        try:
+            out = cls(**dict(state["settings"]), window=int(state["window"]))
+            for name in ("same", "different"):
+                ring: DistanceRing = getattr(out, name)
+                values = np.asarray(state[name]["values"], np.float64)
+                count = int(state[name]["count"])
+                if values.shape != ring.values.shape or count < 0:
+                    raise StateError(f"calibration state: {name} sample has the wrong shape")
+                if not np.isfinite(values).all():
+                    raise StateError(f"calibration state: {name} sample is not finite")
+                ring.values[:] = values
+                ring.count = count
+        except StateError:
+            raise
+        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"calibration state is corrupt: {exc}") from None
+        return out
+
+
+__all__ = ["DistanceCalibration", "DistanceRing"]
