@@ -8,6 +8,9 @@ stream:
 * **same identity**: a confirmed track's latest ``recent`` features against its older ones
   (the very comparison the memory makes between a lost identity and a new track, see
   :meth:`~deepsort_lib.tracking.track_appearance.TrackAppearance.self_distance`);
+* **same identity, over time** (*drift*): a track's latest ``recent`` features against its
+  first ``recent`` ones, with the time between them: how much one person's appearance moves
+  in a given time (light, pose, the encoder's response to the background);
 * **different identities**: a track's latest features against the *nearest* other track
   visible at the same time (two simultaneously visible tracks are two people; the nearest one
   is the hardest negative of the scene).
@@ -17,12 +20,16 @@ buffers) and derives the threshold from robust quantiles of the two samples:
 
 ``s = quantile(same, same_quantile)``, ``d = quantile(different, different_quantile)``;
 
-``threshold = clip(min(margin * s, (s + d) / 2), lower, upper)``
+``g(G) = quantile(drift distances over at least min(G, typical track life), same_quantile)``;
+
+``threshold(G) = clip(min(max(margin * s, drift_margin * g(G)), (s + d) / 2), lower, upper)``
+for a lost identity and a new track ``G`` apart in time.
 
 ``margin * s`` allows a returning person to look a little more different than within one
-visit (pose, light, the gap), in units of the scene's own same-identity spread: a look-alike
-farther than ``margin`` spreads is refused even when the scene has no co-visible look-alikes
-to learn from. ``(s + d) / 2`` keeps the threshold below the scene's hardest negatives.
+visit, in units of the scene's own same-identity spread; ``g(G)`` allows what the scene's
+people are seen to change over a time like the gap (none in a scene without drift): a
+look-alike farther than both is refused even when the scene has no co-visible look-alikes to
+learn from. ``(s + d) / 2`` keeps the threshold below the scene's hardest negatives.
 
 Prior and bounds: until each sample holds ``min_samples`` distances the threshold is
 ``prior`` (the memory's configured ``max_cosine_distance``); it never leaves
@@ -34,9 +41,9 @@ Failure modes (documented in docs/identity.md):
   spread of one person), no threshold separates the two; the calibration says so
   (:attr:`DistanceCalibration.distinct` is ``False``) and the threshold drops to ``lower``:
   the wrapper refuses to re-identify rather than guess.
-* *Change while away*: a person who comes back looking more than ``margin`` spreads
-  different (another camera's colour, a coat taken off) is not recovered: within-track
-  samples cannot see that change.
+* *Change while away*: a person who comes back looking more different than anyone is seen
+  to change within a track (another camera's colour, a coat taken off, a gap much longer than
+  tracks live) is not recovered: within-track samples cannot see that change.
 * *Unseen look-alikes*: a newcomer closer to a lost identity than ``margin`` spreads is
   taken for it; only co-visible look-alikes lower ``d``.
 * *Inner id switches* put two people in one track's sample: the high quantile of ``same``
@@ -99,6 +106,8 @@ class DistanceCalibration:
         Quantiles of the two samples the rule uses (see the module docstring).
     margin
         Allowed growth of a person's distance between visits, in same-identity spreads.
+    drift_margin
+        The same, over the drift seen within tracks over a time like the gap.
     """
 
     def __init__(
@@ -111,7 +120,8 @@ class DistanceCalibration:
         min_samples: int = 20,
         same_quantile: float = 0.95,
         different_quantile: float = 0.05,
-        margin: float = 3.0,
+        margin: float = 1.5,
+        drift_margin: float = 1.5,
     ) -> None:
         if not 0.0 <= lower <= upper <= 2.0:
             raise ConfigurationError(f"need 0 <= lower <= upper <= 2, got {lower}, {upper}")
@@ -122,8 +132,9 @@ class DistanceCalibration:
                 raise ConfigurationError(f"{name} must be in [0, 1], got {q}")
         if int(window) != window or window < 1 or int(min_samples) != min_samples or min_samples < 1:
             raise ConfigurationError("window and min_samples must be positive integers")
-        if not (np.isfinite(margin) and margin >= 1.0):
-            raise ConfigurationError(f"margin must be >= 1, got {margin}")
+        for name, m in (("margin", margin), ("drift_margin", drift_margin)):
+            if not (np.isfinite(m) and m >= 1.0):
+                raise ConfigurationError(f"{name} must be >= 1, got {m}")
         self.prior = float(prior)
         self.lower = float(lower)
         self.upper = float(upper)
@@ -131,14 +142,31 @@ class DistanceCalibration:
         self.same_quantile = float(same_quantile)
         self.different_quantile = float(different_quantile)
         self.margin = float(margin)
+        self.drift_margin = float(drift_margin)
         self.same = DistanceRing(int(window))
         self.different = DistanceRing(int(window))
+        self.drift = DistanceRing(int(window))
+        self.drift_time = DistanceRing(int(window))
         self._cached: tuple[float, bool | None] | None = None
+        self._drift_table: tuple[FloatArray, FloatArray] | None = None
 
     def add_same(self, distances: ArrayLike) -> None:
         """Record same-identity cosine distances (non-finite ones are ignored)."""
         if self.same.add(distances):
             self._cached = None
+
+    def add_drift(self, elapsed: ArrayLike, distances: ArrayLike) -> None:
+        """Record same-identity distances between windows ``elapsed`` apart (in the callers'
+        time unit); pairs with a non-finite value are ignored."""
+        t = np.asarray(elapsed, np.float64).ravel()
+        d = np.asarray(distances, np.float64).ravel()
+        if t.shape != d.shape:
+            raise ValueError("elapsed and distances differ in length")
+        ok = np.isfinite(t) & np.isfinite(d) & (t >= 0)
+        if ok.any():
+            self.drift_time.add(t[ok])
+            self.drift.add(d[ok])
+            self._drift_table = None
 
     def add_different(self, distances: ArrayLike) -> None:
         """Record different-identity cosine distances (non-finite ones are ignored)."""
@@ -152,8 +180,33 @@ class DistanceCalibration:
 
     @property
     def threshold(self) -> float:
-        """The current acceptance threshold (cosine distance)."""
+        """The acceptance threshold for a short gap (no drift allowance), cosine distance."""
         return self._rule()[0]
+
+    def thresholds(self, gaps: ArrayLike) -> FloatArray:
+        """The acceptance threshold for each time gap between a lost identity and a new
+        track (see the module docstring); the same shape as ``gaps``."""
+        g = np.asarray(gaps, np.float64)
+        base, distinct = self._rule()
+        if not distinct or len(self.drift) < self.min_samples:
+            return np.full(g.shape, base)
+        cutoffs, drift = self._drift_quantiles()
+        k = np.clip(np.searchsorted(cutoffs, g, side="right") - 1, 0, len(cutoffs) - 1)
+        s = float(np.quantile(self.same.sample(), self.same_quantile))
+        d = float(np.quantile(self.different.sample(), self.different_quantile))
+        out = np.minimum(np.maximum(base, self.drift_margin * drift[k]), 0.5 * (s + d))
+        result: FloatArray = np.clip(out, self.lower, self.upper)
+        return result
+
+    def _drift_quantiles(self) -> tuple[FloatArray, FloatArray]:
+        """Elapsed-time cutoffs and, per cutoff, the ``same_quantile`` of the drift distances
+        of windows at least that far apart."""
+        if self._drift_table is None:
+            t, d = self.drift_time.sample(), self.drift.sample()
+            cutoffs = np.unique(np.quantile(t, [0.0, 0.25, 0.5, 0.75, 0.9]))
+            table = np.array([np.quantile(d[t >= c], self.same_quantile) for c in cutoffs])
+            self._drift_table = (cutoffs, table)
+        return self._drift_table
 
     @property
     def distinct(self) -> bool | None:
@@ -185,6 +238,7 @@ class DistanceCalibration:
         "same_quantile",
         "different_quantile",
         "margin",
+        "drift_margin",
     )
 
     def state_dict(self) -> dict[str, Any]:
@@ -192,8 +246,18 @@ class DistanceCalibration:
         return {
             "settings": {name: getattr(self, name) for name in self._SETTINGS},
             "window": len(self.same.values),
-            "same": {"values": self.same.values.copy(), "count": self.same.count},
-            "different": {"values": self.different.values.copy(), "count": self.different.count},
+            **{
+                name: {"values": ring.values.copy(), "count": ring.count}
+                for name, ring in self._rings().items()
+            },
+        }
+
+    def _rings(self) -> dict[str, DistanceRing]:
+        return {
+            "same": self.same,
+            "different": self.different,
+            "drift": self.drift,
+            "drift_time": self.drift_time,
         }
 
     @classmethod
@@ -207,8 +271,7 @@ class DistanceCalibration:
         """
         try:
             out = cls(**dict(state["settings"]), window=int(state["window"]))
-            for name in ("same", "different"):
-                ring: DistanceRing = getattr(out, name)
+            for name, ring in out._rings().items():
                 values = np.asarray(state[name]["values"], np.float64)
                 count = int(state[name]["count"])
                 if values.shape != ring.values.shape or count < 0:
@@ -217,6 +280,8 @@ class DistanceCalibration:
                     raise StateError(f"calibration state: {name} sample is not finite")
                 ring.values[:] = values
                 ring.count = count
+            if out.drift.count != out.drift_time.count:
+                raise StateError("calibration state: drift samples do not pair up")
         except StateError:
             raise
         except (ConfigurationError, KeyError, TypeError, ValueError) as exc:

@@ -223,14 +223,21 @@ class IdentityMemory:
         with self._lock:
             return self.calibration.threshold
 
-    def observe_distances(self, same: ArrayLike = (), different: ArrayLike = ()) -> None:
-        """Feed the calibration same- and different-identity cosine distances (a no-op
-        without calibration; non-finite values are ignored)."""
+    def observe_distances(
+        self,
+        same: ArrayLike = (),
+        different: ArrayLike = (),
+        drift: tuple[ArrayLike, ArrayLike] = ((), ()),
+    ) -> None:
+        """Feed the calibration same- and different-identity cosine distances and drift
+        ``(elapsed, distances)`` pairs (a no-op without calibration; non-finite values are
+        ignored)."""
         if self.calibration is None:
             return
         with self._lock:
             self.calibration.add_same(same)
             self.calibration.add_different(different)
+            self.calibration.add_drift(*drift)
 
     @property
     def next_id(self) -> int:
@@ -348,14 +355,13 @@ class IdentityMemory:
             reach = self.position_slack + self.max_speed * np.maximum(gap, 0)
             feasible &= np.where(same_cam, dist / heights <= reach, True)
         if self.calibration is None:
-            same_limit, cross_limit = self.max_cosine_distance, self.cross_camera_max_cosine_distance
+            limit = np.where(
+                same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
+            ).astype(np.float64)
         else:
-            same_limit = self.calibration.threshold
-            cross_limit = min(
-                2.0, same_limit + self.cross_camera_max_cosine_distance - self.max_cosine_distance
-            )
-            cross_limit = max(cross_limit, 0.0)
-        limit = np.where(same_cam, same_limit, cross_limit).astype(np.float64)
+            limit = self.calibration.thresholds(np.maximum(gap, 0.0))
+            extra = self.cross_camera_max_cosine_distance - self.max_cosine_distance
+            limit = np.where(same_cam, limit, np.clip(limit + extra, 0.0, 2.0))
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
         dims = {r.shape[1] for r in q_rows + e_rows if r.size}

@@ -275,8 +275,9 @@ class ReentryTracker:
         observed = list(live) if live is not None else list(tracks)
         units, has = unit_rows(features)
         same: list[float] = []
+        drift: list[tuple[float, float]] = []
         for t in observed:
-            self._observe(t, units, has, now, same)
+            self._observe(t, units, has, now, same, drift)
         if live is not None:
             alive = {int(t.track_id) for t in observed}
             for lid in [lid for lid in self._locals if lid not in alive]:
@@ -297,8 +298,9 @@ class ReentryTracker:
             loc.last_reported = now
         self._claim_pending(tracks, now)
         different = self._different_distances(tracks) if self._frame % self.recent == 0 else ()
-        if same or len(different):
-            self.memory.observe_distances(same, different)
+        if same or drift or len(different):
+            elapsed, moved = zip(*drift, strict=True) if drift else ((), ())
+            self.memory.observe_distances(same, different, (elapsed, moved))
         self._forget_unclaimable()
         return [
             ReentryTrack(
@@ -319,6 +321,7 @@ class ReentryTracker:
         has: NDArray[np.bool_] | None,
         now: float,
         same: list[float],
+        drift: list[tuple[float, float]],
     ) -> None:
         lid = int(track.track_id)
         local = self._locals.get(lid)
@@ -345,6 +348,7 @@ class ReentryTracker:
                 d = local.self_distance()
                 if d is not None:
                     same.append(d)
+                drift.extend(local.drift_distances(now))
             return
         # The inner track moved onto someone else: its identity so far becomes claimable
         # (if it was reported) and the track asks the memory again as a new one.
