@@ -127,10 +127,18 @@ class DistanceCalibration:
             raise ConfigurationError(f"need 0 <= lower <= upper <= 2, got {lower}, {upper}")
         if not 0.0 <= prior <= 2.0:
             raise ConfigurationError(f"prior must be in [0, 2], got {prior}")
-        for name, q in (("same_quantile", same_quantile), ("different_quantile", different_quantile)):
+        for name, q in (
+            ("same_quantile", same_quantile),
+            ("different_quantile", different_quantile),
+        ):
             if not 0.0 <= q <= 1.0:
                 raise ConfigurationError(f"{name} must be in [0, 1], got {q}")
-        if int(window) != window or window < 1 or int(min_samples) != min_samples or min_samples < 1:
+        if (
+            int(window) != window
+            or window < 1
+            or int(min_samples) != min_samples
+            or min_samples < 1
+        ):
             raise ConfigurationError("window and min_samples must be positive integers")
         for name, m in (("margin", margin), ("drift_margin", drift_margin)):
             if not (np.isfinite(m) and m >= 1.0):

@@ -41,10 +41,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.errors import ConfigurationError, StateError
 from deepsort_lib.protocols import TrackLike
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
+from deepsort_lib.tracking.reentry_state import (
+    memory_state,
+    read_reentry_state,
+    reentry_state,
+    restore_memory,
+    restore_track,
+    track_state,
+)
 from deepsort_lib.tracking.track_appearance import TrackAppearance, unit_rows
+from deepsort_lib.tracking.tracker import Tracker
 
 FloatArray = NDArray[np.float64]
 
@@ -173,6 +182,7 @@ class ReentryTracker:
         self.recent = int(recent)
         self.split_distance = split_distance
         self._frame = 0
+        self._now = 0.0  # this step's clock (set first thing in every step)
         self._locals: dict[int, TrackAppearance] = {}
 
     # -- the tracker contract -----------------------------------------------------------------
@@ -236,12 +246,32 @@ class ReentryTracker:
         self._locals.clear()
 
     def state_dict(self) -> dict[str, Any]:
-        """The inner tracker's state (it needs a ``state_dict``), the memory's and the
-        wrapper's own, as plain arrays and numbers (:mod:`deepsort_lib.tracking.reentry_state`);
-        :meth:`from_state` continues from it bit-identically."""
-        from deepsort_lib.tracking.reentry_state import reentry_state
+        """The inner tracker's state (it needs a ``state_dict``), the memory's (with its
+        calibration) and the wrapper's own, as plain arrays and numbers
+        (:mod:`deepsort_lib.tracking.reentry_state`); :meth:`from_state` continues from it
+        bit-identically.
 
-        return reentry_state(self)
+        Raises
+        ------
+        ConfigurationError
+            If the inner tracker has no ``state_dict`` method.
+        """
+        inner = getattr(self.tracker, "state_dict", None)
+        if not callable(inner):
+            raise ConfigurationError(
+                f"{type(self.tracker).__name__} has no state_dict(): the inner tracker's "
+                "state cannot be saved"
+            )
+        return reentry_state(
+            inner(),
+            memory_state(self.memory),
+            camera=self.camera,
+            fps=self.fps,
+            recent=self.recent,
+            split_distance=self.split_distance,
+            frame=self._frame,
+            tracks={lid: track_state(loc) for lid, loc in self._locals.items()},
+        )
 
     @classmethod
     def from_state(
@@ -255,9 +285,29 @@ class ReentryTracker:
         wrappers of several cameras). Raises :class:`~deepsort_lib.errors.StateError` on a
         corrupt or foreign state.
         """
-        from deepsort_lib.tracking.reentry_state import restore_reentry
-
-        return restore_reentry(cls, state, tracker, memory)
+        parts = read_reentry_state(state)
+        if tracker is None:
+            tracker = Tracker.from_state(parts.tracker)
+        if memory is None:
+            memory = restore_memory(parts.memory)
+        try:
+            wrapper = cls(
+                tracker,
+                memory,
+                camera=parts.camera,
+                fps=parts.fps,
+                recent=parts.recent,
+                split_distance=parts.split_distance,
+            )
+            wrapper._frame = parts.frame
+            wrapper._locals = {
+                lid: restore_track(saved, wrapper.recent) for lid, saved in parts.tracks.items()
+            }
+        except StateError:
+            raise
+        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"re-entry state is corrupt: {exc}") from None
+        return wrapper
 
     def persistent_id(self, local_id: int) -> int | None:
         """The persistent id of an inner track (``None`` if it was never reported)."""
@@ -271,6 +321,7 @@ class ReentryTracker:
     ) -> list[ReentryTrack]:
         self._frame += 1
         now = float(timestamp) if timestamp is not None else self.now
+        self._now = now
         live = getattr(self.tracker, "tracks", None)
         observed = list(live) if live is not None else list(tracks)
         units, has = unit_rows(features)
@@ -296,7 +347,7 @@ class ReentryTracker:
             if not loc.reported:
                 self._resume(loc)
             loc.last_reported = now
-        self._claim_pending(tracks, now)
+        self._claim_pending(tracks)
         different = self._different_distances(tracks) if self._frame % self.recent == 0 else ()
         if same or drift or len(different):
             elapsed, moved = zip(*drift, strict=True) if drift else ((), ())
@@ -409,30 +460,39 @@ class ReentryTracker:
         local.reported = True
 
     def _assign_new(self, lids: list[int]) -> None:
-        """New tracks get a provisional id now and ask the memory once their ``recent``
-        window is full (:meth:`_claim_pending`): the threshold is calibrated on means of
-        ``recent`` features, and a mean of fewer is too noisy to tell look-alikes apart."""
-        for lid in lids:
+        """New tracks ask the memory at once (one global assignment); a track left
+        unmatched gets a provisional id and, if its ``recent`` window is not yet full, asks
+        again once it is (:meth:`_claim_pending`): the threshold is calibrated on means of
+        ``recent`` features, and a mean of fewer is noisier (a returner may miss at first)."""
+        if not lids:
+            return
+        matches = self._match(lids)
+        for lid, gid in zip(lids, matches, strict=True):
             local = self._locals[lid]
-            local.global_id = self.memory.new_id()
+            local.global_id = self.memory.new_id() if gid is None else gid
+            local.reidentified = gid is not None
             local.reported = True
-            local.reidentified = False
-            local.pending = True
+            local.pending = gid is None and not local.mature()
 
-    def _claim_pending(self, tracks: Sequence[Any], now: float) -> None:
-        """Pending tracks reported this frame whose window is full are matched against the
-        memory (one global assignment); a match replaces the provisional id."""
+    def _claim_pending(self, tracks: Sequence[Any]) -> None:
+        """Pending tracks reported this frame whose window has filled ask the memory again;
+        a match replaces the provisional id (never reused)."""
         lids = [
             lid
             for lid in (int(t.track_id) for t in tracks)
             if self._locals[lid].pending and self._locals[lid].mature()
         ]
-        if not lids:
-            return
-        for lid in lids:
-            self._locals[lid].pending = False
-        if len(self.memory) == 0:  # nothing to recognise: skip building queries
-            return
+        for lid, gid in zip(lids, self._match(lids), strict=True):
+            local = self._locals[lid]
+            local.pending = False
+            if gid is not None:
+                local.global_id = gid
+                local.reidentified = True
+
+    def _match(self, lids: list[int]) -> list[int | None]:
+        """The memory's answer for these tracks (``None``: not a lost identity)."""
+        if not lids or len(self.memory) == 0:  # nothing to recognise: skip the queries
+            return [None] * len(lids)
         queries = [
             IdentityQuery(
                 self.camera,
@@ -443,12 +503,7 @@ class ReentryTracker:
             )
             for lid in lids
         ]
-        matches = self.memory.match(queries, now)
-        for lid, gid in zip(lids, matches, strict=True):
-            if gid is not None:
-                local = self._locals[lid]
-                local.global_id = gid
-                local.reidentified = True
+        return self.memory.match(queries, self._now)
 
     def _different_distances(self, tracks: Sequence[Any]) -> FloatArray:
         """Different-identity distances for the calibration: for each track seen this frame

@@ -217,7 +217,7 @@ class TrackAppearance:
         if self.feature_count < HISTORY_WINDOWS * r or len(self.history) < 2 * r:
             return None
         items = list(self.history)
-        previous = np.sum([o.unit for o in items[-2 * r : -r]], axis=0, dtype=np.float64)
+        previous = np.asarray([o.unit for o in items[-2 * r : -r]], np.float64).sum(axis=0)
         older = self.feature_sum - self.recent_sum
         return max(
             _cosine_distance(older, self.recent_sum), _cosine_distance(previous, self.recent_sum)
