@@ -215,7 +215,7 @@ def test_ids_match_the_plain_tracker_when_nothing_is_re_identified() -> None:
     # and a one-to-one map between its ids and the plain tracker's.
     scene_a, scene_b = _reentry_scene(), _reentry_scene()
     plain = Tracker()
-    wrapped = ReentryTracker(Tracker(), IdentityMemory(max_cosine_distance=0.0))
+    wrapped = ReentryTracker(Tracker(), IdentityMemory(max_cosine_distance=0.0, calibrate=False))
     mapping: dict[int, int] = {}
     for f in range(200):
         a = plain.update(scene_a.frame(f)[0])
