@@ -20,7 +20,9 @@ buffers) and derives the threshold from robust quantiles of the two samples:
 
 ``s = quantile(same, same_quantile)``, ``d = quantile(different, different_quantile)``;
 
-``g(G) = quantile(drift distances over at least min(G, typical track life), same_quantile)``;
+``g(G) = quantile(drift distances between windows about G apart, same_quantile)`` (the
+elapsed times seen are cut at their quintiles; a gap longer than any track lives gets the
+longest bin);
 
 ``threshold(G) = clip(min(max(margin * s, drift_margin * g(G)), (s + d) / 2), lower, upper)``
 for a lost identity and a new track ``G`` apart in time.
@@ -207,13 +209,16 @@ class DistanceCalibration:
         return result
 
     def _drift_quantiles(self) -> tuple[FloatArray, FloatArray]:
-        """Elapsed-time cutoffs and, per cutoff, the ``same_quantile`` of the drift distances
-        of windows at least that far apart."""
+        """Edges of elapsed-time bins (quintiles of the elapsed times seen) and, per bin, the
+        ``same_quantile`` of its drift distances."""
         if self._drift_table is None:
             t, d = self.drift_time.sample(), self.drift.sample()
-            cutoffs = np.unique(np.quantile(t, [0.0, 0.25, 0.5, 0.75, 0.9]))
-            table = np.array([np.quantile(d[t >= c], self.same_quantile) for c in cutoffs])
-            self._drift_table = (cutoffs, table)
+            edges = np.unique(np.quantile(t, [0.0, 0.2, 0.4, 0.6, 0.8]))
+            k = np.searchsorted(edges, t, side="right") - 1
+            table = np.array(
+                [np.quantile(d[k == i], self.same_quantile) for i in range(len(edges))]
+            )
+            self._drift_table = (edges, table)
         return self._drift_table
 
     @property
