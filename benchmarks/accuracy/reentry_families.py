@@ -1,6 +1,6 @@
 """Re-entry stress families: recovery, false re-identification and IDF1 per family.
 
-Run (the results file; about N minutes on 2 cores)::
+Run (the results file; about 10 minutes on 2 shared cores)::
 
     PYTHONPATH=$PWD nice -n 10 .venv/bin/python -m benchmarks.accuracy.reentry_families \
         --seeds 4
@@ -38,10 +38,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 from benchmarks.accuracy.gaps import Segments, reentry_counts
 from benchmarks.accuracy.reentry_scenes import FAMILIES, HELD_OUT, Scene, build_scene
-from benchmarks.accuracy.run import RESULTS_DIR, _thread_limits
+from benchmarks.accuracy.run import RESULTS_DIR
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.io.atomic import AtomicFile
 from deepsort_lib.streams.identity import SharedIdentityStreams
@@ -56,11 +57,9 @@ CAMERA_OFFSET = 1_000_000
 
 
 def fixed_memory() -> IdentityMemory:
-    """The library's memory defaults before the online calibration."""
-    try:
-        return IdentityMemory(max_cosine_distance=0.25, max_speed=0.1, calibrate=False)  # type: ignore[call-arg]
-    except TypeError:  # a library without calibration: its defaults were these
-        return IdentityMemory(max_cosine_distance=0.25, max_speed=0.1)
+    """The library's memory defaults before the online calibration (a fixed threshold and
+    a motion gate of 0.1 box heights per time unit)."""
+    return IdentityMemory(max_cosine_distance=0.25, max_speed=0.1, calibrate=False)
 
 
 TRACKERS: dict[str, Callable[[str, float], Any]] = {
@@ -352,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(RESULTS_DIR / "reentry_families.md"))
     args = parser.parse_args(argv)
     seeds = list(range(args.seeds))
-    with _thread_limits():
+    with threadpool_limits(limits=1):  # one BLAS thread: small matrices, shared cores
         rows = run(args.families, seeds, args.presets, args.trackers, not args.no_cameras)
         separable = separability_table(args.families, seeds)
     command = (
