@@ -12,6 +12,13 @@ and gives each stream a :class:`~deepsort_lib.tracking.reentry.ReentryTracker` o
 The streams' trackers are untouched: each stream's boxes and local ids are those of a plain
 ``MultiStreamTracker`` fed the same batches.
 
+Every stream's wrapper feeds the shared memory's threshold calibration
+(:mod:`deepsort_lib.tracking.calibration`), so it reflects all cameras' tracks. Across cameras
+the calibrated threshold applies unchanged plus the memory's cross-camera allowance
+(``cross_camera_max_cosine_distance - max_cosine_distance``, 0 by default): a camera colour
+cast larger than the scene's same-identity spread needs that allowance
+(benchmarks/results/reentry_families.md).
+
 Clock: the memory's time unit is seconds when the streams' frame numbers are float timestamps
 or when ``fps`` is given (integer frame numbers are divided by it), frame numbers otherwise.
 All streams must share one clock for ``min_transit`` and ``retention`` to mean anything.
