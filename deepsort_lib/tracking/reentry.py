@@ -14,7 +14,11 @@ inner tracker's ids (*local* ids) to *persistent* ids handed out by an
   back;
 * when a track is reported for the first time (i.e. once confirmed), it is matched against
   the memory (one global assignment for all new tracks of the frame); a match continues the
-  old persistent id, otherwise the memory hands out a new one.
+  old persistent id, otherwise the memory hands out a new one, and the track asks once more
+  when its ``recent`` window is full (a match then replaces that provisional id);
+* every ``recent`` features per track and every ``recent`` frames, the wrapper feeds the
+  memory's threshold calibration (:mod:`deepsort_lib.tracking.calibration`) with
+  same-identity, drift and different-identity distances it observes.
 
 An identity enters the memory as soon as its track is no longer reported, not only once the
 inner tracker deletes it after ``max_age``: a person who re-enters elsewhere in the frame
@@ -28,7 +32,9 @@ update), in the memory's unit. Several wrappers, one per camera, may share one m
 are then global across cameras, :attr:`ReentryTrack.local_id` keeps the camera's own id.
 
 Cost per frame: O(reported tracks) dictionary work plus one ``D``-vector addition per
-matched track; on frames where new tracks appear, one ``IdentityMemory.match``.
+matched track; every ``recent`` features per track up to 32 ``D``-dot products (drift);
+every ``recent`` frames one ``(tracks x tracks)`` product (nearest other track); on frames
+where new tracks appear or fill their window, one ``IdentityMemory.match``.
 """
 
 from __future__ import annotations
