@@ -26,7 +26,9 @@ with same-identity and different-identity distances they observe, and
 :attr:`IdentityMemory.threshold` follows the scene (``max_cosine_distance`` is its prior
 until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_distance``.
 Across cameras the threshold is the same-camera one plus
-``cross_camera_max_cosine_distance - max_cosine_distance`` (0 by default).
+``cross_camera_max_cosine_distance - max_cosine_distance`` (0 by default), and never below
+``cross_camera_max_cosine_distance`` itself (the calibration sees only within-camera spread,
+not a camera's colour cast).
 
 Time units are whatever the callers use: frames, or seconds when the trackers know their frame
 rate (:class:`~deepsort_lib.tracking.reentry.ReentryTracker` ``fps=``). Several trackers
@@ -361,7 +363,10 @@ class IdentityMemory:
         else:
             limit = self.calibration.thresholds(np.maximum(gap, 0.0))
             extra = self.cross_camera_max_cosine_distance - self.max_cosine_distance
-            limit = np.where(same_cam, limit, np.clip(limit + extra, 0.0, 2.0))
+            # Across cameras never tighter than the configured cross-camera threshold: the
+            # calibration sees only within-camera spread, not a camera's colour cast.
+            cross = np.maximum(limit + extra, self.cross_camera_max_cosine_distance)
+            limit = np.where(same_cam, limit, np.clip(cross, 0.0, 2.0))
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
         dims = {r.shape[1] for r in q_rows + e_rows if r.size}
