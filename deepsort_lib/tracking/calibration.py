@@ -124,12 +124,14 @@ class DistanceCalibration:
         different_quantile: float = 0.05,
         margin: float = 1.5,
         drift_margin: float = 1.5,
+        cross_quantile: float = 0.25,
     ) -> None:
         if not 0.0 <= lower <= upper <= 2.0:
             raise ConfigurationError(f"need 0 <= lower <= upper <= 2, got {lower}, {upper}")
         if not 0.0 <= prior <= 2.0:
             raise ConfigurationError(f"prior must be in [0, 2], got {prior}")
         for name, q in (
+            ("cross_quantile", cross_quantile),
             ("same_quantile", same_quantile),
             ("different_quantile", different_quantile),
         ):
@@ -153,10 +155,12 @@ class DistanceCalibration:
         self.different_quantile = float(different_quantile)
         self.margin = float(margin)
         self.drift_margin = float(drift_margin)
+        self.cross_quantile = float(cross_quantile)
         self.same = DistanceRing(int(window))
         self.different = DistanceRing(int(window))
         self.drift = DistanceRing(int(window))
         self.drift_time = DistanceRing(int(window))
+        self.cross_best = DistanceRing(int(window))
         self._cached: tuple[float, bool | None] | None = None
         self._drift_table: tuple[FloatArray, FloatArray] | None = None
 
@@ -187,6 +191,26 @@ class DistanceCalibration:
     def ready(self) -> bool:
         """Whether both samples are large enough to replace the prior."""
         return min(len(self.same), len(self.different)) >= self.min_samples
+
+    def add_cross_best(self, distances: ArrayLike) -> None:
+        """Record, per new track asking across cameras, its distance to the nearest lost
+        identity of another camera (non-finite ones are ignored)."""
+        self.cross_best.add(distances)
+
+    def cross_offset(self) -> float | None:
+        """How much farther a person looks across cameras than within one (a camera's
+        colour cast), learned online; ``None`` until ``min_samples // 2`` cross-camera asks.
+
+        The nearest cross-camera candidates of the asking tracks are, in their lower
+        quantile, the travellers: their distance is a within-camera same-identity distance
+        plus the cast. The offset is ``quantile(cross_best, cross_quantile) - median(same)``,
+        clipped to ``[0, upper - lower]``."""
+        enough = max(self.min_samples // 2, 1)
+        if len(self.cross_best) < enough or len(self.same) < self.min_samples:
+            return None
+        low = float(np.quantile(self.cross_best.sample(), self.cross_quantile))
+        typical = float(np.median(self.same.sample()))
+        return float(np.clip(low - typical, 0.0, self.upper - self.lower))
 
     @property
     def threshold(self) -> float:
@@ -252,6 +276,7 @@ class DistanceCalibration:
         "different_quantile",
         "margin",
         "drift_margin",
+        "cross_quantile",
     )
 
     def state_dict(self) -> dict[str, Any]:
@@ -271,6 +296,7 @@ class DistanceCalibration:
             "different": self.different,
             "drift": self.drift,
             "drift_time": self.drift_time,
+            "cross_best": self.cross_best,
         }
 
     @classmethod
@@ -285,6 +311,8 @@ class DistanceCalibration:
         try:
             out = cls(**dict(state["settings"]), window=int(state["window"]))
             for name, ring in out._rings().items():
+                if name == "cross_best" and name not in state:
+                    continue  # saved before the cross-camera offset was learned
                 values = np.asarray(state[name]["values"], np.float64)
                 count = int(state[name]["count"])
                 if values.shape != ring.values.shape or count < 0:

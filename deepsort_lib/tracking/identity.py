@@ -25,10 +25,13 @@ wrappers feed the memory's :class:`~deepsort_lib.tracking.calibration.DistanceCa
 with same-identity and different-identity distances they observe, and
 :attr:`IdentityMemory.threshold` follows the scene (``max_cosine_distance`` is its prior
 until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_distance``.
-Across cameras the threshold is the same-camera one plus
-``cross_camera_max_cosine_distance - max_cosine_distance`` (0 by default), and never below
-``cross_camera_max_cosine_distance`` itself (the calibration sees only within-camera spread,
-not a camera's colour cast).
+Across cameras the calibration sees no colour cast, so the threshold there is the calibrated
+one plus a cross-camera offset and never below ``cross_camera_max_cosine_distance`` (what a
+fixed memory would accept). The offset is learned online
+(:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low quantile
+of each asking track's nearest cross-camera distance minus the median same-identity distance),
+capped at the calibrated threshold itself; until it is learned it is
+``cross_camera_max_cosine_distance - max_cosine_distance``.
 
 Time units are whatever the callers use: frames, or seconds when the trackers know their frame
 rate (:class:`~deepsort_lib.tracking.reentry.ReentryTracker` ``fps=``). Several trackers
@@ -316,6 +319,7 @@ class IdentityMemory:
                 return result
             entries = list(self._entries.values())
             cost, limit = self.cost_matrix(queries, entries)
+            self._learn_cross(queries, entries, cost)
             cost[cost > limit] = _INFEASIBLE
             # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
             # so one good match is never traded for two mediocre ones.
@@ -326,6 +330,17 @@ class IdentityMemory:
                     result[r] = entries[c].global_id
                     del self._entries[entries[c].global_id]
         return result
+
+    def _learn_cross(
+        self, queries: list[IdentityQuery], entries: list[LostIdentity], cost: FloatArray
+    ) -> None:
+        """Feed the calibration each query's nearest feasible cross-camera distance."""
+        if self.calibration is None:
+            return
+        q_cam = np.array([q.camera for q in queries], dtype=object)
+        e_cam = np.array([e.camera for e in entries], dtype=object)
+        cross = np.where(q_cam[:, None] != e_cam[None, :], cost, _INFEASIBLE).min(axis=1)
+        self.calibration.add_cross_best(cross[cross < _INFEASIBLE])
 
     def cost_matrix(
         self, queries: list[IdentityQuery], entries: list[LostIdentity]
@@ -362,9 +377,16 @@ class IdentityMemory:
             ).astype(np.float64)
         else:
             limit = self.calibration.thresholds(np.maximum(gap, 0.0))
-            extra = self.cross_camera_max_cosine_distance - self.max_cosine_distance
-            # Across cameras never tighter than the configured cross-camera threshold: the
-            # calibration sees only within-camera spread, not a camera's colour cast.
+            # Across cameras: the calibrated threshold plus the colour cast learned between
+            # cameras (at most the threshold itself: the cast may at most double it), or the
+            # configured allowance until learned; never tighter than the configured
+            # cross-camera threshold (the calibration alone sees no cast).
+            learned = self.calibration.cross_offset()
+            extra = (
+                self.cross_camera_max_cosine_distance - self.max_cosine_distance
+                if learned is None
+                else np.minimum(learned, limit)
+            )
             cross = np.maximum(limit + extra, self.cross_camera_max_cosine_distance)
             limit = np.where(same_cam, limit, np.clip(cross, 0.0, 2.0))
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
