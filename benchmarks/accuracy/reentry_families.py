@@ -18,8 +18,8 @@ Trackers (each inner tracker ``Tracker.from_preset(preset)``):
   calibration (a fixed cosine threshold and a motion gate);
 * ``default``: ``ReentryTracker(tracker, fps=fps)``: today's library defaults;
 * ``default, cross +0.05`` (two cameras only): the defaults with
-  ``IdentityMemory(cross_camera_max_cosine_distance=0.30)``, i.e. the calibrated threshold
-  plus 0.05 across cameras.
+  ``IdentityMemory(cross_camera_max_cosine_distance=0.30)``: across cameras at least 0.30
+  (the default's floor is 0.25), the calibrated threshold plus the learned cast above it.
 
 Cross-camera rows run two cameras through one
 :class:`~deepsort_lib.streams.identity.SharedIdentityStreams` (returners come back and
@@ -72,8 +72,8 @@ TRACKERS: dict[str, Callable[[str, float], Any]] = {
     ),
     "default": lambda preset, fps: ReentryTracker(Tracker.from_preset(preset), fps=fps),
 }
-#: Two-camera rows only: the defaults plus a cross-camera allowance of 0.05 (what a user who
-#: measured their cameras' colour cast would set).
+#: Two-camera rows only: the defaults with a cross-camera floor of 0.30 instead of 0.25 (what a
+#: user who measured their cameras' colour cast would set).
 CROSS_ALLOWANCE = "default, cross +0.05"
 
 

@@ -14,10 +14,11 @@ The streams' trackers are untouched: each stream's boxes and local ids are those
 
 Every stream's wrapper feeds the shared memory's threshold calibration
 (:mod:`deepsort_lib.tracking.calibration`), so it reflects all cameras' tracks. Across cameras
-the calibrated threshold applies unchanged plus the memory's cross-camera allowance
-(``cross_camera_max_cosine_distance - max_cosine_distance``, 0 by default): a camera colour
-cast larger than the scene's same-identity spread needs that allowance
-(benchmarks/results/reentry_families.md).
+the memory accepts up to the calibrated threshold plus a colour-cast offset it learns from the
+nearest cross-camera distances of the tracks that ask it (capped at the threshold itself), and
+never less than ``cross_camera_max_cosine_distance`` (see
+:class:`~deepsort_lib.tracking.identity.IdentityMemory`;
+benchmarks/results/reentry_families.md has the two-camera figures).
 
 Clock: the memory's time unit is seconds when the streams' frame numbers are float timestamps
 or when ``fps`` is given (integer frame numbers are divided by it), frame numbers otherwise.
