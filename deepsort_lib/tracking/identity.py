@@ -131,7 +131,8 @@ class IdentityMemory:
     cross_camera_max_cosine_distance
         The same across cameras (default: ``max_cosine_distance``); a camera's own colour
         and viewpoint usually shift features, so it may need to be looser. With calibration,
-        its excess over ``max_cosine_distance`` is added to the calibrated threshold.
+        it is the floor of the cross-camera threshold, and its excess over
+        ``max_cosine_distance`` is the cast allowance until one is learned.
     max_speed
         Fastest plausible motion while unseen, in box heights per time unit (same camera);
         ``None`` (default): no motion gate.
