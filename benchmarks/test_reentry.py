@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from benchmarks.accuracy.reentry import HEADLINE_NOISE, run_gaps, run_no_gap, two_cameras
+from benchmarks.accuracy.reentry_families import run as run_families
 from deepsort_lib import Tracker
 from deepsort_lib.testing.synthetic import CrowdScenario, SyntheticFrame
 from deepsort_lib.tracking.identity import IdentityMemory
@@ -86,6 +87,30 @@ def test_two_cameras_link_travellers() -> None:
     result = two_cameras(seed=0, feature_noise=0.2, shift=0.3, transit=50)
     assert result["links"] > 0
     assert result["precision"] >= 0.9 and result["recall"] >= 0.8
+
+
+@pytest.mark.slow
+def test_calibrated_defaults_hold_on_scenes_of_another_generator() -> None:
+    # One seed of three stress families (benchmarks/accuracy/reentry_scenes.py): the library
+    # defaults recover returners the old fixed threshold and motion gate lost, without
+    # taking look-alike newcomers for them. The full table: reentry_families.md.
+    rows = run_families(
+        ["drift-light", "heavy-tail-512", "uniform-crowd"],
+        [0],
+        ["original"],
+        ["fixed", "default"],
+        cameras=False,
+        progress=False,
+    )
+    pooled: dict[str, dict[str, int]] = {}
+    for r in rows:
+        pool = pooled.setdefault(r["tracker"], {})
+        for k, v in r["counts"].items():
+            pool[k] = pool.get(k, 0) + v
+    new, old = pooled["default"], pooled["fixed"]
+    assert new["recovered"] >= 0.9 * new["returners"], new
+    assert new["false_reid"] <= 1, new
+    assert old["recovered"] < 0.5 * old["returners"], old
 
 
 # -- cost of the wrapper ---------------------------------------------------------------------

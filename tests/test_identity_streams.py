@@ -72,10 +72,16 @@ def _batches(n: int) -> list[list[StreamFrame]]:
 
 def test_local_ids_and_boxes_are_those_of_a_plain_multi_stream_tracker() -> None:
     plain = MultiStreamTracker()
-    # A threshold no pair can meet and no splits: nothing is ever re-identified.
-    shared = SharedIdentityStreams(
-        MultiStreamTracker(), IdentityMemory(max_cosine_distance=0.0), split_distance=None
+    # A fixed threshold no pair can meet, nothing reachable and no splits: nothing is ever
+    # re-identified (the scene's features are exact copies: distance 0 meets threshold 0).
+    memory = IdentityMemory(
+        max_cosine_distance=0.0,
+        calibrate=False,
+        max_speed=0.0,
+        position_slack=0.0,
+        min_transit=1e9,
     )
+    shared = SharedIdentityStreams(MultiStreamTracker(), memory, split_distance=None)
     pairs: dict[int, tuple[str, int]] = {}
     for batch in _batches(150):
         want = plain.update(batch)

@@ -111,7 +111,7 @@ GAP_SECONDS: tuple[float, ...] = (1, 2, 5, 10, 20)
 NOISE_LEVELS: tuple[float, ...] = (0.2, 0.4, 0.6)
 HEADLINE_NOISE = 0.4
 #: Memory of the re-entry rows: the pipeline's and the CLI's default (the ``recommended``
-#: preset's 30 s at 25 fps: 750 frames, motion up to 0.1 box heights per frame).
+#: preset's 30 s at 25 fps: 750 frames; threshold calibrated online, no motion gate).
 _DEFAULT_MEMORY = default_reentry_memory(PRESET_REENTRY_SECONDS["recommended"], FPS)
 MEMORY = {
     "retention": _DEFAULT_MEMORY.retention,

@@ -12,6 +12,14 @@ and gives each stream a :class:`~deepsort_lib.tracking.reentry.ReentryTracker` o
 The streams' trackers are untouched: each stream's boxes and local ids are those of a plain
 ``MultiStreamTracker`` fed the same batches.
 
+Every stream's wrapper feeds the shared memory's threshold calibration
+(:mod:`deepsort_lib.tracking.calibration`), so it reflects all cameras' tracks. Across cameras
+the memory accepts up to the calibrated threshold plus a colour-cast offset it learns from the
+nearest cross-camera distances of the tracks that ask it (capped at the threshold itself), and
+never less than ``cross_camera_max_cosine_distance`` (see
+:class:`~deepsort_lib.tracking.identity.IdentityMemory`;
+benchmarks/results/reentry_families.md has the two-camera figures).
+
 Clock: the memory's time unit is seconds when the streams' frame numbers are float timestamps
 or when ``fps`` is given (integer frame numbers are divided by it), frame numbers otherwise.
 All streams must share one clock for ``min_transit`` and ``retention`` to mean anything.

@@ -13,11 +13,25 @@ Feasibility of (lost identity ``e``, new track ``q``):
 * same class;
 * no overlap in time: ``e`` was last seen strictly before ``q`` was first seen;
 * not too old: ``q.first_time - e.last_time <= retention``;
-* same camera: plausible motion: the distance between ``e``'s last box centre and ``q``'s
-  first box centre, in box heights (the mean of the two heights), is at most
+* same camera, only when ``max_speed`` is set (default: no motion gate, a person may come
+  back by any edge): plausible motion: the distance between ``e``'s last box centre and
+  ``q``'s first box centre, in box heights (the mean of the two heights), is at most
   ``position_slack + max_speed * gap`` (``max_speed`` in box heights per time unit);
 * another camera: the gap is at least ``min_transit`` (box positions of two cameras are not
-  comparable, so appearance alone decides, with ``cross_camera_max_cosine_distance``).
+  comparable, so appearance alone decides).
+
+The acceptance threshold calibrates itself online by default (``calibrate=True``): the
+wrappers feed the memory's :class:`~deepsort_lib.tracking.calibration.DistanceCalibration`
+with same-identity and different-identity distances they observe, and
+:attr:`IdentityMemory.threshold` follows the scene (``max_cosine_distance`` is its prior
+until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_distance``.
+Across cameras the calibration sees no colour cast, so the threshold there is the calibrated
+one plus a cross-camera offset and never below ``cross_camera_max_cosine_distance`` (what a
+fixed memory would accept). The offset is learned online
+(:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low quantile
+of each asking track's nearest cross-camera distance minus the median same-identity distance),
+capped at the calibrated threshold itself; until it is learned it is
+``cross_camera_max_cosine_distance - max_cosine_distance``.
 
 Time units are whatever the callers use: frames, or seconds when the trackers know their frame
 rate (:class:`~deepsort_lib.tracking.reentry.ReentryTracker` ``fps=``). Several trackers
@@ -34,10 +48,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linear_sum_assignment
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
+from deepsort_lib.tracking.calibration import DistanceCalibration
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -110,17 +125,24 @@ class IdentityMemory:
         Most identities kept; the earliest lost is evicted first.
     max_cosine_distance
         Largest cosine distance between summaries accepted as the same identity (same
-        camera). The distance of a pair is the largest, over the lost identity's summary
-        rows, of that row's smallest distance to the query's rows.
+        camera): fixed with ``calibrate=False``, else the calibration's prior. The distance
+        of a pair is the largest, over the lost identity's summary rows, of that row's
+        smallest distance to the query's rows.
     cross_camera_max_cosine_distance
         The same across cameras (default: ``max_cosine_distance``); a camera's own colour
-        and viewpoint usually shift features, so it may need to be looser.
+        and viewpoint usually shift features, so it may need to be looser. With calibration,
+        it is the floor of the cross-camera threshold, and its excess over
+        ``max_cosine_distance`` is the cast allowance until one is learned.
     max_speed
-        Fastest plausible motion while unseen, in box heights per time unit (same camera).
+        Fastest plausible motion while unseen, in box heights per time unit (same camera);
+        ``None`` (default): no motion gate.
     position_slack
         Distance in box heights allowed whatever the gap (detection jitter, a step aside).
     min_transit
         Shortest time between leaving one camera and appearing in another.
+    calibrate
+        Calibrate the threshold online (see the module docstring); or a
+        :class:`~deepsort_lib.tracking.calibration.DistanceCalibration` to use.
 
     Notes
     -----
@@ -137,13 +159,14 @@ class IdentityMemory:
         max_cosine_distance: float = 0.25,
         *,
         cross_camera_max_cosine_distance: float | None = None,
-        max_speed: float = 0.1,
+        max_speed: float | None = None,
         position_slack: float = 1.0,
         min_transit: float = 0.0,
+        calibrate: bool | DistanceCalibration = True,
     ) -> None:
         checks = {
             "retention": retention,
-            "max_speed": max_speed,
+            "max_speed": 0.0 if max_speed is None else max_speed,
             "position_slack": position_slack,
             "min_transit": min_transit,
         }
@@ -164,9 +187,14 @@ class IdentityMemory:
         self.capacity = int(capacity)
         self.max_cosine_distance = float(max_cosine_distance)
         self.cross_camera_max_cosine_distance = float(cross)
-        self.max_speed = float(max_speed)
+        self.max_speed = None if max_speed is None else float(max_speed)
         self.position_slack = float(position_slack)
         self.min_transit = float(min_transit)
+        self.calibration: DistanceCalibration | None
+        if isinstance(calibrate, DistanceCalibration):
+            self.calibration = calibrate
+        else:
+            self.calibration = DistanceCalibration(self.max_cosine_distance) if calibrate else None
         self._entries: OrderedDict[int, LostIdentity] = OrderedDict()
         self._next_id = 1
         self._lock = threading.Lock()
@@ -194,6 +222,30 @@ class IdentityMemory:
             return list(self._entries.values())
 
     @property
+    def threshold(self) -> float:
+        """The same-camera acceptance threshold now: calibrated, or ``max_cosine_distance``."""
+        if self.calibration is None:
+            return self.max_cosine_distance
+        with self._lock:
+            return self.calibration.threshold
+
+    def observe_distances(
+        self,
+        same: ArrayLike = (),
+        different: ArrayLike = (),
+        drift: tuple[ArrayLike, ArrayLike] = ((), ()),
+    ) -> None:
+        """Feed the calibration same- and different-identity cosine distances and drift
+        ``(elapsed, distances)`` pairs (a no-op without calibration; non-finite values are
+        ignored)."""
+        if self.calibration is None:
+            return
+        with self._lock:
+            self.calibration.add_same(same)
+            self.calibration.add_different(different)
+            self.calibration.add_drift(*drift)
+
+    @property
     def next_id(self) -> int:
         """The id :meth:`new_id` hands out next."""
         return self._next_id
@@ -217,6 +269,8 @@ class IdentityMemory:
         summary = np.asarray(entry.summary, dtype=np.float32)
         if summary.ndim != 2:
             raise InvalidInputError(f"summary must be (K, D), got shape {summary.shape}")
+        if not np.isfinite(summary).all():
+            raise InvalidInputError("summary has NaN or infinite values")
         with self._lock:
             self._entries.pop(entry.global_id, None)
             self._entries[entry.global_id] = entry
@@ -266,6 +320,7 @@ class IdentityMemory:
                 return result
             entries = list(self._entries.values())
             cost, limit = self.cost_matrix(queries, entries)
+            self._learn_cross(queries, entries, cost)
             cost[cost > limit] = _INFEASIBLE
             # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
             # so one good match is never traded for two mediocre ones.
@@ -276,6 +331,17 @@ class IdentityMemory:
                     result[r] = entries[c].global_id
                     del self._entries[entries[c].global_id]
         return result
+
+    def _learn_cross(
+        self, queries: list[IdentityQuery], entries: list[LostIdentity], cost: FloatArray
+    ) -> None:
+        """Feed the calibration each query's nearest feasible cross-camera distance."""
+        if self.calibration is None:
+            return
+        q_cam = np.array([q.camera for q in queries], dtype=object)
+        e_cam = np.array([e.camera for e in entries], dtype=object)
+        cross = np.where(q_cam[:, None] != e_cam[None, :], cost, _INFEASIBLE).min(axis=1)
+        self.calibration.add_cross_best(cross[cross < _INFEASIBLE])
 
     def cost_matrix(
         self, queries: list[IdentityQuery], entries: list[LostIdentity]
@@ -303,11 +369,27 @@ class IdentityMemory:
         e_c = e_box[:, :2] + e_box[:, 2:] / 2
         dist = np.sqrt(((q_c[:, None, :] - e_c[None, :, :]) ** 2).sum(axis=2))
         heights = np.maximum((q_box[:, None, 3] + e_box[None, :, 3]) / 2, 1e-6)
-        reachable = dist / heights <= self.position_slack + self.max_speed * np.maximum(gap, 0)
-        feasible &= np.where(same_cam, reachable, True)
-        limit = np.where(
-            same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
-        ).astype(np.float64)
+        if self.max_speed is not None:
+            reach = self.position_slack + self.max_speed * np.maximum(gap, 0)
+            feasible &= np.where(same_cam, dist / heights <= reach, True)
+        if self.calibration is None:
+            limit = np.where(
+                same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
+            ).astype(np.float64)
+        else:
+            limit = self.calibration.thresholds(np.maximum(gap, 0.0))
+            # Across cameras: the calibrated threshold plus the colour cast learned between
+            # cameras (at most the threshold itself: the cast may at most double it), or the
+            # configured allowance until learned; never tighter than the configured
+            # cross-camera threshold (the calibration alone sees no cast).
+            learned = self.calibration.cross_offset()
+            extra = (
+                self.cross_camera_max_cosine_distance - self.max_cosine_distance
+                if learned is None
+                else np.minimum(learned, limit)
+            )
+            cross = np.maximum(limit + extra, self.cross_camera_max_cosine_distance)
+            limit = np.where(same_cam, limit, np.clip(cross, 0.0, 2.0))
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
         dims = {r.shape[1] for r in q_rows + e_rows if r.size}

@@ -14,7 +14,11 @@ inner tracker's ids (*local* ids) to *persistent* ids handed out by an
   back;
 * when a track is reported for the first time (i.e. once confirmed), it is matched against
   the memory (one global assignment for all new tracks of the frame); a match continues the
-  old persistent id, otherwise the memory hands out a new one.
+  old persistent id, otherwise the memory hands out a new one, and the track asks once more
+  when its ``recent`` window is full (a match then replaces that provisional id);
+* every ``recent`` features per track and every ``recent`` frames, the wrapper feeds the
+  memory's threshold calibration (:mod:`deepsort_lib.tracking.calibration`) with
+  same-identity, drift and different-identity distances it observes.
 
 An identity enters the memory as soon as its track is no longer reported, not only once the
 inner tracker deletes it after ``max_age``: a person who re-enters elsewhere in the frame
@@ -28,7 +32,9 @@ update), in the memory's unit. Several wrappers, one per camera, may share one m
 are then global across cameras, :attr:`ReentryTrack.local_id` keeps the camera's own id.
 
 Cost per frame: O(reported tracks) dictionary work plus one ``D``-vector addition per
-matched track; on frames where new tracks appear, one ``IdentityMemory.match``.
+matched track; every ``recent`` features per track up to 32 ``D``-dot products (drift);
+every ``recent`` frames one ``(tracks x tracks)`` product (nearest other track); on frames
+where new tracks appear or fill their window, one ``IdentityMemory.match``.
 """
 
 from __future__ import annotations
@@ -41,10 +47,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from deepsort_lib.errors import ConfigurationError
+from deepsort_lib.errors import ConfigurationError, StateError
 from deepsort_lib.protocols import TrackLike
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
+from deepsort_lib.tracking.reentry_state import (
+    memory_state,
+    read_reentry_state,
+    reentry_state,
+    restore_memory,
+    restore_track,
+    track_state,
+)
 from deepsort_lib.tracking.track_appearance import TrackAppearance, unit_rows
+from deepsort_lib.tracking.tracker import Tracker
 
 FloatArray = NDArray[np.float64]
 
@@ -173,6 +188,7 @@ class ReentryTracker:
         self.recent = int(recent)
         self.split_distance = split_distance
         self._frame = 0
+        self._now = 0.0  # this step's clock (set first thing in every step)
         self._locals: dict[int, TrackAppearance] = {}
 
     # -- the tracker contract -----------------------------------------------------------------
@@ -236,12 +252,32 @@ class ReentryTracker:
         self._locals.clear()
 
     def state_dict(self) -> dict[str, Any]:
-        """The inner tracker's state (it needs a ``state_dict``), the memory's and the
-        wrapper's own, as plain arrays and numbers (:mod:`deepsort_lib.tracking.reentry_state`);
-        :meth:`from_state` continues from it bit-identically."""
-        from deepsort_lib.tracking.reentry_state import reentry_state
+        """The inner tracker's state (it needs a ``state_dict``), the memory's (with its
+        calibration) and the wrapper's own, as plain arrays and numbers
+        (:mod:`deepsort_lib.tracking.reentry_state`); :meth:`from_state` continues from it
+        bit-identically.
 
-        return reentry_state(self)
+        Raises
+        ------
+        ConfigurationError
+            If the inner tracker has no ``state_dict`` method.
+        """
+        inner = getattr(self.tracker, "state_dict", None)
+        if not callable(inner):
+            raise ConfigurationError(
+                f"{type(self.tracker).__name__} has no state_dict(): the inner tracker's "
+                "state cannot be saved"
+            )
+        return reentry_state(
+            inner(),
+            memory_state(self.memory),
+            camera=self.camera,
+            fps=self.fps,
+            recent=self.recent,
+            split_distance=self.split_distance,
+            frame=self._frame,
+            tracks={lid: track_state(loc) for lid, loc in self._locals.items()},
+        )
 
     @classmethod
     def from_state(
@@ -255,9 +291,29 @@ class ReentryTracker:
         wrappers of several cameras). Raises :class:`~deepsort_lib.errors.StateError` on a
         corrupt or foreign state.
         """
-        from deepsort_lib.tracking.reentry_state import restore_reentry
-
-        return restore_reentry(cls, state, tracker, memory)
+        parts = read_reentry_state(state)
+        if tracker is None:
+            tracker = Tracker.from_state(parts.tracker)
+        if memory is None:
+            memory = restore_memory(parts.memory)
+        try:
+            wrapper = cls(
+                tracker,
+                memory,
+                camera=parts.camera,
+                fps=parts.fps,
+                recent=parts.recent,
+                split_distance=parts.split_distance,
+            )
+            wrapper._frame = parts.frame
+            wrapper._locals = {
+                lid: restore_track(saved, wrapper.recent) for lid, saved in parts.tracks.items()
+            }
+        except StateError:
+            raise
+        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"re-entry state is corrupt: {exc}") from None
+        return wrapper
 
     def persistent_id(self, local_id: int) -> int | None:
         """The persistent id of an inner track (``None`` if it was never reported)."""
@@ -271,11 +327,14 @@ class ReentryTracker:
     ) -> list[ReentryTrack]:
         self._frame += 1
         now = float(timestamp) if timestamp is not None else self.now
+        self._now = now
         live = getattr(self.tracker, "tracks", None)
         observed = list(live) if live is not None else list(tracks)
         units, has = unit_rows(features)
+        same: list[float] = []
+        drift: list[tuple[float, float]] = []
         for t in observed:
-            self._observe(t, units, has, now)
+            self._observe(t, units, has, now, same, drift)
         if live is not None:
             alive = {int(t.track_id) for t in observed}
             for lid in [lid for lid in self._locals if lid not in alive]:
@@ -288,12 +347,17 @@ class ReentryTracker:
         new_ids = [
             int(t.track_id) for t in tracks if self._locals[int(t.track_id)].global_id is None
         ]
-        self._assign_new(new_ids, now)
+        self._assign_new(new_ids)
         for t in tracks:
             loc = self._locals[int(t.track_id)]
             if not loc.reported:
                 self._resume(loc)
             loc.last_reported = now
+        self._claim_pending(tracks)
+        different = self._different_distances(tracks) if self._frame % self.recent == 0 else ()
+        if same or drift or len(different):
+            elapsed, moved = zip(*drift, strict=True) if drift else ((), ())
+            self.memory.observe_distances(same, different, (elapsed, moved))
         self._forget_unclaimable()
         return [
             ReentryTrack(
@@ -313,6 +377,8 @@ class ReentryTracker:
         units: NDArray[np.float32] | None,
         has: NDArray[np.bool_] | None,
         now: float,
+        same: list[float],
+        drift: list[tuple[float, float]],
     ) -> None:
         lid = int(track.track_id)
         local = self._locals.get(lid)
@@ -334,6 +400,12 @@ class ReentryTracker:
         if part is None:
             if local.split_from is not None and unit is not None:
                 self._take_back(local)
+            if unit is not None and local.reported and local.feature_count % self.recent == 0:
+                # A same-identity distance for the calibration, every `recent` features.
+                d = local.self_distance()
+                if d is not None:
+                    same.append(d)
+                drift.extend(local.drift_distances(now))
             return
         # The inner track moved onto someone else: its identity so far becomes claimable
         # (if it was reported) and the track asks the memory again as a new one.
@@ -393,15 +465,40 @@ class ReentryTracker:
             local.reidentified = False
         local.reported = True
 
-    def _assign_new(self, lids: list[int], now: float) -> None:
+    def _assign_new(self, lids: list[int]) -> None:
+        """New tracks ask the memory at once (one global assignment); a track left
+        unmatched gets a provisional id and, if its ``recent`` window is not yet full, asks
+        again once it is (:meth:`_claim_pending`): the threshold is calibrated on means of
+        ``recent`` features, and a mean of fewer is noisier (a returner may miss at first)."""
         if not lids:
             return
-        if len(self.memory) == 0:  # nothing to recognise: skip building queries
-            for lid in lids:
-                local = self._locals[lid]
-                local.global_id = self.memory.new_id()
-                local.reported = True
-            return
+        matches = self._match(lids)
+        for lid, gid in zip(lids, matches, strict=True):
+            local = self._locals[lid]
+            local.global_id = self.memory.new_id() if gid is None else gid
+            local.reidentified = gid is not None
+            local.reported = True
+            local.pending = gid is None and not local.mature()
+
+    def _claim_pending(self, tracks: Sequence[Any]) -> None:
+        """Pending tracks reported this frame whose window has filled ask the memory again;
+        a match replaces the provisional id (never reused)."""
+        lids = [
+            lid
+            for lid in (int(t.track_id) for t in tracks)
+            if self._locals[lid].pending and self._locals[lid].mature()
+        ]
+        for lid, gid in zip(lids, self._match(lids), strict=True):
+            local = self._locals[lid]
+            local.pending = False
+            if gid is not None:
+                local.global_id = gid
+                local.reidentified = True
+
+    def _match(self, lids: list[int]) -> list[int | None]:
+        """The memory's answer for these tracks (``None``: not a lost identity)."""
+        if not lids or len(self.memory) == 0:  # nothing to recognise: skip the queries
+            return [None] * len(lids)
         queries = [
             IdentityQuery(
                 self.camera,
@@ -412,12 +509,29 @@ class ReentryTracker:
             )
             for lid in lids
         ]
-        matches = self.memory.match(queries, now)
-        for lid, gid in zip(lids, matches, strict=True):
-            local = self._locals[lid]
-            local.global_id = self.memory.new_id() if gid is None else gid
-            local.reidentified = gid is not None
-            local.reported = True
+        return self.memory.match(queries, self._now)
+
+    def _different_distances(self, tracks: Sequence[Any]) -> FloatArray:
+        """Different-identity distances for the calibration: for each track seen this frame
+        with a full window, its recent mean against the nearest other such track's whole
+        mean (two tracks visible together are two people)."""
+        recent, whole = [], []
+        for t in tracks:
+            loc = self._locals[int(t.track_id)]
+            r, w = loc.recent_mean(), loc.whole_mean()
+            if t.time_since_update == 0 and r is not None and w is not None:
+                recent.append(r)
+                whole.append(w)
+        if len(recent) < 2:
+            return np.zeros(0)
+        rm = np.asarray(recent, np.float64)
+        wm = np.asarray(whole, np.float64)
+        rm /= np.maximum(np.linalg.norm(rm, axis=1, keepdims=True), 1e-12)
+        wm /= np.maximum(np.linalg.norm(wm, axis=1, keepdims=True), 1e-12)
+        distance = 1.0 - wm @ rm.T
+        np.fill_diagonal(distance, np.inf)
+        nearest: FloatArray = distance.min(axis=0)
+        return nearest
 
     def _forget_unclaimable(self) -> None:
         # An unreported track whose identity left the memory (claimed, expired, evicted)

@@ -23,10 +23,6 @@ from deepsort_lib.tracking.reentry import ReentryTracker
 #: StrongSORT / BoT-SORT presets stay those papers' trackers.
 PRESET_REENTRY_SECONDS: dict[str, float] = {"recommended": 30.0}
 
-#: Fastest plausible motion of an unseen person in the default memory: 2.5 box heights per
-#: second (a walker covers about one body height per second; this leaves room for a run).
-MAX_SPEED_HEIGHTS_PER_SECOND = 2.5
-
 
 def default_reentry_seconds(preset: str, reidentifying_features: bool) -> float | None:
     """Seconds of re-entry the pipeline and the CLI use by default (``None``: off).
@@ -45,21 +41,22 @@ def default_reentry_seconds(preset: str, reidentifying_features: bool) -> float 
 
 
 def reentry_memory(seconds: float, fps: float) -> IdentityMemory:
-    """The identity memory of the pipeline's and the CLI's re-entry, on a clock of frames.
+    """The identity memory of the pipeline's and the CLI's re-entry, on a clock of frames:
+    the library's defaults (a threshold calibrated online, no motion gate: people come back
+    by any edge; benchmarks/results/reentry_families.md) with ``seconds`` of retention.
 
     Parameters
     ----------
     seconds
         How long a lost identity stays claimable.
     fps
-        The stream's frame rate, which turns ``seconds`` and
-        :data:`MAX_SPEED_HEIGHTS_PER_SECOND` into frames.
+        The stream's frame rate, which turns ``seconds`` into frames.
     """
     if not (np.isfinite(fps) and fps > 0):
         raise ConfigurationError(f"fps must be positive, got {fps}")
     if not (np.isfinite(seconds) and seconds > 0):
         raise ConfigurationError(f"re-entry seconds must be positive, got {seconds}")
-    return IdentityMemory(retention=seconds * fps, max_speed=MAX_SPEED_HEIGHTS_PER_SECOND / fps)
+    return IdentityMemory(retention=seconds * fps)
 
 
 def with_reentry(tracker: Any, seconds: float | None, fps: float | None) -> Any:
@@ -74,7 +71,6 @@ def with_reentry(tracker: Any, seconds: float | None, fps: float | None) -> Any:
 
 
 __all__ = [
-    "MAX_SPEED_HEIGHTS_PER_SECOND",
     "PRESET_REENTRY_SECONDS",
     "default_reentry_seconds",
     "reentry_memory",

@@ -12,30 +12,37 @@ Layouts (version 1)::
      "settings": {retention, capacity, max_cosine_distance, ...}, "next_id": int,
      "entries": {"global_ids": (E,), "cameras": [str] * E, "class_ids": (E,),
                  "last_times": (E,), "last_tlwh": (E, 4), "summary_rows": (E,),
-                 "summaries": (sum of rows, D)}}
+                 "summaries": (sum of rows, D)},
+     "calibration": DistanceCalibration.state_dict() or None}
 
     {"format": "deepsort_lib.reentry", "version": 1,
      "tracker": the inner tracker's state_dict(), "memory": the memory's state (above),
      "camera": str, "fps": float | None, "recent": int, "split_distance": float | None,
      "frame": int, "tracks": [one dict per inner track the wrapper follows]}
+
+Additions read with defaults, so files written before them still load: the memory's
+``"calibration"`` (absent: a memory with the settings' defaults and a fresh calibration;
+``None``: no calibration), ``"max_speed": None`` (no motion gate), and per track
+``"pending"`` (absent: ``False``) and ``"snapshots"`` (absent: none).
+
+This module knows the parts (memory, one followed track, the wrapper's header); the wrapper
+(:meth:`deepsort_lib.tracking.reentry.ReentryTracker.state_dict`) assembles them.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from deepsort_lib.errors import ConfigurationError, StateError
+from deepsort_lib.tracking.calibration import DistanceCalibration
 from deepsort_lib.tracking.identity import IdentityMemory, LostIdentity
 from deepsort_lib.tracking.state import STATE_VERSION, check_header, entry_of
-from deepsort_lib.tracking.track_appearance import Observation, TrackAppearance
-
-if TYPE_CHECKING:
-    from deepsort_lib.tracking.reentry import ReentryTracker
+from deepsort_lib.tracking.track_appearance import SNAPSHOTS, Observation, TrackAppearance
 
 #: Identifies an identity memory's state.
 MEMORY_FORMAT = "deepsort_lib.identity_memory"
@@ -54,8 +61,10 @@ _MEMORY_SETTINGS = (
 # TrackAppearance fields saved as they are (numbers, None or arrays); the two deques are
 # saved as arrays of their observations.
 _TRACK_FIELDS = tuple(
-    f.name for f in fields(TrackAppearance) if f.name not in ("recent", "history")
+    f.name for f in fields(TrackAppearance) if f.name not in ("recent", "history", "snapshots")
 )
+# Fields added after the first saved files, and their values when a file lacks them.
+_TRACK_DEFAULTS: dict[str, Any] = {"pending": False}
 
 
 # -- the memory ------------------------------------------------------------------------------
@@ -80,6 +89,7 @@ def memory_state(memory: IdentityMemory) -> dict[str, Any]:
             "summary_rows": np.array([len(s) for s in summaries], np.int64),
             "summaries": (np.concatenate(summaries) if summaries else np.zeros((0, 0), np.float32)),
         },
+        "calibration": None if memory.calibration is None else memory.calibration.state_dict(),
     }
 
 
@@ -94,11 +104,16 @@ def restore_memory(state: object) -> IdentityMemory:
     header = check_header(state, MEMORY_FORMAT)
     try:
         settings = dict(entry_of(header, "settings"))
+        saved_calibration = header.get("calibration", {})
+        calibrate: bool | DistanceCalibration = saved_calibration is not None
+        if saved_calibration:
+            calibrate = DistanceCalibration.from_state(saved_calibration)
         memory = IdentityMemory(
             settings.pop("retention"),
             settings.pop("capacity"),
             settings.pop("max_cosine_distance"),
             **settings,
+            calibrate=calibrate,
         )
         saved = entry_of(header, "entries")
         rows = np.asarray(entry_of(saved, "summary_rows", "entries"), np.int64)
@@ -155,12 +170,20 @@ def track_state(local: TrackAppearance) -> dict[str, Any]:
     out: dict[str, Any] = {name: getattr(local, name) for name in _TRACK_FIELDS}
     out["recent"] = _observations(local.recent)
     out["history"] = _observations(local.history)
+    dim = local.snapshots[0][1].shape[0] if local.snapshots else 0
+    out["snapshots"] = {
+        "times": np.array([t for t, _ in local.snapshots], np.float64),
+        "sums": np.array([v for _, v in local.snapshots], np.float32).reshape(-1, dim),
+    }
     return out
 
 
 def restore_track(state: Mapping[str, Any], recent: int) -> TrackAppearance:
     """The :class:`TrackAppearance` saved by :func:`track_state` (``recent``: the window)."""
-    values = {name: state[name] for name in _TRACK_FIELDS}
+    values = {
+        name: state.get(name, _TRACK_DEFAULTS[name]) if name in _TRACK_DEFAULTS else state[name]
+        for name in _TRACK_FIELDS
+    }
     for name in ("first_tlwh", "last_tlwh", "feature_sum", "recent_sum"):
         if values[name] is not None:
             values[name] = np.array(values[name], np.float64)
@@ -168,47 +191,66 @@ def restore_track(state: Mapping[str, Any], recent: int) -> TrackAppearance:
         values["split_summary"] = np.array(values["split_summary"], np.float32)
     local = TrackAppearance(recent=_restore_observations(state["recent"], recent), **values)
     local.history = _restore_observations(state["history"], local.history.maxlen)
+    saved = state.get("snapshots")
+    if saved is not None:
+        times = np.asarray(saved["times"], np.float64)
+        sums = np.asarray(saved["sums"], np.float32)
+        if len(times) != len(sums):
+            raise StateError("re-entry state: snapshot arrays differ in length")
+        local.snapshots = deque(
+            ((float(t), v.copy()) for t, v in zip(times, sums, strict=True)), maxlen=SNAPSHOTS
+        )
     return local
 
 
-# -- the wrapper -----------------------------------------------------------------------------
+# -- the wrapper's header --------------------------------------------------------------------
 
 
-def reentry_state(wrapper: ReentryTracker) -> dict[str, Any]:
-    """The state of ``wrapper``: its inner tracker's, its memory's and its own.
+@dataclass(frozen=True)
+class ReentryParts:
+    """The parts of a saved re-entry wrapper, checked for format and version (what
+    :func:`read_reentry_state` returns; the wrapper builds itself from them)."""
 
-    Raises
-    ------
-    ConfigurationError
-        If the inner tracker has no ``state_dict`` method.
-    """
-    inner = getattr(wrapper.tracker, "state_dict", None)
-    if not callable(inner):
-        raise ConfigurationError(
-            f"{type(wrapper.tracker).__name__} has no state_dict(): the inner tracker's state "
-            "cannot be saved"
-        )
+    tracker: Mapping[str, Any]
+    memory: Mapping[str, Any]
+    camera: str
+    fps: float | None
+    recent: int
+    split_distance: float | None
+    frame: int
+    tracks: dict[int, Mapping[str, Any]]
+
+
+def reentry_state(
+    tracker: Mapping[str, Any],
+    memory: Mapping[str, Any],
+    *,
+    camera: str,
+    fps: float | None,
+    recent: int,
+    split_distance: float | None,
+    frame: int,
+    tracks: Mapping[int, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """A wrapper's state from its parts: the inner tracker's state, the memory's
+    (:func:`memory_state`), its settings, its frame count and its tracks' states
+    (:func:`track_state`, by inner id)."""
     return {
         "format": REENTRY_FORMAT,
         "version": STATE_VERSION,
-        "tracker": inner(),
-        "memory": memory_state(wrapper.memory),
-        "camera": wrapper.camera,
-        "fps": wrapper.fps,
-        "recent": wrapper.recent,
-        "split_distance": wrapper.split_distance,
-        "frame": wrapper._frame,
-        "tracks": [{"id": lid, **track_state(loc)} for lid, loc in wrapper._locals.items()],
+        "tracker": tracker,
+        "memory": memory,
+        "camera": camera,
+        "fps": fps,
+        "recent": recent,
+        "split_distance": split_distance,
+        "frame": frame,
+        "tracks": [{"id": lid, **saved} for lid, saved in tracks.items()],
     }
 
 
-def restore_reentry(
-    cls: type[ReentryTracker],
-    state: object,
-    tracker: Any = None,
-    memory: IdentityMemory | None = None,
-) -> ReentryTracker:
-    """A new ``cls`` continuing from ``state`` (see :meth:`ReentryTracker.from_state`).
+def read_reentry_state(state: object) -> ReentryParts:
+    """The parts of a wrapper's state (:func:`reentry_state`).
 
     Raises
     ------
@@ -216,40 +258,33 @@ def restore_reentry(
         If the state is corrupt, of another format, or from an unsupported version.
     """
     header = check_header(state, REENTRY_FORMAT)
-    if tracker is None:
-        from deepsort_lib.tracking.tracker import Tracker
-
-        tracker = Tracker.from_state(entry_of(header, "tracker"))
-    if memory is None:
-        memory = restore_memory(entry_of(header, "memory"))
     try:
-        wrapper = cls(
-            tracker,
-            memory,
+        fps = entry_of(header, "fps")
+        split = entry_of(header, "split_distance")
+        return ReentryParts(
+            tracker=entry_of(header, "tracker"),
+            memory=entry_of(header, "memory"),
             camera=str(entry_of(header, "camera")),
-            fps=entry_of(header, "fps"),
+            fps=None if fps is None else float(fps),
             recent=int(entry_of(header, "recent")),
-            split_distance=entry_of(header, "split_distance"),
+            split_distance=None if split is None else float(split),
+            frame=int(entry_of(header, "frame")),
+            tracks={int(saved["id"]): saved for saved in entry_of(header, "tracks")},
         )
-        wrapper._frame = int(entry_of(header, "frame"))
-        wrapper._locals = {
-            int(saved["id"]): restore_track(saved, wrapper.recent)
-            for saved in entry_of(header, "tracks")
-        }
     except StateError:
         raise
-    except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise StateError(f"re-entry state is corrupt: {exc}") from None
-    return wrapper
 
 
 __all__ = [
     "MEMORY_FORMAT",
     "REENTRY_FORMAT",
+    "ReentryParts",
     "memory_state",
+    "read_reentry_state",
     "reentry_state",
     "restore_memory",
-    "restore_reentry",
     "restore_track",
     "track_state",
 ]

@@ -29,6 +29,8 @@ Float32Array = NDArray[np.float32]
 
 #: Observations kept to locate a switch, in ``recent`` windows.
 HISTORY_WINDOWS = 3
+#: Past windows kept to measure appearance drift (one every ``recent`` features).
+SNAPSHOTS = 32
 
 
 @dataclass
@@ -86,10 +88,17 @@ class TrackAppearance:
     split_from: int | None = None
     split_summary: Float32Array | None = None
     history: deque[Observation] = field(default_factory=deque)
+    #: Reported under a provisional id, still to be matched against the memory once its
+    #: ``recent`` window is full (see :meth:`mature`).
+    pending: bool = False
+    #: Past ``recent`` windows (when each was complete, its sum), one every ``recent``
+    #: features: the references of :meth:`drift_distances`.
+    snapshots: deque[tuple[float, Float32Array]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         if self.recent.maxlen is not None:  # where a switch is searched for, once seen
             self.history = deque(self.history, maxlen=HISTORY_WINDOWS * self.recent.maxlen)
+        self.snapshots = deque(self.snapshots, maxlen=SNAPSHOTS)
 
     def observe(
         self,
@@ -122,6 +131,7 @@ class TrackAppearance:
             self.feature_count = 0
             self.recent.clear()
             self.history.clear()
+            self.snapshots.clear()
         assert self.recent_sum is not None
         if self.recent.maxlen is not None and len(self.recent) == self.recent.maxlen:
             self.recent_sum -= self.recent[0].unit
@@ -157,6 +167,7 @@ class TrackAppearance:
         self.feature_count = len(units) - k
         for _ in range(k):
             self.history.popleft()
+        self.snapshots.clear()  # the references restart with the current person
         if self.feature_count >= before_count:
             return None  # most of the track is the current person: it keeps its identity
         self.first_time, self.first_tlwh = start.time, start.tlwh
@@ -179,7 +190,57 @@ class TrackAppearance:
             self.feature_sum = self.recent_sum.copy()
             self.feature_count = len(self.recent)
             self.history = deque(self.recent, maxlen=self.history.maxlen)
+        self.snapshots.clear()
         self.split_from, self.split_summary = None, None
+
+    def mature(self) -> bool:
+        """Whether the track has a full ``recent`` window of features (what the memory's
+        threshold is calibrated for)."""
+        return self.recent.maxlen is not None and len(self.recent) == self.recent.maxlen
+
+    def recent_mean(self) -> FloatArray | None:
+        """The (unnormalised) sum of the ``recent`` window, once :meth:`mature`."""
+        return self.recent_sum if self.mature() else None
+
+    def whole_mean(self) -> FloatArray | None:
+        """The (unnormalised) sum of all the track's features."""
+        return self.feature_sum if self.feature_count else None
+
+    def self_distance(self) -> float | None:
+        """A same-identity distance as the memory would measure it: the track's latest
+        ``recent`` features (as a new track's query) against its older ones summarised as a
+        lost identity is (the mean of all of them, and of the ``recent`` before), the larger
+        of the two cosine distances. ``None`` until the track has ``3 * recent`` features."""
+        r = self.recent.maxlen
+        if r is None or self.recent_sum is None or self.feature_sum is None:
+            return None
+        if self.feature_count < HISTORY_WINDOWS * r or len(self.history) < 2 * r:
+            return None
+        items = list(self.history)
+        previous = np.asarray([o.unit for o in items[-2 * r : -r]], np.float64).sum(axis=0)
+        older = self.feature_sum - self.recent_sum
+        return max(
+            _cosine_distance(older, self.recent_sum), _cosine_distance(previous, self.recent_sum)
+        )
+
+    def drift_distances(self, time: float) -> list[tuple[float, float]]:
+        """How far the person's appearance moved over the track: ``(elapsed, distance)``
+        between each kept past window and the latest one (means of ``recent`` features, as a
+        lost identity's recent mean and a returning track's query are); then the latest
+        window is kept as a reference. Call it every ``recent`` features (windows disjoint)."""
+        if not self.mature() or self.recent_sum is None:
+            return []
+        latest = self.recent_sum
+        norm = float(np.sqrt(latest @ latest))
+        out: list[tuple[float, float]] = []
+        if self.snapshots and norm > 0:
+            times = np.array([t for t, _ in self.snapshots])
+            past = np.array([v for _, v in self.snapshots], np.float64)
+            norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", past, past)), 1e-12)
+            distance = 1.0 - (past @ latest) / (norms * norm)
+            out = list(zip((time - times).tolist(), distance.tolist(), strict=True))
+        self.snapshots.append((time, latest.astype(np.float32)))
+        return out
 
     def summary(self) -> Float32Array:
         """Whole-track mean and recent mean, each L2-normalised: ``(K <= 2, D)``."""

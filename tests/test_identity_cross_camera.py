@@ -1,0 +1,124 @@
+"""Cross-camera acceptance of the calibrated memory: never tighter than the configured
+cross-camera threshold, plus a colour-cast offset learned online (bounded, saved/restored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepsort_lib.io.state import load_state, save_state
+from deepsort_lib.tracking.calibration import DistanceCalibration
+from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
+from deepsort_lib.tracking.reentry_state import memory_state, restore_memory
+
+D = 64
+BOX = np.array([0, 0, 10, 20.0])
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _pair_at(rng: np.random.Generator, distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit rows at exactly ``distance`` cosine distance."""
+    a = _unit(rng.normal(size=D))
+    o = rng.normal(size=D)
+    o = _unit(o - (o @ a) * a)
+    c = 1.0 - distance
+    return a[None], _unit(c * a + np.sqrt(1 - c * c) * o)[None]
+
+
+def _tight_memory(**kw: float) -> IdentityMemory:
+    """A memory calibrated on a scene with a tight same-identity spread (~0.01)."""
+    rng = np.random.default_rng(0)
+    memory = IdentityMemory(**kw)  # type: ignore[arg-type]
+    memory.observe_distances(rng.uniform(0.005, 0.01, 200), rng.uniform(0.6, 1.0, 200))
+    assert memory.threshold < 0.02
+    return memory
+
+
+def _ask(memory: IdentityMemory, lost: np.ndarray, new: np.ndarray, camera: str) -> int | None:
+    gid = memory.new_id()
+    memory.add(LostIdentity(gid, "a", 0, 1.0, BOX, lost))
+    return memory.match([IdentityQuery(camera, 0, 5.0, BOX, new)], 5.0)[0]
+
+
+def test_cross_camera_is_never_tighter_than_the_configured_threshold() -> None:
+    rng = np.random.default_rng(1)
+    lost, new = _pair_at(rng, 0.2)  # a colour cast: far beyond the calibrated 0.015
+    memory = _tight_memory()
+    # Same camera: the calibrated threshold refuses it; another camera: the configured 0.25
+    # (what a fixed memory accepted) still links it.
+    assert _ask(memory, lost, new, "a") is None
+    assert _ask(memory, lost, new, "b") is not None
+    assert _ask(_tight_memory(cross_camera_max_cosine_distance=0.15), lost, new, "b") is None
+
+
+def test_the_cross_camera_offset_is_learned_from_nearest_cross_camera_candidates() -> None:
+    cal = DistanceCalibration()
+    rng = np.random.default_rng(2)
+    cal.add_same(rng.uniform(0.05, 0.15, 300))
+    cal.add_different(rng.uniform(0.6, 1.0, 300))
+    assert cal.cross_offset() is None  # nothing seen across cameras yet
+    # Travellers look 0.2 farther across cameras; the higher ones are newcomers.
+    cal.add_cross_best(np.r_[rng.uniform(0.25, 0.35, 30), rng.uniform(0.6, 1.0, 20)])
+    offset = cal.cross_offset()
+    assert offset is not None and 0.1 < offset < 0.3
+    # It moves with the data (the latest `window` distances) and is bounded.
+    cal.add_cross_best(np.full(1000, 0.05))
+    assert cal.cross_offset() == 0.0
+    cal.add_cross_best(np.full(1000, 2.0))
+    assert cal.cross_offset() == pytest.approx(cal.upper - cal.lower)
+
+
+def test_the_learned_offset_loosens_cross_camera_beyond_the_floor_but_at_most_doubles() -> None:
+    rng = np.random.default_rng(3)
+    memory = IdentityMemory()
+    memory.observe_distances(rng.uniform(0.05, 0.15, 300), rng.uniform(0.8, 1.0, 300))
+    base = memory.threshold
+    assert memory.calibration is not None and 0.15 < base < 0.25
+    # A large cast: nearest cross-camera candidates at base + 0.3.
+    memory.calibration.add_cross_best(rng.uniform(0.4, 0.5, 40))
+    _, limit = memory.cost_matrix(
+        [IdentityQuery("b", 0, 5.0, BOX, _unit(rng.normal(size=(1, D))))],
+        [LostIdentity(1, "a", 0, 1.0, BOX, _unit(rng.normal(size=(1, D))))],
+    )
+    assert limit[0, 0] == pytest.approx(2 * base)  # capped at the calibrated threshold
+    assert limit[0, 0] > memory.cross_camera_max_cosine_distance
+
+
+def test_a_memory_matching_across_cameras_feeds_the_offset() -> None:
+    rng = np.random.default_rng(4)
+    memory = _tight_memory()
+    assert memory.calibration is not None
+    for _ in range(12):
+        lost, new = _pair_at(rng, 0.1)
+        _ask(memory, lost, new, "b")
+    assert len(memory.calibration.cross_best) == 12
+    assert memory.calibration.cross_offset() == pytest.approx(
+        0.1 - np.median(memory.calibration.same.sample()), abs=1e-3
+    )
+    # Same-camera asks say nothing about a camera's cast.
+    lost, new = _pair_at(rng, 0.1)
+    _ask(memory, lost, new, "a")
+    assert len(memory.calibration.cross_best) == 12
+
+
+def test_the_learned_offset_is_saved_and_restored(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    memory = _tight_memory()
+    assert memory.calibration is not None
+    memory.calibration.add_cross_best(rng.uniform(0.05, 0.1, 30))
+    path = save_state(tmp_path / "memory.npz", memory_state(memory))
+    copy = restore_memory(load_state(path))
+    assert copy.calibration is not None
+    assert copy.calibration.cross_offset() == memory.calibration.cross_offset() is not None
+    # A state saved before the offset existed loads with nothing learned across cameras.
+    older = memory_state(memory)
+    del older["calibration"]["cross_best"]
+    del older["calibration"]["settings"]["cross_quantile"]
+    restored = restore_memory(older)
+    assert restored.calibration is not None and restored.calibration.cross_offset() is None
+    assert restored.threshold == memory.threshold
