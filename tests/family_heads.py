@@ -39,16 +39,25 @@ def _backbone(torch: Any, width: int = 16) -> Any:
             self.stem = nn.Sequential(conv(3, width), conv(width, width), conv(width, width))
             self.p4 = conv(width, width)
             self.p5 = conv(width, width)
+            self.norm = nn.GroupNorm(1, width, affine=False)
+            self.register_buffer("texture", torch.rand(1, 3, 640, 640))
 
         def forward(self, x: Any) -> list[Any]:
-            p3 = self.stem(x)
+            # A fixed random texture added to the image: with a small backbone, cells over
+            # uniform areas (the letterbox bars) would otherwise score exactly alike, and
+            # NMS between equal scores depends on each implementation's sort.
+            p3 = self.stem(x + self.texture[..., : x.shape[2], : x.shape[3]])
             p4 = self.p4(p3)
-            return [p3, p4, self.p5(p4)]
+            # Features normalised per image and level (no affine): O(1) whatever the input
+            # scale (YOLOX reads 0-255, YOLOv5 0-1), so head weights set the score spread.
+            return [self.norm(p) for p in (p3, p4, self.p5(p4))]
 
     return Backbone()
 
 
-def build_head_model(kind: str, classes: int = 80, seed: int = 0, width: int = 16) -> Any:
+def build_head_model(
+    kind: str, classes: int = 80, seed: int = 0, width: int = 16
+) -> Any:
     """A random ``"yolov5"`` or ``"yolox"`` model whose class scores spread over (0, 1)."""
     import torch
 
@@ -97,10 +106,20 @@ def build_head_model(kind: str, classes: int = 80, seed: int = 0, width: int = 1
             return torch.cat(outs, 2).permute(0, 2, 1)
 
     model = V5() if kind == "yolov5" else YoloX()
-    with torch.no_grad():  # objectness and class logits around 0: scores spread over (0, 1)
-        for name, param in model.named_parameters():
-            if name.startswith(("heads", "obj", "cls")) and name.endswith("bias"):
-                param.normal_(0.0, 1.0)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # logits of spread ~2: objectness around -2, classes around -4
+        heads = list(model.heads) if kind == "yolov5" else [*model.obj, *model.cls]
+        for head in heads:
+            head.weight.mul_(4.0)
+            bias = torch.randn(head.bias.shape, generator=gen)
+            if kind == "yolov5":  # per anchor: x, y, w, h, objectness, classes
+                bias = bias.view(3, no)
+                bias[:, :4] = 0.0
+                bias[:, 4] -= 2.0
+                bias[:, 5:] -= 4.0
+            else:
+                bias -= 4.0 if head.out_channels == classes else 2.0
+            head.bias.copy_(bias.reshape(-1))
         if kind == "yolox":  # small log sizes: boxes of a few strides
             for head in model.reg:
                 head.weight.mul_(0.2)

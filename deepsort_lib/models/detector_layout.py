@@ -246,6 +246,33 @@ def _classes_of(family: str, outputs: Sequence[Any], score_class: bool) -> int |
     return None if d2 is None else d2 - 5
 
 
+@dataclass(frozen=True)
+class _ProbedOutput:
+    name: str
+    shape: tuple[int, ...]
+    type: str
+
+
+def _probe_outputs(
+    session: Any, image: Any, dtype: type[np.floating[Any]], size: tuple[int, int]
+) -> list[_ProbedOutput]:
+    """Output shapes from one pass on a blank image, for graphs that leave them symbolic
+    (exports with dynamic axes); the batch stays symbolic as the graph says."""
+    batch = static_dim(image.shape[0]) or 1
+    blank = np.zeros((batch, 3, size[1], size[0]), dtype)
+    try:
+        values = session.run(None, {image.name: blank})
+    except Exception as exc:  # onnxruntime raises its own unrelated types
+        raise ModelError(
+            f"cannot run the model on a blank {size[0]}x{size[1]} image: "
+            f"{' '.join(str(exc).split())}; {describe_session(session)}"
+        ) from exc
+    return [
+        _ProbedOutput(o.name, (o.shape[0], *np.shape(v)[1:]), str(o.type))
+        for o, v in zip(session.get_outputs(), values, strict=True)
+    ]
+
+
 def sniff_family(
     session: Any,
     meta: dict[str, str],
@@ -253,6 +280,9 @@ def sniff_family(
     input_size: int | tuple[int, int] | None = None,
 ) -> DetectorLayout:
     """Recognise the model's family (or check the one asked for) and read its tensors.
+
+    Output sizes the graph leaves symbolic (dynamic axes) are read from one pass on a blank
+    image of the input size.
 
     Raises
     ------
@@ -273,6 +303,8 @@ def sniff_family(
     dtype = _image_dtype(str(image.type), seen)
     size = _input_size(image.shape, meta, input_size)
     names = meta_names(meta)
+    if any(static_dim(d) is None for o in outputs for d in o.shape[1:]):
+        outputs = _probe_outputs(session, image, dtype, size)
     score_class = False
     if family is None:
         family, classes, score_class = _family_from_shapes(outputs, meta, size, seen)

@@ -168,10 +168,13 @@ class OnnxDetector:
         self.score_threshold = float(score_threshold)
         self.max_detections = int(max_detections)
         self._allowed = class_mask(classes, self.names)
+        if rect and self.preprocessing.fit != Letterbox.fit_rounded:
+            raise ConfigurationError(f"rect is not available for the {self.family} family")
+        if rect and not self.layout.dynamic_size:
+            w, h = self.input_size
+            raise ConfigurationError(f"rect needs a dynamic input size; this one is fixed at {w}x{h}")
         family_rect = self.family in ("ultralytics", "ultralytics-end2end")
         self.rect = self.layout.dynamic_size and (family_rect if rect is None else bool(rect))
-        if self.rect and self.preprocessing.fit != Letterbox.fit_rounded:
-            raise ConfigurationError(f"rect is not available for the {self.family} family")
         if self.family == "yolox":
             self._grid, self._strides = grid_and_strides(self.input_size)
 
