@@ -17,8 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 V5_ANCHORS = (
     ((10, 13), (16, 30), (33, 23)),
     ((30, 61), (62, 45), (59, 119)),
@@ -55,9 +53,7 @@ def _backbone(torch: Any, width: int = 16) -> Any:
     return Backbone()
 
 
-def build_head_model(
-    kind: str, classes: int = 80, seed: int = 0, width: int = 16
-) -> Any:
+def build_head_model(kind: str, classes: int = 80, seed: int = 0, width: int = 16) -> Any:
     """A random ``"yolov5"`` or ``"yolox"`` model whose class scores spread over (0, 1)."""
     import torch
 
@@ -147,5 +143,3 @@ def export_head_model(
         dynamo=False,
     )
     return path
-
-

@@ -115,7 +115,8 @@ def test_letterbox_blob_channel_order_scale_and_fill() -> None:
     assert bgr[0, 0, 3, 0] == 114  # padding below the frame
     rgb, (box,) = letterbox([frame], (4, 4), 114 / 255, fit=Letterbox.fit_rounded)
     assert box.pad == (0, 1)
-    assert rgb[0, 0, 1, 0] == pytest.approx(200 / 255) and rgb[0, 2, 1, 0] == pytest.approx(10 / 255)
+    assert rgb[0, 0, 1, 0] == pytest.approx(200 / 255)  # red first
+    assert rgb[0, 2, 1, 0] == pytest.approx(10 / 255)
     assert rgb[0, 1, 0, 0] == pytest.approx(114 / 255)
     with pytest.raises(InvalidInputError, match="share an input size"):
         letterbox(

@@ -257,7 +257,9 @@ def test_yolov5_and_yolox_heads_match_their_post_processing(
     assert isinstance(detector, OnnxDetector) and detector.family == kind
     assert detector.nms_iou_threshold == 0.45
     ours = detector.detect_batch(frames)  # dynamic batch: one pass
-    for dets, ref, frame in zip(ours, reference(head_models[kind], frames, conf, 0.45), frames):
+    for dets, ref, frame in zip(
+        ours, reference(head_models[kind], frames, conf, 0.45), frames, strict=True
+    ):
         assert_same_boxes(dets, ref, frame)
     assert sum(len(d) for d in ours) >= minimum
 

@@ -37,7 +37,7 @@ def torchvision_stand_in() -> Iterator[None]:
 
     class Nms(torch.autograd.Function):
         @staticmethod
-        def forward(ctx: Any, boxes: Any, scores: Any, iou: float) -> Any:  # noqa: ARG004
+        def forward(ctx: Any, boxes: Any, scores: Any, iou: float) -> Any:
             return TorchNMS.nms(boxes, scores, float(iou))
 
         @staticmethod
@@ -77,9 +77,10 @@ def lively_weights(net: Any, cls_bias: float, seed: int) -> None:
     """Random weights under which a YOLO's boxes and scores depend on the image.
 
     Ultralytics' initialisation makes activations fade to about 1e-7 by the head, so every
-    box and score would be the same constant. Here every convolution but the fixed DFL one gets He-normal weights
-    and batch norms are identities; the head's last class-score layers are then scaled,
-    from one measured forward pass, to give logits of spread 1.5 around ``cls_bias``.
+    box and score would be the same constant. Here every convolution but the fixed DFL one
+    gets He-normal weights and batch norms are identities; the head's last class-score
+    layers are then scaled, from one measured forward pass, to give logits of spread 1.5
+    around ``cls_bias``.
     """
     import torch
 
@@ -137,7 +138,9 @@ def export_ultralytics(
                     fan_in = module.weight.shape[1]
                     module.weight.copy_(torch.randn(module.weight.shape, generator=gen))
                     module.weight.mul_(1.5 / fan_in**0.5)
-                    module.bias.copy_(cls_bias + 0.5 * torch.randn(module.bias.shape, generator=gen))
+                    module.bias.copy_(
+                        cls_bias + 0.5 * torch.randn(module.bias.shape, generator=gen)
+                    )
     elif cls_bias is not None:
         lively_weights(model.model, cls_bias, seed)
     tag = "_".join(f"{k}{v}" for k, v in sorted(export.items())) or "default"

@@ -162,6 +162,7 @@ def letterbox(
     width, height = sizes.pop() if sizes else input_size
     blob = np.full((len(frames), 3, height, width), fill, dtype=np.float32)
     for i, (image, box) in enumerate(zip(images, geometry, strict=True)):
+        resized: NDArray[Any]
         if box.resized == box.image_size:
             resized = image
         else:

@@ -172,7 +172,9 @@ class OnnxDetector:
             raise ConfigurationError(f"rect is not available for the {self.family} family")
         if rect and not self.layout.dynamic_size:
             w, h = self.input_size
-            raise ConfigurationError(f"rect needs a dynamic input size; this one is fixed at {w}x{h}")
+            raise ConfigurationError(
+                f"rect needs a dynamic input size; this one is fixed at {w}x{h}"
+            )
         family_rect = self.family in ("ultralytics", "ultralytics-end2end")
         self.rect = self.layout.dynamic_size and (family_rect if rect is None else bool(rect))
         if self.family == "yolox":
