@@ -325,3 +325,18 @@ def test_dynamic_models_use_the_minimum_rectangle(tmp_path: Path) -> None:
     mixed, _ = detector.preprocess([FRAME, FRAME[:, :320]])  # shapes differ: full square
     assert mixed.shape == (2, 3, 640, 640)
     assert OnnxDetector(path, input_size=320).input_size == (320, 320)
+
+
+def test_ultralytics_nms_exports_run_in_passes_of_their_traced_batch(tmp_path: Path) -> None:
+    e2e = np.array([[[270, 270, 370, 370, 0.9, 1]]], np.float32)
+    args = "{'batch': 1, 'nms': True, 'dynamic': True}"
+    path = fixed_model(
+        tmp_path / "nms.onnx",
+        {"output0": e2e},
+        names_meta(3, batch="1", args=args),
+        input_shape=("batch", 3, "height", "width"),
+        output_shapes={"output0": ["batch", 300, 6]},
+    )
+    detector = OnnxDetector(path)
+    assert detector.family == "ultralytics-end2end" and detector.layout.batch == 1
+    assert [len(d) for d in detector.detect_batch([FRAME] * 3)] == [1, 1, 1]

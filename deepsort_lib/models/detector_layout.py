@@ -105,7 +105,7 @@ class DetectorLayout:
     classes: int
     names: tuple[str, ...]
     input_size: tuple[int, int]  # (width, height)
-    batch: int | None  # static batch size, None if dynamic
+    batch: int | None  # images per pass: the static batch (or an NMS export's), None if any
     score_class_columns: bool = False  # rtdetr: [..., score, class] rather than class scores
     dynamic_size: bool = False  # the image input's height and width are not fixed
     stride: int = 32  # the largest stride (Ultralytics' metadata 'stride')
@@ -161,6 +161,18 @@ def _image_dtype(type_name: str, seen: str) -> type[np.floating[Any]]:
     if type_name == "tensor(float16)":
         return np.float16
     raise ModelError(f"the image input must be float or float16, got {type_name}; {seen}")
+
+
+def _nms_export_batch(meta: dict[str, str]) -> int | None:
+    """Ultralytics ``nms=True`` exports loop over the batch they were traced with (the
+    ``batch`` export argument, 1 by default) even with a dynamic batch axis: later images of a
+    larger batch come back empty. Such models are run in passes of that size."""
+    if not is_ultralytics(meta) or "'nms': True" not in meta.get("args", ""):
+        return None
+    try:
+        return max(int(meta.get("batch", "1")), 1)
+    except ValueError:
+        return 1
 
 
 def _stride(meta: dict[str, str], seen: str) -> int:
@@ -326,7 +338,7 @@ def sniff_family(
         classes=count,
         names=tuple(names if names is not None else class_names(count)),
         input_size=size,
-        batch=static_dim(image.shape[0]),
+        batch=static_dim(image.shape[0]) or _nms_export_batch(meta),
         score_class_columns=score_class,
         dynamic_size=static_dim(image.shape[2]) is None or static_dim(image.shape[3]) is None,
         stride=_stride(meta, seen),
