@@ -9,8 +9,9 @@ Ultralytics from its yaml) on the same vtest frames, one family at a time, in on
   its LetterBox and NMS), ``batch`` = the batch size, warmed up first.
 
 Reported per family and batch size (1, 4, 8): ms per call, ms per frame, and the ratio
-``ultralytics / ours`` (> 1: we are faster). Both use onnxruntime's default threads (one per
-core). Results: ``benchmarks/results/detectors.md``.
+``ultralytics / ours`` (> 1: we are faster), medians of rounds that alternate between the two
+sides. Both use onnxruntime's default threads (one per core).
+Results: ``benchmarks/results/detectors.md``.
 
 YOLOv5 and YOLOX have no runtime installed here (neither project is on the package mirror
 with its model code), so they are timed on our side only, with their head layouts on a small
@@ -47,7 +48,7 @@ FAMILIES = {
     "yolo26n end2end": ("yolo26n.yaml", {"dynamic": True, "nms": False}),
     "rtdetr-l": ("rtdetr-l.yaml", {"dynamic": True}),
 }
-ROUNDS = {"rtdetr-l": 2}
+ROUNDS = {"rtdetr-l": 3}
 
 
 def _frames(count: int) -> list[np.ndarray]:
@@ -59,6 +60,22 @@ def _frames(count: int) -> list[np.ndarray]:
         frames.append(frame)
     capture.release()
     return frames
+
+
+def _interleaved_medians(
+    first: Callable[[], Any], second: Callable[[], Any], rounds: int
+) -> tuple[float, float]:
+    """Median seconds of each, rounds alternating (load from other processes on this shared
+    machine then falls on both sides alike); one warm-up call each."""
+    first()
+    second()
+    a, b = [], []
+    for _ in range(rounds):
+        for run, times in ((first, a), (second, b)):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+    return float(np.median(a)), float(np.median(b))
 
 
 def _median_seconds(run: Callable[[], Any], rounds: int) -> float:
@@ -94,9 +111,10 @@ def test_family_against_ultralytics(
         rounds = ROUNDS.get(family, 5)
         for batch in BATCHES:
             chunk = frames[:batch]
-            mine = _median_seconds(lambda c=chunk: ours.detect_batch(c), rounds)
-            peer = _median_seconds(
-                lambda c=chunk, b=batch: theirs.predict(c, batch=b, verbose=False), rounds
+            mine, peer = _interleaved_medians(
+                lambda c=chunk: ours.detect_batch(c),
+                lambda c=chunk, b=batch: theirs.predict(c, batch=b, verbose=False),
+                rounds,
             )
             count = sum(len(d) for d in ours.detect_batch(chunk)) / batch
             results.add(
