@@ -74,6 +74,7 @@ NOT_RUNNABLE: dict[tuple[str, str], str] = {
     ("docs/yolov3.md", 'quantize_yolo("yolov3.onnx"'): "needs yolov3.onnx and frames",
     ("docs/yolov3.md", 'fp32 = YOLOv3Detector("yolov3.onnx"'): "needs yolov3.onnx",
     ("docs/evaluation.md", 'r = evaluate_files("gt/gt.txt"'): "needs the user's gt and results",
+    ("docs/detectors.md", 'open_onnx_detector("yolo11n.onnx"'): "needs the user's exported model",
 }
 
 

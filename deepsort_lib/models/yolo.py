@@ -15,8 +15,10 @@ Three ONNX layouts are read, recognised from the model's inputs and outputs:
     pixels), scores ``[B, C, N]`` and selected indices ``[K, 3]`` (batch, class, box).
 
 The layout, class names and input size are read by :mod:`deepsort_lib.models.yolo_layout`.
-Preprocessing is Darknet's letterbox: the frame is resized with its aspect kept, centred on a
-grey (0.5) canvas of the network size, converted to RGB and scaled to [0, 1].
+Preprocessing is Darknet's letterbox (:meth:`~deepsort_lib.models.letterbox.Letterbox.fit`): the
+frame is resized with its aspect kept, centred on a grey (0.5) canvas of the network size,
+converted to RGB and scaled to [0, 1]. The other families' detector is
+:class:`~deepsort_lib.models.onnx_detector.OnnxDetector`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -32,9 +33,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.boxes import Detections
-from deepsort_lib.errors import ConfigurationError, InvalidInputError, ModelError
+from deepsort_lib.errors import ConfigurationError, ModelError
 from deepsort_lib.models.darknet import META_PREFIX
+from deepsort_lib.models.detector_layout import class_mask
 from deepsort_lib.models.frames import check_frame
+from deepsort_lib.models.letterbox import Letterbox, letterbox
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
 from deepsort_lib.models.yolo_layout import (
     names_from_metadata,
@@ -43,96 +46,6 @@ from deepsort_lib.models.yolo_layout import (
 )
 
 FloatArray = NDArray[np.float32]
-
-
-# -- letterbox ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Letterbox:
-    """Where a frame lies inside the network input after letterboxing.
-
-    ``input = image * scale + pad`` along each axis; :meth:`to_image` inverts it exactly.
-    """
-
-    image_size: tuple[int, int]  # (width, height)
-    input_size: tuple[int, int]  # (width, height)
-    resized: tuple[int, int]  # (width, height) of the resized frame inside the input
-    pad: tuple[int, int]  # (x, y) offset of the resized frame
-
-    @classmethod
-    def fit(cls, image_size: tuple[int, int], input_size: tuple[int, int]) -> Letterbox:
-        """Darknet's rule: scale the longer relative side to fit, integer sizes, centred."""
-        iw, ih = image_size
-        nw, nh = input_size
-        if iw <= 0 or ih <= 0:
-            raise InvalidInputError(f"image size must be positive, got {iw}x{ih}")
-        if nw * ih < nh * iw:  # width-limited
-            rw, rh = nw, max(1, ih * nw // iw)
-        else:
-            rw, rh = max(1, iw * nh // ih), nh
-        return cls((iw, ih), (nw, nh), (rw, rh), ((nw - rw) // 2, (nh - rh) // 2))
-
-    @property
-    def scale(self) -> tuple[float, float]:
-        """(x, y) factors from image to input pixels."""
-        return self.resized[0] / self.image_size[0], self.resized[1] / self.image_size[1]
-
-    def to_input(self, xyxy: NDArray[Any]) -> NDArray[np.float64]:
-        """Map ``(N, 4)`` xyxy boxes from image to network-input pixels."""
-        sx, sy = self.scale
-        factor = np.array([sx, sy, sx, sy])
-        offset = np.array([self.pad[0], self.pad[1], self.pad[0], self.pad[1]], dtype=np.float64)
-        out: NDArray[np.float64] = np.asarray(xyxy, dtype=np.float64) * factor + offset
-        return out
-
-    def to_image(self, xyxy: NDArray[Any]) -> NDArray[np.float64]:
-        """Map ``(N, 4)`` xyxy boxes from network-input to image pixels (not clipped)."""
-        sx, sy = self.scale
-        factor = np.array([sx, sy, sx, sy])
-        offset = np.array([self.pad[0], self.pad[1], self.pad[0], self.pad[1]], dtype=np.float64)
-        out: NDArray[np.float64] = (np.asarray(xyxy, dtype=np.float64) - offset) / factor
-        return out
-
-
-def letterbox(
-    frames: Sequence[NDArray[np.uint8]],
-    input_size: tuple[int, int],
-    fill: float = 0.5,
-) -> tuple[FloatArray, list[Letterbox]]:
-    """Letterbox BGR uint8 frames into an NCHW float32 RGB blob in [0, 1].
-
-    Parameters
-    ----------
-    frames
-        ``(H, W, 3)`` uint8 BGR images (sizes may differ).
-    input_size
-        Network input ``(width, height)``.
-    fill
-        Value of the padding (Darknet: 0.5).
-
-    Returns
-    -------
-    blob, boxes
-        ``[B, 3, height, width]`` float32 and each frame's :class:`Letterbox`.
-    """
-    width, height = input_size
-    blob = np.full((len(frames), 3, height, width), fill, dtype=np.float32)
-    geometry = []
-    for i, frame in enumerate(frames):
-        image = check_frame(frame)
-        box = Letterbox.fit((image.shape[1], image.shape[0]), input_size)
-        resized = cv2.resize(image, box.resized, interpolation=cv2.INTER_LINEAR)
-        px, py = box.pad
-        rw, rh = box.resized
-        # BGR → RGB while transposing to CHW; scale in float32.
-        np.multiply(
-            resized.transpose(2, 0, 1)[::-1],
-            np.float32(1.0 / 255.0),
-            out=blob[i, :, py : py + rh, px : px + rw],
-        )
-        geometry.append(box)
-    return blob, geometry
 
 
 # -- decoding and NMS ---------------------------------------------------------------------------
@@ -331,27 +244,7 @@ class YOLOv3Detector:
         return list(self.session.get_providers())
 
     def _resolve_classes(self, classes: Sequence[str | int] | None) -> NDArray[np.bool_] | None:
-        if classes is None:
-            return None
-        if isinstance(classes, (str, int)):
-            classes = [classes]
-        allowed = np.zeros(self.layout.classes, dtype=bool)
-        index = {n: i for i, n in enumerate(self.names)}
-        for c in classes:
-            if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-                if not 0 <= int(c) < self.layout.classes:
-                    raise ConfigurationError(
-                        f"class id {c} out of range 0..{self.layout.classes - 1}"
-                    )
-                allowed[int(c)] = True
-            elif isinstance(c, str) and c in index:
-                allowed[index[c]] = True
-            else:
-                raise ConfigurationError(
-                    f"unknown class {c!r}; the model's classes are {', '.join(self.names[:10])}"
-                    + (", ..." if len(self.names) > 10 else "")
-                )
-        return allowed
+        return class_mask(classes, self.names)
 
     def preprocess(self, frames: Sequence[NDArray[np.uint8]]) -> tuple[FloatArray, list[Letterbox]]:
         """Letterbox frames into the network's input blob."""

@@ -137,10 +137,10 @@ def build_detector(
         keep = None if classes is None else _class_ids(classes, HOGDetector.class_names)
         return detector, keep, HOGDetector.class_names
     path = _model_path(choice, "detector")
-    from deepsort_lib.models.yolo import YOLOv3Detector
+    from deepsort_lib.models.detectors import open_onnx_detector
 
     wanted = None if classes is None else [int(c) if c.isdigit() else c for c in classes]
-    yolo: Any = YOLOv3Detector(path, classes=wanted, providers=args.providers)
+    yolo: Any = open_onnx_detector(path, classes=wanted, providers=args.providers)
     names = getattr(yolo, "class_names", None) or getattr(yolo, "names", None)
     return yolo, None, (tuple(names) if names is not None else None)
 

@@ -78,7 +78,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="'hog': OpenCV's built-in HOG people detector (no download; default for videos); "
         "'public': a MOTChallenge sequence's det/det.txt (default for sequences); "
-        "or a YOLOv3 .onnx file (see deepsort-convert)",
+        "or an ONNX detector, its family recognised from the file: Ultralytics YOLOv8/11/26 or "
+        "RT-DETR, YOLOv5, YOLOX, DETR, or a YOLOv3 from deepsort-convert",
     )
     models.add_argument(
         "--encoder",
