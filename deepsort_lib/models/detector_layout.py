@@ -40,7 +40,12 @@ from numpy.typing import NDArray
 from deepsort_lib.errors import ConfigurationError, ModelError
 from deepsort_lib.models.darknet import class_names
 from deepsort_lib.models.letterbox import FitRule, Letterbox
-from deepsort_lib.models.yolo_layout import describe_session, meta_names, static_dim
+from deepsort_lib.models.yolo_layout import (
+    describe_session,
+    fixed_or_requested_size,
+    meta_names,
+    static_dim,
+)
 
 FAMILIES: tuple[str, ...] = (
     "ultralytics",
@@ -127,25 +132,9 @@ def is_ultralytics(meta: dict[str, str]) -> bool:
 def _input_size(
     shape: Sequence[Any], meta: dict[str, str], requested: int | tuple[int, int] | None
 ) -> tuple[int, int]:
-    static = (static_dim(shape[3]), static_dim(shape[2]))
-    wanted: tuple[int, int] | None = None
-    if requested is not None:
-        wanted = (
-            (int(requested), int(requested))
-            if isinstance(requested, int)
-            else (int(requested[0]), int(requested[1]))
-        )
-        if min(wanted) <= 0:
-            raise ConfigurationError(f"input_size must be positive, got {requested}")
-    if static[0] and static[1]:
-        fixed = (static[0], static[1])
-        if wanted is not None and wanted != fixed:
-            raise ConfigurationError(
-                f"the model's input is fixed at {fixed[0]}x{fixed[1]}, not {wanted[0]}x{wanted[1]}"
-            )
-        return fixed
-    if wanted is not None:
-        return wanted
+    decided = fixed_or_requested_size(shape, requested)
+    if decided is not None:
+        return decided
     if "imgsz" in meta:  # Ultralytics: [height, width]
         try:
             value = [int(v) for v in meta["imgsz"].strip("[]() ").split(",")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,10 +136,18 @@ def names_from_metadata(meta: dict[str, str], classes: int) -> list[str]:
     return names
 
 
-def resolve_input_size(
-    session: Any, layout: Layout, meta: dict[str, str], requested: Any
-) -> tuple[int, int]:
-    shape = next(i.shape for i in session.get_inputs() if i.name == layout.image_input)
+def fixed_or_requested_size(
+    shape: Sequence[Any], requested: int | tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """The ``(width, height)`` an NCHW image input runs at, when its shape or the caller
+    decides it: the model's fixed size, else ``requested`` (an int is square), else ``None``
+    (the caller reads the model's metadata or takes its default).
+
+    Raises
+    ------
+    ConfigurationError
+        For a size that is not positive, or one that a fixed-size model cannot take.
+    """
     static = (static_dim(shape[3]), static_dim(shape[2]))
     wanted: tuple[int, int] | None = None
     if requested is not None:
@@ -154,11 +162,19 @@ def resolve_input_size(
         fixed = (static[0], static[1])
         if wanted is not None and wanted != fixed:
             raise ConfigurationError(
-                f"the model's input is fixed at {fixed[0]}x{fixed[1]}, not {wanted}"
+                f"the model's input is fixed at {fixed[0]}x{fixed[1]}, not {wanted[0]}x{wanted[1]}"
             )
         return fixed
-    if wanted is not None:
-        return wanted
+    return wanted
+
+
+def resolve_input_size(
+    session: Any, layout: Layout, meta: dict[str, str], requested: Any
+) -> tuple[int, int]:
+    shape = next(i.shape for i in session.get_inputs() if i.name == layout.image_input)
+    decided = fixed_or_requested_size(shape, requested)
+    if decided is not None:
+        return decided
     for key in (META_PREFIX + "input_size", "imgsz"):
         if key in meta:
             value = json.loads(meta[key])
@@ -172,6 +188,7 @@ __all__ = [
     "DEFAULT_INPUT_SIZE",
     "Layout",
     "describe_session",
+    "fixed_or_requested_size",
     "meta_names",
     "names_from_metadata",
     "resolve_input_size",
