@@ -16,11 +16,11 @@ from deepsort_lib.cli.track_many_args import refuse_many_options
 from deepsort_lib.errors import ConfigurationError
 from deepsort_lib.io.atomic import check_output_paths
 from deepsort_lib.run.build import (
+    assemble_pipeline,
     build_counters,
     build_detector,
     build_encoder,
     build_tracker,
-    camera_motion,
     check_features_available,
     feature_kind,
     reentry_seconds,
@@ -178,7 +178,6 @@ def run_track(args: argparse.Namespace) -> int:
     args.source = args.source[0]
     from deepsort_lib.io.detection_cache import DetectionCache
     from deepsort_lib.io.video import MotSequenceSource, open_source
-    from deepsort_lib.pipeline import Pipeline
     from deepsort_lib.tracking.reentry_defaults import with_reentry
 
     _check_options(args)
@@ -196,16 +195,7 @@ def run_track(args: argparse.Namespace) -> int:
             args.max_age = max(1, round(args.max_age_seconds * (source.fps or 25.0)))
         seconds = reentry_seconds(args, feature_kind(args, source, detector))
         tracker = with_reentry(build_tracker(args), seconds, source.fps)
-        motion = camera_motion(args)
-        pipeline = Pipeline(
-            detector,
-            tracker,
-            encoder,
-            detect_every=args.detect_every,
-            min_score=args.min_score,
-            classes=keep,
-            camera_motion=motion,
-        )
+        pipeline = assemble_pipeline(args, detector, keep, encoder, tracker)
         total = source.num_frames
         if args.max_frames is not None:
             total = args.max_frames if total is None else min(total, args.max_frames)
@@ -241,7 +231,7 @@ def run_track(args: argparse.Namespace) -> int:
         frames: Any = source
         needs_frames = (
             args.output is not None
-            or motion is not None
+            or pipeline.camera_motion is not None
             or (encoder is not None and getattr(cache, "feature_dim", None) is None)
         )
         if cache is not None and not needs_frames:

@@ -204,11 +204,18 @@ def camera_motion(args: argparse.Namespace) -> Any:
 def build_pipeline(args: argparse.Namespace, source: FrameSource) -> Any:
     """The :class:`~deepsort_lib.pipeline.Pipeline` a run builds for ``source`` (no
     re-entry memory: callers that want one wrap the tracker themselves)."""
+    detector, keep, _names = build_detector(args, source)
+    return assemble_pipeline(args, detector, keep, build_encoder(args), build_tracker(args))
+
+
+def assemble_pipeline(
+    args: argparse.Namespace, detector: Any, keep: list[int] | None, encoder: Any, tracker: Any
+) -> Any:
+    """The :class:`~deepsort_lib.pipeline.Pipeline` of a run around parts already built
+    (``keep``: the class ids :func:`build_detector` returned), with the run's detection
+    interval, score floor and camera motion."""
     from deepsort_lib.pipeline import Pipeline
 
-    detector, keep, _names = build_detector(args, source)
-    encoder = build_encoder(args)
-    tracker = build_tracker(args)
     return Pipeline(
         detector,
         tracker,
@@ -289,6 +296,7 @@ def reentry_seconds(args: argparse.Namespace, features: str) -> float | None:
 __all__ = [
     "BUILTIN_MODELS",
     "PUBLIC",
+    "assemble_pipeline",
     "build_counters",
     "build_detector",
     "build_encoder",
