@@ -44,6 +44,16 @@ def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
 # Feature models: identities(rng, n, like) -> params; sample(rng, who, frame, camera) -> (m, D)
 
 
+def _make_lookalikes(
+    vectors: NDArray[np.float64], like: list[int], distance: float, rng: np.random.Generator
+) -> None:
+    """In place: row ``i`` becomes a unit vector ``distance`` (a random unit direction)
+    away from row ``like[i]``, for every ``like[i] >= 0`` (the look-alike newcomers)."""
+    for i, j in enumerate(like):
+        if j >= 0:
+            vectors[i] = _unit(vectors[j] + distance * _unit(rng.normal(size=vectors.shape[1])))
+
+
 class FeatureModel:
     """Base: ``identities`` makes per-person parameters (``like[i]`` = index of the person
     person ``i`` is a near-duplicate of, or -1); ``sample`` draws features."""
@@ -78,9 +88,7 @@ class PoseModes(FeatureModel):
     def identities(self, rng: np.random.Generator, like: list[int]) -> None:
         n, d = len(like), self.dim
         centres = _unit(rng.normal(size=(n, d)))
-        for i, j in enumerate(like):
-            if j >= 0:
-                centres[i] = _unit(centres[j] + self.lookalike_distance * _unit(rng.normal(size=d)))
+        _make_lookalikes(centres, like, self.lookalike_distance, rng)
         self.modes = _unit(
             centres[:, None, :] + self.mode_spread * _unit(rng.normal(size=(n, 3, d)))
         )
@@ -119,11 +127,7 @@ class DriftLight(FeatureModel):
     def identities(self, rng: np.random.Generator, like: list[int]) -> None:
         n, d = len(like), self.dim
         self.base = _unit(rng.normal(size=(n, d)))
-        for i, j in enumerate(like):
-            if j >= 0:
-                self.base[i] = _unit(
-                    self.base[j] + self.lookalike_distance * _unit(rng.normal(size=d))
-                )
+        _make_lookalikes(self.base, like, self.lookalike_distance, rng)
         self.offset = np.zeros((n, d))
         self.lights = _unit(rng.normal(size=(4, d)))
         self.last = -1
@@ -157,11 +161,7 @@ class HeavyTail(FeatureModel):
     def identities(self, rng: np.random.Generator, like: list[int]) -> None:
         n, d = len(like), self.dim
         self.base = _unit(rng.normal(size=(n, d)))
-        for i, j in enumerate(like):
-            if j >= 0:
-                self.base[i] = _unit(
-                    self.base[j] + self.lookalike_distance * _unit(rng.normal(size=d))
-                )
+        _make_lookalikes(self.base, like, self.lookalike_distance, rng)
 
     def sample(
         self, rng: np.random.Generator, who: NDArray[np.int64], frame: int, camera: int
@@ -194,11 +194,7 @@ class UniformCrowd(FeatureModel):
         centres = _unit(rng.normal(size=(self.outfits, d)))
         pick = rng.integers(0, self.outfits, size=n)
         self.base = _unit(centres[pick] + self.spread * _unit(rng.normal(size=(n, d))))
-        for i, j in enumerate(like):
-            if j >= 0:
-                self.base[i] = _unit(
-                    self.base[j] + self.lookalike_distance * _unit(rng.normal(size=d))
-                )
+        _make_lookalikes(self.base, like, self.lookalike_distance, rng)
 
     def sample(
         self, rng: np.random.Generator, who: NDArray[np.int64], frame: int, camera: int
