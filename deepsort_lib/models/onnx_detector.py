@@ -39,7 +39,7 @@ from deepsort_lib.models.detector_layout import (
 from deepsort_lib.models.frames import check_frame
 from deepsort_lib.models.letterbox import Letterbox, letterbox
 from deepsort_lib.models.runtime import ProviderSpec, create_session, model_metadata
-from deepsort_lib.models.yolo import nms
+from deepsort_lib.models.yolo import check_detection_thresholds, nms
 
 FloatArray = NDArray[np.float32]
 #: Ultralytics' and YOLOv5's cap on boxes entering NMS (highest scores kept).
@@ -135,12 +135,7 @@ class OnnxDetector:
         threads: int | None = None,
         allow_spinning: bool = True,
     ) -> None:
-        for name, value in (
-            ("score_threshold", score_threshold),
-            ("nms_iou_threshold", nms_iou_threshold),
-        ):
-            if value is not None and not 0.0 <= float(value) <= 1.0:
-                raise ConfigurationError(f"{name} must be in [0, 1], got {value}")
+        check_detection_thresholds(score_threshold, nms_iou_threshold)
         if int(max_detections) < 1:
             raise ConfigurationError(f"max_detections must be >= 1, got {max_detections}")
         self.session = (

@@ -106,6 +106,19 @@ def decode_raw_head(
     return [out[bi == k] for k in range(b)]
 
 
+def check_detection_thresholds(
+    score_threshold: float | None, nms_iou_threshold: float | None
+) -> None:
+    """Raise :class:`~deepsort_lib.errors.ConfigurationError` unless each threshold given
+    (``None``: the detector's family default) is in [0, 1]."""
+    for name, value in (
+        ("score_threshold", score_threshold),
+        ("nms_iou_threshold", nms_iou_threshold),
+    ):
+        if value is not None and not 0.0 <= float(value) <= 1.0:
+            raise ConfigurationError(f"{name} must be in [0, 1], got {value}")
+
+
 def nms(
     xyxy: NDArray[Any], scores: NDArray[Any], class_ids: NDArray[Any], iou_threshold: float
 ) -> NDArray[np.int64]:
@@ -213,12 +226,7 @@ class YOLOv3Detector:
         threads: int | None = None,
         allow_spinning: bool = True,
     ) -> None:
-        for name, value in (
-            ("score_threshold", score_threshold),
-            ("nms_iou_threshold", nms_iou_threshold),
-        ):
-            if not 0.0 <= float(value) <= 1.0:
-                raise ConfigurationError(f"{name} must be in [0, 1], got {value}")
+        check_detection_thresholds(score_threshold, nms_iou_threshold)
         self.score_threshold = float(score_threshold)
         self.nms_iou_threshold = float(nms_iou_threshold)
         self.session = create_session(
@@ -325,6 +333,7 @@ class YOLOv3Detector:
 __all__ = [
     "Letterbox",
     "YOLOv3Detector",
+    "check_detection_thresholds",
     "decode_raw_head",
     "finish",
     "letterbox",
