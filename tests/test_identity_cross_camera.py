@@ -4,6 +4,7 @@ cross-camera threshold, plus a colour-cast offset learned online (bounded, saved
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,10 +31,10 @@ def _pair_at(rng: np.random.Generator, distance: float) -> tuple[np.ndarray, np.
     return a[None], _unit(c * a + np.sqrt(1 - c * c) * o)[None]
 
 
-def _tight_memory(**kw: float) -> IdentityMemory:
+def _tight_memory(**kw: Any) -> IdentityMemory:
     """A memory calibrated on a scene with a tight same-identity spread (~0.01)."""
     rng = np.random.default_rng(0)
-    memory = IdentityMemory(**kw)  # type: ignore[arg-type]
+    memory = IdentityMemory(**kw)
     memory.observe_distances(rng.uniform(0.005, 0.01, 200), rng.uniform(0.6, 1.0, 200))
     assert memory.threshold < 0.02
     return memory
@@ -91,7 +92,7 @@ def test_the_learned_offset_loosens_cross_camera_beyond_the_floor_but_at_most_do
 
 def test_a_memory_matching_across_cameras_feeds_the_offset() -> None:
     rng = np.random.default_rng(4)
-    memory = _tight_memory()
+    memory = _tight_memory(learn_camera_cast=False)
     assert memory.calibration is not None
     for _ in range(12):
         lost, new = _pair_at(rng, 0.1)
@@ -104,6 +105,13 @@ def test_a_memory_matching_across_cameras_feeds_the_offset() -> None:
     lost, new = _pair_at(rng, 0.1)
     _ask(memory, lost, new, "a")
     assert len(memory.calibration.cross_best) == 12
+    # With the camera cast learned (after its first 4 links), the pair's asks no longer
+    # measure the raw cast's size.
+    learning = _tight_memory()
+    assert learning.calibration is not None
+    for _ in range(12):
+        _ask(learning, *_pair_at(rng, 0.1), "b")
+    assert len(learning.calibration.cross_best) == 4
 
 
 def test_the_learned_offset_is_saved_and_restored(tmp_path: Path) -> None:

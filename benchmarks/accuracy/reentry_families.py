@@ -19,11 +19,15 @@ Trackers (each inner tracker ``Tracker.from_preset(preset)``):
 * ``default``: ``ReentryTracker(tracker, fps=fps)``: today's library defaults;
 * ``default, cross +0.05`` (two cameras only): the defaults with
   ``IdentityMemory(cross_camera_max_cosine_distance=0.30)``: across cameras at least 0.30
-  (the default's floor is 0.25), the calibrated threshold plus the learned cast above it.
+  (the default's floor is 0.25), the calibrated threshold plus the learned cast above it;
+* ``default, no cast`` (two cameras only): the defaults with
+  ``IdentityMemory(learn_camera_cast=False)``: what the learned camera cast adds.
 
 Cross-camera rows run two cameras through one
 :class:`~deepsort_lib.streams.identity.SharedIdentityStreams` (returners come back and
-newcomers appear in camera 1, with its own colour cast).
+newcomers appear in camera 1, with its own colour cast). ``two cameras, long`` is the same on
+:func:`~benchmarks.accuracy.reentry_scenes.long_version` of the family (20 returners away
+2-40 s): the memory has linked enough people to have learned the cast.
 
 Scores as in :mod:`benchmarks.accuracy.reentry` (:func:`~benchmarks.accuracy.gaps.reentry_counts`).
 """
@@ -44,7 +48,13 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from benchmarks.accuracy.gaps import Segments, reentry_counts
-from benchmarks.accuracy.reentry_scenes import FAMILIES, HELD_OUT, Scene, build_scene
+from benchmarks.accuracy.reentry_scenes import (
+    FAMILIES,
+    HELD_OUT,
+    Scene,
+    build_scene,
+    long_version,
+)
 from benchmarks.accuracy.run import RESULTS_DIR
 from deepsort_lib.evaluation import OVERALL, evaluate_sequences
 from deepsort_lib.io.atomic import AtomicFile
@@ -75,6 +85,14 @@ TRACKERS: dict[str, Callable[[str, float], Any]] = {
 #: Two-camera rows only: the defaults with a cross-camera floor of 0.30 instead of 0.25 (what a
 #: user who measured their cameras' colour cast would set).
 CROSS_ALLOWANCE = "default, cross +0.05"
+#: Two-camera rows only: the defaults without the learned camera cast.
+NO_CAST = "default, no cast"
+#: Two-camera memories of the rows that are not library defaults.
+CROSS_MEMORIES: dict[str, Callable[[], IdentityMemory]] = {
+    "fixed": fixed_memory,
+    CROSS_ALLOWANCE: lambda: IdentityMemory(cross_camera_max_cosine_distance=0.30),
+    NO_CAST: lambda: IdentityMemory(learn_camera_cast=False),
+}
 
 
 def _run(tracker: Any, frames: Sequence[tuple[int, Any]]) -> Rows:
@@ -195,21 +213,27 @@ def run(
         family = FAMILIES[fam]
         for seed in seeds:
             scene = build_scene(family, seed)
-            scene2 = build_scene(family, seed, cameras=2) if cameras else None
+            two = {}
+            if cameras:
+                two["two cameras"] = build_scene(family, seed, cameras=2)
+                two["two cameras, long"] = build_scene(long_version(family), seed, cameras=2)
             for preset in presets:
-                for name in [*trackers, CROSS_ALLOWANCE]:
-                    settings = [] if name == CROSS_ALLOWANCE else [("one camera", scene)]
-                    if scene2 is not None and name != "plain":
-                        settings.append(("two cameras", scene2))
+                for name in [*trackers, CROSS_ALLOWANCE, NO_CAST]:
+                    one = name in TRACKERS
+                    settings = [("one camera", scene)] if one else []
+                    if name != "plain":
+                        settings += [
+                            (setting, sc)
+                            for setting, sc in two.items()
+                            if not setting.endswith("long") or name in ("default", NO_CAST)
+                        ]
                     for setting, sc in settings:
                         t0 = time.perf_counter()
                         if setting == "one camera":
                             counts, gt, res = one_camera(sc, TRACKERS[name](preset, sc.fps))
                         else:
-                            mem = fixed_memory() if name == "fixed" else None
-                            if name == CROSS_ALLOWANCE:
-                                mem = IdentityMemory(cross_camera_max_cosine_distance=0.30)
-                            counts, gt, res = two_cameras(sc, preset, mem)
+                            make = CROSS_MEMORIES.get(name)
+                            counts, gt, res = two_cameras(sc, preset, make() if make else None)
                         idf1 = evaluate_sequences({"s": (gt, res)})[OVERALL].idf1
                         row = acc.setdefault(
                             (fam, setting, preset, name),

@@ -206,11 +206,23 @@ class DistanceCalibration:
         plus the cast. The offset is ``quantile(cross_best, cross_quantile) - median(same)``,
         clipped to ``[0, upper - lower]``."""
         enough = max(self.min_samples // 2, 1)
-        if len(self.cross_best) < enough or len(self.same) < self.min_samples:
+        typical = self.same_median()
+        if len(self.cross_best) < enough or typical is None:
             return None
         low = float(np.quantile(self.cross_best.sample(), self.cross_quantile))
-        typical = float(np.median(self.same.sample()))
         return float(np.clip(low - typical, 0.0, self.upper - self.lower))
+
+    def same_spread(self) -> float | None:
+        """The ``same_quantile`` of same-identity distances (``None`` until ``min_samples``)."""
+        if len(self.same) < self.min_samples:
+            return None
+        return float(np.quantile(self.same.sample(), self.same_quantile))
+
+    def same_median(self) -> float | None:
+        """The median same-identity distance (``None`` until ``min_samples``)."""
+        if len(self.same) < self.min_samples:
+            return None
+        return float(np.median(self.same.sample()))
 
     @property
     def threshold(self) -> float:

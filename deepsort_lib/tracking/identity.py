@@ -53,6 +53,7 @@ from scipy.optimize import linear_sum_assignment
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.calibration import DistanceCalibration
+from deepsort_lib.tracking.camera_cast import CameraCast
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -143,6 +144,10 @@ class IdentityMemory:
     calibrate
         Calibrate the threshold online (see the module docstring); or a
         :class:`~deepsort_lib.tracking.calibration.DistanceCalibration` to use.
+    learn_camera_cast
+        With calibration, learn each camera pair's cast from the people linked across it
+        and compare cross-camera pairs with it taken off
+        (:mod:`~deepsort_lib.tracking.camera_cast`).
 
     Notes
     -----
@@ -163,6 +168,7 @@ class IdentityMemory:
         position_slack: float = 1.0,
         min_transit: float = 0.0,
         calibrate: bool | DistanceCalibration = True,
+        learn_camera_cast: bool = True,
     ) -> None:
         checks = {
             "retention": retention,
@@ -195,6 +201,11 @@ class IdentityMemory:
             self.calibration = calibrate
         else:
             self.calibration = DistanceCalibration(self.max_cosine_distance) if calibrate else None
+        self.learn_camera_cast = bool(learn_camera_cast)
+        #: The cameras' learned casts (with calibration only: a fixed memory stays fixed).
+        self.camera_cast: CameraCast | None = (
+            CameraCast() if self.calibration and self.learn_camera_cast else None
+        )
         self._entries: OrderedDict[int, LostIdentity] = OrderedDict()
         self._next_id = 1
         self._lock = threading.Lock()
@@ -330,18 +341,29 @@ class IdentityMemory:
                 if c < len(entries) and cost[r, c] < _INFEASIBLE:
                     result[r] = entries[c].global_id
                     del self._entries[entries[c].global_id]
+                    self._learn_cast(entries[c], queries[r])
         return result
+
+    def _learn_cast(self, entry: LostIdentity, query: IdentityQuery) -> None:
+        """A cross-camera link teaches the pair's cast (whole-track means, row 0)."""
+        if self.camera_cast is None or entry.camera == query.camera:
+            return
+        if len(entry.summary) and len(query.summary):
+            self.camera_cast.learn(entry.camera, query.camera, entry.summary[0], query.summary[0])
 
     def _learn_cross(
         self, queries: list[IdentityQuery], entries: list[LostIdentity], cost: FloatArray
     ) -> None:
-        """Feed the calibration each query's nearest feasible cross-camera distance."""
+        """Feed the calibration each query's nearest feasible cross-camera distance, over
+        the camera pairs whose cast is not learned yet (it measures the cast's size)."""
         if self.calibration is None:
             return
         q_cam = np.array([q.camera for q in queries], dtype=object)
         e_cam = np.array([e.camera for e in entries], dtype=object)
-        cross = np.where(q_cam[:, None] != e_cam[None, :], cost, _INFEASIBLE).min(axis=1)
-        self.calibration.add_cross_best(cross[cross < _INFEASIBLE])
+        cross = q_cam[:, None] != e_cam[None, :]
+        corrected = _pairs_of(self._casts(q_cam, e_cam, cross & (cost < _INFEASIBLE)), q_cam, e_cam)
+        raw = np.where(cross & ~corrected, cost, _INFEASIBLE).min(axis=1)
+        self.calibration.add_cross_best(raw[raw < _INFEASIBLE])
 
     def cost_matrix(
         self, queries: list[IdentityQuery], entries: list[LostIdentity]
@@ -372,24 +394,8 @@ class IdentityMemory:
         if self.max_speed is not None:
             reach = self.position_slack + self.max_speed * np.maximum(gap, 0)
             feasible &= np.where(same_cam, dist / heights <= reach, True)
-        if self.calibration is None:
-            limit = np.where(
-                same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
-            ).astype(np.float64)
-        else:
-            limit = self.calibration.thresholds(np.maximum(gap, 0.0))
-            # Across cameras: the calibrated threshold plus the colour cast learned between
-            # cameras (at most the threshold itself: the cast may at most double it), or the
-            # configured allowance until learned; never tighter than the configured
-            # cross-camera threshold (the calibration alone sees no cast).
-            learned = self.calibration.cross_offset()
-            extra = (
-                self.cross_camera_max_cosine_distance - self.max_cosine_distance
-                if learned is None
-                else np.minimum(learned, limit)
-            )
-            cross = np.maximum(limit + extra, self.cross_camera_max_cosine_distance)
-            limit = np.where(same_cam, limit, np.clip(cross, 0.0, 2.0))
+        casts = self._casts(q_cam, e_cam, feasible & ~same_cam)
+        limit = self._limits(np.maximum(gap, 0.0), same_cam, q_cam, e_cam, casts)
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
         dims = {r.shape[1] for r in q_rows + e_rows if r.size}
@@ -404,6 +410,15 @@ class IdentityMemory:
         q_all = np.concatenate([r for r in q_rows if r.size])
         e_all = np.concatenate([r for r in e_rows if r.size])
         sim = np.matmul(q_all, e_all.T).astype(np.float64)
+        for (entry_camera, query_camera), shift in casts.items():
+            _take_off_cast(
+                sim,
+                q_all,
+                e_all,
+                q_cam[q_owner] == query_camera,
+                e_cam[e_owner] == entry_camera,
+                shift,
+            )
         # Each summary row of the lost identity (whole track, recent frames) must be matched
         # by some row of the query: the pair's similarity is the worst of the entry rows'
         # best similarities. A track that switched people has two rows far apart and so
@@ -416,6 +431,90 @@ class IdentityMemory:
         ok = feasible & np.isfinite(distance)
         cost[ok] = distance[ok]
         return cost, limit
+
+    def _casts(
+        self, q_cam: NDArray[np.object_], e_cam: NDArray[np.object_], cross: NDArray[np.bool_]
+    ) -> dict[tuple[str, str], FloatArray]:
+        """The learned cast of each (entry camera, query camera) pair among ``cross`` pairs."""
+        if self.camera_cast is None:
+            return {}
+        pairs = {(str(e_cam[j]), str(q_cam[i])) for i, j in zip(*np.nonzero(cross), strict=True)}
+        out = {}
+        for entry_camera, query_camera in pairs:
+            shift = self._cast_shift(entry_camera, query_camera)
+            if shift is not None:
+                out[(entry_camera, query_camera)] = shift
+        return out
+
+    def _cast_shift(self, entry_camera: str, query_camera: str) -> FloatArray | None:
+        """The pair's learned cast (``None`` without one)."""
+        if self.camera_cast is None:
+            return None
+        return self.camera_cast.shift(entry_camera, query_camera)
+
+    def _limits(
+        self,
+        gap: FloatArray,
+        same_cam: NDArray[np.bool_],
+        q_cam: NDArray[np.object_],
+        e_cam: NDArray[np.object_],
+        casts: dict[tuple[str, str], FloatArray],
+    ) -> FloatArray:
+        """Each pair's acceptance threshold (see the module docstring)."""
+        if self.calibration is None:
+            fixed: FloatArray = np.where(
+                same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
+            ).astype(np.float64)
+            return fixed
+        limit = self.calibration.thresholds(gap)
+        # Across cameras, until the pair's cast is learned: the calibrated threshold plus the
+        # cast's size learned between cameras (at most the threshold itself: the cast may at
+        # most double it), or the configured allowance until learned; never tighter than the
+        # configured cross-camera threshold (the calibration alone sees no cast).
+        learned = self.calibration.cross_offset()
+        extra = (
+            self.cross_camera_max_cosine_distance - self.max_cosine_distance
+            if learned is None
+            else np.minimum(learned, limit)
+        )
+        cross = np.clip(np.maximum(limit + extra, self.cross_camera_max_cosine_distance), 0, 2)
+        if casts:
+            # With the pair's cast taken off, a traveller is as close as within one camera.
+            cross = np.where(_pairs_of(casts, q_cam, e_cam), limit, cross)
+        out: FloatArray = np.where(same_cam, limit, cross)
+        return out
+
+
+def _pairs_of(
+    casts: dict[tuple[str, str], FloatArray],
+    q_cam: NDArray[np.object_],
+    e_cam: NDArray[np.object_],
+) -> NDArray[np.bool_]:
+    """``(Q, E)``: whether the pair's (entry camera, query camera) has a cast in ``casts``."""
+    out = np.zeros((len(q_cam), len(e_cam)), bool)
+    for entry_camera, query_camera in casts:
+        out |= (q_cam == query_camera)[:, None] & (e_cam == entry_camera)[None, :]
+    return out
+
+
+def _take_off_cast(
+    sim: FloatArray,
+    q_rows: Float32Array,
+    e_rows: Float32Array,
+    q_in: NDArray[np.bool_],
+    e_in: NDArray[np.bool_],
+    shift: FloatArray,
+) -> None:
+    """Cosine similarities of the ``q_in`` x ``e_in`` block recomputed with ``shift`` taken
+    off the (unit) query rows: ``(q - c) . e / |q - c|``."""
+    qi, ej = np.flatnonzero(q_in), np.flatnonzero(e_in)
+    if not (len(qi) and len(ej)):
+        return
+    q = q_rows[qi].astype(np.float64)
+    e = e_rows[ej].astype(np.float64)
+    norm = np.sqrt(np.maximum(1.0 - 2.0 * (q @ shift) + float(shift @ shift), 1e-12))
+    block = (sim[np.ix_(qi, ej)] - (e @ shift)[None, :]) / norm[:, None]
+    sim[np.ix_(qi, ej)] = block
 
 
 __all__ = ["IdentityMemory", "IdentityQuery", "LostIdentity"]

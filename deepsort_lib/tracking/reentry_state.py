@@ -13,7 +13,8 @@ Layouts (version 1)::
      "entries": {"global_ids": (E,), "cameras": [str] * E, "class_ids": (E,),
                  "last_times": (E,), "last_tlwh": (E, 4), "summary_rows": (E,),
                  "summaries": (sum of rows, D)},
-     "calibration": DistanceCalibration.state_dict() or None}
+     "calibration": DistanceCalibration.state_dict() or None,
+     "camera_cast": CameraCast.state_dict() or None}
 
     {"format": "deepsort_lib.reentry", "version": 1,
      "tracker": the inner tracker's state_dict(), "memory": the memory's state (above),
@@ -22,8 +23,9 @@ Layouts (version 1)::
 
 Additions read with defaults, so files written before them still load: the memory's
 ``"calibration"`` (absent: a memory with the settings' defaults and a fresh calibration;
-``None``: no calibration), ``"max_speed": None`` (no motion gate), and per track
-``"pending"`` (absent: ``False``) and ``"snapshots"`` (absent: none).
+``None``: no calibration), ``"camera_cast"`` (absent: no cast learned yet), ``"max_speed":
+None`` (no motion gate), and per track ``"pending"`` (absent: ``False``) and
+``"snapshots"`` (absent: none).
 
 This module knows the parts (memory, one followed track, the wrapper's header); the wrapper
 (:meth:`deepsort_lib.tracking.reentry.ReentryTracker.state_dict`) assembles them.
@@ -40,6 +42,7 @@ import numpy as np
 
 from deepsort_lib.errors import ConfigurationError, StateError
 from deepsort_lib.tracking.calibration import DistanceCalibration
+from deepsort_lib.tracking.camera_cast import CameraCast
 from deepsort_lib.tracking.identity import IdentityMemory, LostIdentity
 from deepsort_lib.tracking.state import STATE_VERSION, check_header, entry_of
 from deepsort_lib.tracking.track_appearance import SNAPSHOTS, Observation, TrackAppearance
@@ -57,6 +60,7 @@ _MEMORY_SETTINGS = (
     "max_speed",
     "position_slack",
     "min_transit",
+    "learn_camera_cast",
 )
 # TrackAppearance fields saved as they are (numbers, None or arrays); the two deques are
 # saved as arrays of their observations.
@@ -90,6 +94,7 @@ def memory_state(memory: IdentityMemory) -> dict[str, Any]:
             "summaries": (np.concatenate(summaries) if summaries else np.zeros((0, 0), np.float32)),
         },
         "calibration": None if memory.calibration is None else memory.calibration.state_dict(),
+        "camera_cast": None if memory.camera_cast is None else memory.camera_cast.state_dict(),
     }
 
 
@@ -135,6 +140,9 @@ def restore_memory(state: object) -> IdentityMemory:
                 LostIdentity(int(gid), str(camera), int(class_id), float(last_time), tlwh, summary)
             )
         memory.continue_ids_from(int(entry_of(header, "next_id")))
+        saved_cast = header.get("camera_cast")
+        if saved_cast is not None and memory.calibration is not None:
+            memory.camera_cast = CameraCast.from_state(saved_cast)
     except StateError:
         raise
     except (ConfigurationError, KeyError, TypeError, ValueError) as exc:

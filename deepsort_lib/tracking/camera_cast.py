@@ -1,0 +1,195 @@
+"""A camera's cast in feature space, learned from the people linked across cameras.
+
+Each camera shifts the features its people get: its own light, white balance, viewpoint and
+background move every feature of that camera in a common direction (re-identification work
+calls it *camera bias* and removes it per camera, e.g. with camera-wise batch normalisation,
+Zhuang et al., ECCV 2020). Across two cameras, the distance between two views of one person is
+then the within-camera distance *plus* the cast, and a look-alike may sit as close as the
+traveller: no threshold on raw distances separates them.
+
+:class:`CameraCast` estimates, per pair of cameras, the cast as a vector: a robust mean
+(:func:`robust_mean`) over the latest ``links_kept`` people linked across that pair of
+``unit(feature in camera b) - unit(feature in camera a)``. Each link's identity cancels in the
+difference; what remains is the cast plus noise, and the links of one cast agree while a wrong
+link (a look-alike taken for the traveller) is off in its own direction. From ``min_links``
+links on, the memory compares a query of camera ``b`` with a lost identity of camera ``a``
+with the cast taken off (:meth:`CameraCast.shift`), under its same-camera threshold: the
+traveller is then as close as within one camera, the look-alike as far.
+
+A link is a cross-camera match the memory accepted; the first ``min_links`` of a pair are
+judged without the correction (under the memory's configured cross-camera threshold).
+
+Failure modes (documented in docs/identity.md):
+
+* *Warm-up*: until a pair has ``min_links`` links, its cross-camera matches are judged as
+  before, look-alikes included; a scene shorter than that never gets the correction.
+* *Wrong early links*: most of the first links wrong biases the cast until later links
+  outnumber them (the robust mean takes the half of the links nearest their medoid).
+* *A cast that is not a translation* (a camera looking down on people changes the features'
+  shape, not only their place): the corrected distance of a traveller stays large and the
+  pair is refused; ``IdentityMemory(learn_camera_cast=False)`` keeps the raw rule.
+
+Cost: per camera pair with links, ``links_kept`` ``D``-vectors; the cast is recomputed
+(``O(links_kept^2 D)``) only after a new link.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from deepsort_lib.errors import ConfigurationError, StateError
+
+FloatArray = NDArray[np.float64]
+Float32Array = NDArray[np.float32]
+
+
+class CameraCast:
+    """Per camera pair, the learned feature shift from one camera to the other.
+
+    Parameters
+    ----------
+    min_links
+        Links across a pair of cameras before its cast is used.
+    links_kept
+        Latest links kept per pair, the cast's sample.
+    """
+
+    def __init__(self, min_links: int = 4, links_kept: int = 20) -> None:
+        for name, value in (("min_links", min_links), ("links_kept", links_kept)):
+            if int(value) != value or value < 1:
+                raise ConfigurationError(f"{name} must be a positive integer, got {value}")
+        self.min_links = int(min_links)
+        self.links_kept = int(links_kept)
+        #: Per pair ``(a, b)`` with ``a < b``: the latest links' ``unit(b) - unit(a)``.
+        self._differences: dict[tuple[str, str], deque[Float32Array]] = {}
+        self._links: dict[tuple[str, str], int] = {}
+        self._casts: dict[tuple[str, str], FloatArray] = {}
+
+    def links(self, camera_a: str, camera_b: str) -> int:
+        """How many links between the two cameras have been learned from."""
+        return self._links.get(_key(camera_a, camera_b)[0], 0)
+
+    def shift(self, entry_camera: str, query_camera: str) -> FloatArray | None:
+        """The vector to take off a ``query_camera`` feature before comparing it with an
+        ``entry_camera`` feature (``None`` until the pair has ``min_links`` links, and within
+        one camera)."""
+        if entry_camera == query_camera:
+            return None
+        key, sign = _key(entry_camera, query_camera)
+        if self._links.get(key, 0) < self.min_links:
+            return None
+        if key not in self._casts:
+            self._casts[key] = robust_mean(np.asarray(self._differences[key], np.float64))
+        out: FloatArray = sign * self._casts[key]
+        return out
+
+    def learn(
+        self,
+        entry_camera: str,
+        query_camera: str,
+        entry_feature: ArrayLike,
+        query_feature: ArrayLike,
+    ) -> None:
+        """Learn from one link: a person last seen in ``entry_camera`` with ``entry_feature``
+        and found in ``query_camera`` with ``query_feature``. Links within one camera and
+        non-finite or zero features are ignored."""
+        if entry_camera == query_camera:
+            return
+        e = _unit(np.asarray(entry_feature, np.float64).ravel())
+        q = _unit(np.asarray(query_feature, np.float64).ravel())
+        if e is None or q is None or e.shape != q.shape:
+            return
+        key, sign = _key(entry_camera, query_camera)
+        kept = self._differences.setdefault(key, deque(maxlen=self.links_kept))
+        if kept and kept[0].shape != e.shape:
+            return  # another feature length than the links so far: not comparable
+        kept.append((sign * (q - e)).astype(np.float32))
+        self._links[key] = self._links.get(key, 0) + 1
+        self._casts.pop(key, None)
+
+    # -- saved state ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Settings and each pair's kept links, as plain arrays."""
+        keys = sorted(self._differences)
+        rows = [np.asarray(self._differences[k], np.float32) for k in keys]
+        dim = rows[0].shape[1] if rows else 0
+        return {
+            "settings": {"min_links": self.min_links, "links_kept": self.links_kept},
+            "pairs": [list(k) for k in keys],
+            "kept": np.asarray([len(r) for r in rows], np.int64),
+            "differences": np.concatenate(rows) if rows else np.zeros((0, dim), np.float32),
+            "links": np.asarray([self._links[k] for k in keys], np.int64),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> CameraCast:
+        """The cast saved by :meth:`state_dict`.
+
+        Raises
+        ------
+        StateError
+            If the state is corrupt.
+        """
+        try:
+            out = cls(**dict(state["settings"]))
+            pairs = [tuple(str(c) for c in p) for p in state["pairs"]]
+            kept = np.asarray(state["kept"], np.int64).ravel()
+            differences = np.asarray(state["differences"], np.float32)
+            links = np.asarray(state["links"], np.int64).ravel()
+            if not len(pairs) == len(kept) == len(links):
+                raise StateError("camera cast state: pairs and links do not pair up")
+            if differences.ndim != 2 or len(differences) != kept.sum():
+                raise StateError("camera cast state: the links kept do not add up")
+            if any(len(p) != 2 or p[0] >= p[1] for p in pairs):
+                raise StateError("camera cast state: a pair is not two cameras in order")
+            if (kept < 1).any() or (kept > out.links_kept).any() or (links < kept).any():
+                raise StateError("camera cast state: a pair's link count is out of range")
+            if not np.isfinite(differences).all():
+                raise StateError("camera cast state: a link is not finite")
+            starts = np.concatenate([[0], np.cumsum(kept)])
+            for i, p in enumerate(pairs):
+                key = (p[0], p[1])
+                rows = differences[starts[i] : starts[i + 1]]
+                out._differences[key] = deque(rows.copy(), maxlen=out.links_kept)
+                out._links[key] = int(links[i])
+        except StateError:
+            raise
+        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"camera cast state is corrupt: {exc}") from None
+        return out
+
+
+def robust_mean(rows: FloatArray) -> FloatArray:
+    """The mean of the half of ``rows`` nearest their medoid (the row with the smallest
+    summed distance to the others): links of one cast agree, wrong links (look-alikes, each
+    off in its own direction) do not, so a minority of them does not move it."""
+    if len(rows) <= 2:
+        out: FloatArray = rows.mean(axis=0)
+        return out
+    sq = np.einsum("ij,ij->i", rows, rows)
+    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * rows @ rows.T, 0.0))
+    medoid = int(np.argmin(dist.sum(axis=1)))
+    nearest = np.argsort(dist[medoid], kind="stable")[: max(2, (len(rows) + 1) // 2)]
+    mean: FloatArray = rows[nearest].mean(axis=0)
+    return mean
+
+
+def _key(entry_camera: str, query_camera: str) -> tuple[tuple[str, str], float]:
+    """The pair's key (cameras in order) and the sign of ``query - entry`` in its terms."""
+    if entry_camera < query_camera:
+        return (entry_camera, query_camera), 1.0
+    return (query_camera, entry_camera), -1.0
+
+
+def _unit(x: FloatArray) -> FloatArray | None:
+    norm = float(np.sqrt(x @ x)) if np.isfinite(x).all() else 0.0
+    return x / norm if norm > 0 else None
+
+
+__all__ = ["CameraCast", "robust_mean"]

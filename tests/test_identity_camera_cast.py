@@ -1,0 +1,212 @@
+"""The cameras' casts learned from cross-camera links: the cast is learned per pair, robust
+to wrong links, follows a change, is saved/restored, and lets the memory refuse a look-alike
+that the raw cross-camera distance cannot tell from the traveller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepsort_lib.errors import ConfigurationError, StateError
+from deepsort_lib.io.state import load_state, save_state
+from deepsort_lib.tracking.camera_cast import CameraCast, robust_mean
+from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
+from deepsort_lib.tracking.reentry_state import memory_state, restore_memory
+
+D = 64
+BOX = np.array([0, 0, 10, 20.0])
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _cast_vector(rng: np.random.Generator, size: float = 0.4) -> np.ndarray:
+    return size * _unit(rng.normal(size=D)).astype(np.float64)
+
+
+def _seen_in_b(a: np.ndarray, cast: np.ndarray, rng: np.random.Generator, noise: float = 0.02):
+    """The same person in camera b: camera a's feature plus the cast, a little noise."""
+    return _unit(a + cast + noise * rng.normal(size=a.shape) / np.sqrt(D))
+
+
+def _link(cast: CameraCast, rng: np.random.Generator, shift: np.ndarray, wrong: bool = False):
+    a = _unit(rng.normal(size=D))
+    b = _seen_in_b(_unit(rng.normal(size=D)) if wrong else a, shift, rng)
+    cast.learn("a", "b", a, b)
+
+
+def test_the_cast_of_a_pair_is_learned_from_its_links_in_both_directions() -> None:
+    rng = np.random.default_rng(0)
+    shift = _cast_vector(rng)
+    cast = CameraCast(min_links=4)
+    for _ in range(3):
+        _link(cast, rng, shift)
+    assert cast.shift("a", "b") is None  # not enough links yet
+    _link(cast, rng, shift)
+    learned = cast.shift("a", "b")
+    assert learned is not None and cast.links("b", "a") == 4
+    # Differences of unit vectors: the cast's direction and size, up to normalisation.
+    cosine = learned @ shift / (np.linalg.norm(learned) * np.linalg.norm(shift))
+    assert cosine > 0.8
+    reverse = cast.shift("b", "a")
+    assert reverse is not None and np.allclose(reverse, -learned)
+    assert cast.shift("a", "a") is None and cast.shift("a", "c") is None
+
+
+def test_a_few_wrong_links_do_not_move_the_cast() -> None:
+    rng = np.random.default_rng(1)
+    shift = _cast_vector(rng)
+    cast = CameraCast()
+    plain = []
+    for k in range(16):
+        wrong = k % 4 == 3  # one link in four is a look-alike taken for the traveller
+        a = _unit(rng.normal(size=D))
+        b = _seen_in_b(_unit(rng.normal(size=D)) if wrong else a, shift, rng)
+        cast.learn("a", "b", a, b)
+        plain.append(b - a)
+    learned = cast.shift("a", "b")
+    assert learned is not None
+    mean = np.mean(plain, axis=0)
+    truth = np.mean(
+        [_seen_in_b(x, shift, rng, 0.0) - x for x in _unit(rng.normal(size=(200, D)))], 0
+    )
+    assert np.linalg.norm(learned - truth) < 0.5 * np.linalg.norm(mean - truth)
+
+
+def test_robust_mean_of_few_rows_and_of_agreeing_rows() -> None:
+    rows = np.array([[1.0, 0.0], [3.0, 0.0]])
+    assert np.allclose(robust_mean(rows), [2.0, 0.0])
+    rows = np.array([[1.0, 0.0], [1.1, 0.0], [0.9, 0.0], [9.0, 9.0], [-9.0, 5.0]])
+    assert np.allclose(robust_mean(rows), [1.0, 0.0])
+
+
+def test_the_cast_follows_a_camera_whose_light_changed() -> None:
+    rng = np.random.default_rng(2)
+    old, new = _cast_vector(rng), _cast_vector(rng)
+    cast = CameraCast(links_kept=10)
+    for _ in range(10):
+        _link(cast, rng, old)
+    before = cast.shift("a", "b")
+    for _ in range(10):
+        _link(cast, rng, new)
+    after = cast.shift("a", "b")
+    assert before is not None and after is not None
+
+    def cosine(x: np.ndarray, y: np.ndarray) -> float:
+        return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+    assert cosine(before, old) > 0.8 and cosine(after, new) > 0.8
+    assert cosine(after, old) < 0.5 * cosine(before, old)
+
+
+def test_links_within_one_camera_or_without_appearance_teach_nothing() -> None:
+    cast = CameraCast(min_links=1)
+    x = np.ones(D, np.float32)
+    cast.learn("a", "a", x, x)
+    cast.learn("a", "b", np.zeros(D), x)
+    cast.learn("a", "b", np.full(D, np.nan), x)
+    assert cast.links("a", "b") == 0 and cast.shift("a", "b") is None
+    with pytest.raises(ConfigurationError):
+        CameraCast(min_links=0)
+
+
+def _memory_with_cast(rng: np.random.Generator, shift: np.ndarray) -> IdentityMemory:
+    """A memory calibrated on a tight scene (same-identity ~0.005) that has linked eight
+    travellers from camera a to camera b."""
+    memory = IdentityMemory()
+    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    assert memory.camera_cast is not None
+    for _ in range(8):
+        a = _unit(rng.normal(size=D))
+        memory.camera_cast.learn("a", "b", a, _seen_in_b(a, shift, rng))
+    return memory
+
+
+def test_with_the_cast_taken_off_the_memory_links_the_traveller_and_refuses_the_look_alike() -> (
+    None
+):
+    rng = np.random.default_rng(3)
+    shift = _cast_vector(rng, 0.3)
+    person = _unit(rng.normal(size=D))
+    look_alike = _unit(person + 0.25 * _unit(rng.normal(size=D)))
+    traveller_in_b = _seen_in_b(person, shift, rng)
+    look_alike_in_b = _seen_in_b(look_alike, shift, rng)
+    lost = LostIdentity(1, "a", 0, 1.0, BOX, person[None])
+    queries = [
+        IdentityQuery("b", 0, 5.0, BOX, look_alike_in_b[None]),
+        IdentityQuery("b", 0, 5.0, BOX, traveller_in_b[None]),
+    ]
+    # Raw distances: the cast puts the traveller as far as the look-alike; the floor (0.25)
+    # of a memory without a learned cast accepts both.
+    raw = 1.0 - np.array([q.summary[0] @ person for q in queries])
+    assert raw.min() < 0.25 and raw.max() < 0.25
+    naive = IdentityMemory()
+    naive.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    _, naive_limit = naive.cost_matrix(queries, [lost])
+    assert (raw <= naive_limit[:, 0]).all()
+
+    memory = _memory_with_cast(rng, shift)
+    cost, limit = memory.cost_matrix(queries, [lost])
+    assert cost[1, 0] < 0.02 < cost[0, 0]  # traveller as close as within one camera
+    assert cost[1, 0] <= limit[1, 0] < cost[0, 0]
+    memory.add(lost)
+    assert memory.match(queries, 5.0) == [None, 1]
+    # Same-camera pairs are untouched by the cast.
+    same = IdentityQuery("a", 0, 5.0, BOX, person[None])
+    cost_same, _ = memory.cost_matrix([same], [LostIdentity(2, "a", 0, 1.0, BOX, person[None])])
+    assert cost_same[0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_accepted_cross_camera_matches_teach_the_cast_and_same_camera_ones_do_not() -> None:
+    rng = np.random.default_rng(4)
+    shift = _cast_vector(rng, 0.3)
+    memory = IdentityMemory()
+    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    assert memory.camera_cast is not None
+    for gid in range(10, 16):
+        a = _unit(rng.normal(size=D))
+        memory.add(LostIdentity(gid, "a", 0, 1.0, BOX, a[None]))
+        got = memory.match([IdentityQuery("b", 0, 5.0, BOX, _seen_in_b(a, shift, rng)[None])], 5)
+        assert got == [gid]  # the first under the configured cross-camera floor, then the cast
+    assert memory.camera_cast.links("a", "b") == 6
+    learned = memory.camera_cast.shift("a", "b")
+    assert learned is not None and learned @ shift / np.linalg.norm(learned) > 0.2
+    a = _unit(rng.normal(size=D))
+    memory.add(LostIdentity(20, "a", 0, 1.0, BOX, a[None]))
+    assert memory.match([IdentityQuery("a", 0, 5.0, BOX, a[None])], 5) == [20]
+    assert memory.camera_cast.links("a", "b") == 6
+
+
+def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    memory = _memory_with_cast(rng, _cast_vector(rng))
+    path = save_state(tmp_path / "memory.npz", memory_state(memory))
+    copy = restore_memory(load_state(path))
+    assert copy.camera_cast is not None and memory.camera_cast is not None
+    assert np.allclose(copy.camera_cast.shift("a", "b"), memory.camera_cast.shift("a", "b"))  # type: ignore[arg-type]
+    assert copy.camera_cast.links("a", "b") == 8
+    # Saved before casts were learned: loads with none.
+    older = memory_state(memory)
+    del older["camera_cast"]
+    restored = restore_memory(older)
+    assert restored.camera_cast is not None and restored.camera_cast.links("a", "b") == 0
+    # Corrupt: a clear StateError.
+    bad = memory_state(memory)
+    bad["camera_cast"]["differences"] = bad["camera_cast"]["differences"][:3]
+    with pytest.raises(StateError):
+        restore_memory(bad)
+    bad = memory_state(memory)
+    bad["camera_cast"]["pairs"] = [["b", "a"]]
+    with pytest.raises(StateError):
+        restore_memory(bad)
+    bad = memory_state(memory)
+    bad["camera_cast"]["differences"][0, 0] = np.nan
+    with pytest.raises(StateError):
+        restore_memory(bad)
+
+
+def test_a_fixed_memory_learns_no_cast() -> None:
+    assert IdentityMemory(calibrate=False).camera_cast is None
