@@ -22,6 +22,8 @@ import pytest
 
 from benchmarks.accuracy.reentry import HEADLINE_NOISE, run_gaps, run_no_gap, two_cameras
 from benchmarks.accuracy.reentry_families import run as run_families
+from benchmarks.accuracy.reentry_families import two_cameras as two_cameras_scene
+from benchmarks.accuracy.reentry_scenes import FAMILIES, build_scene, long_version
 from deepsort_lib import Tracker
 from deepsort_lib.testing.synthetic import CrowdScenario, SyntheticFrame
 from deepsort_lib.tracking.identity import IdentityMemory
@@ -111,6 +113,27 @@ def test_calibrated_defaults_hold_on_scenes_of_another_generator() -> None:
     assert new["recovered"] >= 0.9 * new["returners"], new
     assert new["false_reid"] <= 1, new
     assert old["recovered"] < 0.5 * old["returners"], old
+
+
+@pytest.mark.slow
+def test_the_learned_camera_cast_refuses_cross_camera_look_alikes() -> None:
+    # Two cameras, one seed of the long version of two stress families (20 returners, a
+    # colour cast on camera 1, look-alike newcomers): with each camera pair's cast learned
+    # from its links, cross-camera identity is nearly as clean as within one camera; without
+    # it, the raw cross-camera threshold takes look-alikes for travellers.
+    pooled: dict[bool, dict[str, int]] = {True: {}, False: {}}
+    for family in ("heavy-tail-512", "uniform-crowd"):
+        scene = build_scene(long_version(FAMILIES[family]), 0, cameras=2)
+        for learn in (True, False):
+            counts, _, _ = two_cameras_scene(
+                scene, "original", IdentityMemory(learn_camera_cast=learn)
+            )
+            for k, v in counts.items():
+                pooled[learn][k] = pooled[learn].get(k, 0) + v
+    cast, raw = pooled[True], pooled[False]
+    assert cast["recovered"] >= 0.85 * cast["returners"], cast
+    assert cast["false_reid"] <= 0.05 * cast["second_segments"], cast
+    assert cast["false_reid"] * 3 <= raw["false_reid"], (cast, raw)
 
 
 # -- cost of the wrapper ---------------------------------------------------------------------
