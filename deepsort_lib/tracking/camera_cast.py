@@ -180,6 +180,38 @@ def robust_mean(rows: FloatArray) -> FloatArray:
     return mean
 
 
+def pairs_with_cast(
+    casts: dict[tuple[str, str], FloatArray],
+    q_cam: NDArray[np.object_],
+    e_cam: NDArray[np.object_],
+) -> NDArray[np.bool_]:
+    """``(Q, E)``: whether the pair's (entry camera, query camera) has a cast in ``casts``."""
+    out = np.zeros((len(q_cam), len(e_cam)), bool)
+    for entry_camera, query_camera in casts:
+        out |= (q_cam == query_camera)[:, None] & (e_cam == entry_camera)[None, :]
+    return out
+
+
+def take_off_cast(
+    sim: FloatArray,
+    q_rows: Float32Array,
+    e_rows: Float32Array,
+    q_in: NDArray[np.bool_],
+    e_in: NDArray[np.bool_],
+    shift: FloatArray,
+) -> None:
+    """Cosine similarities of the ``q_in`` x ``e_in`` block recomputed with ``shift`` taken
+    off the (unit) query rows: ``(q - c) . e / |q - c|``."""
+    qi, ej = np.flatnonzero(q_in), np.flatnonzero(e_in)
+    if not (len(qi) and len(ej)):
+        return
+    q = q_rows[qi].astype(np.float64)
+    e = e_rows[ej].astype(np.float64)
+    norm = np.sqrt(np.maximum(1.0 - 2.0 * (q @ shift) + float(shift @ shift), 1e-12))
+    block = (sim[np.ix_(qi, ej)] - (e @ shift)[None, :]) / norm[:, None]
+    sim[np.ix_(qi, ej)] = block
+
+
 def _key(entry_camera: str, query_camera: str) -> tuple[tuple[str, str], float]:
     """The pair's key (cameras in order) and the sign of ``query - entry`` in its terms."""
     if entry_camera < query_camera:
@@ -192,4 +224,4 @@ def _unit(x: FloatArray) -> FloatArray | None:
     return x / norm if norm > 0 else None
 
 
-__all__ = ["CameraCast", "robust_mean"]
+__all__ = ["CameraCast", "pairs_with_cast", "robust_mean", "take_off_cast"]

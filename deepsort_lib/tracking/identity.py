@@ -53,7 +53,7 @@ from scipy.optimize import linear_sum_assignment
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.calibration import DistanceCalibration
-from deepsort_lib.tracking.camera_cast import CameraCast
+from deepsort_lib.tracking.camera_cast import CameraCast, pairs_with_cast, take_off_cast
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -361,7 +361,9 @@ class IdentityMemory:
         q_cam = np.array([q.camera for q in queries], dtype=object)
         e_cam = np.array([e.camera for e in entries], dtype=object)
         cross = q_cam[:, None] != e_cam[None, :]
-        corrected = _pairs_of(self._casts(q_cam, e_cam, cross & (cost < _INFEASIBLE)), q_cam, e_cam)
+        corrected = pairs_with_cast(
+            self._casts(q_cam, e_cam, cross & (cost < _INFEASIBLE)), q_cam, e_cam
+        )
         raw = np.where(cross & ~corrected, cost, _INFEASIBLE).min(axis=1)
         self.calibration.add_cross_best(raw[raw < _INFEASIBLE])
 
@@ -411,7 +413,7 @@ class IdentityMemory:
         e_all = np.concatenate([r for r in e_rows if r.size])
         sim = np.matmul(q_all, e_all.T).astype(np.float64)
         for (entry_camera, query_camera), shift in casts.items():
-            _take_off_cast(
+            take_off_cast(
                 sim,
                 q_all,
                 e_all,
@@ -480,41 +482,9 @@ class IdentityMemory:
         cross = np.clip(np.maximum(limit + extra, self.cross_camera_max_cosine_distance), 0, 2)
         if casts:
             # With the pair's cast taken off, a traveller is as close as within one camera.
-            cross = np.where(_pairs_of(casts, q_cam, e_cam), limit, cross)
+            cross = np.where(pairs_with_cast(casts, q_cam, e_cam), limit, cross)
         out: FloatArray = np.where(same_cam, limit, cross)
         return out
-
-
-def _pairs_of(
-    casts: dict[tuple[str, str], FloatArray],
-    q_cam: NDArray[np.object_],
-    e_cam: NDArray[np.object_],
-) -> NDArray[np.bool_]:
-    """``(Q, E)``: whether the pair's (entry camera, query camera) has a cast in ``casts``."""
-    out = np.zeros((len(q_cam), len(e_cam)), bool)
-    for entry_camera, query_camera in casts:
-        out |= (q_cam == query_camera)[:, None] & (e_cam == entry_camera)[None, :]
-    return out
-
-
-def _take_off_cast(
-    sim: FloatArray,
-    q_rows: Float32Array,
-    e_rows: Float32Array,
-    q_in: NDArray[np.bool_],
-    e_in: NDArray[np.bool_],
-    shift: FloatArray,
-) -> None:
-    """Cosine similarities of the ``q_in`` x ``e_in`` block recomputed with ``shift`` taken
-    off the (unit) query rows: ``(q - c) . e / |q - c|``."""
-    qi, ej = np.flatnonzero(q_in), np.flatnonzero(e_in)
-    if not (len(qi) and len(ej)):
-        return
-    q = q_rows[qi].astype(np.float64)
-    e = e_rows[ej].astype(np.float64)
-    norm = np.sqrt(np.maximum(1.0 - 2.0 * (q @ shift) + float(shift @ shift), 1e-12))
-    block = (sim[np.ix_(qi, ej)] - (e @ shift)[None, :]) / norm[:, None]
-    sim[np.ix_(qi, ej)] = block
 
 
 __all__ = ["IdentityMemory", "IdentityQuery", "LostIdentity"]
