@@ -7,6 +7,9 @@ who do not know about this module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class DeepSortError(Exception):
     """Base class of every error raised on purpose by deepsort_lib."""
@@ -43,6 +46,19 @@ class SourceError(DeepSortError, OSError):
     """A video, image folder, camera or data file cannot be opened, read or written."""
 
 
+@contextmanager
+def reading_state(what: str) -> Iterator[None]:
+    """Turn what a corrupt saved state makes a loader raise (a missing key, a wrong type or
+    value, settings a constructor refuses) into one :class:`StateError` naming ``what``;
+    a :class:`StateError` raised inside passes unchanged."""
+    try:
+        yield
+    except StateError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
+        raise StateError(f"{what} state is corrupt: {exc}") from None
+
+
 __all__ = [
     "ConcurrentUseError",
     "ConfigurationError",
@@ -51,4 +67,5 @@ __all__ = [
     "ModelError",
     "SourceError",
     "StateError",
+    "reading_state",
 ]

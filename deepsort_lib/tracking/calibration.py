@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from deepsort_lib.errors import ConfigurationError, StateError
+from deepsort_lib.errors import ConfigurationError, StateError, reading_state
 
 FloatArray = NDArray[np.float64]
 
@@ -320,7 +320,7 @@ class DistanceCalibration:
         StateError
             If the state is corrupt.
         """
-        try:
+        with reading_state("calibration"):
             out = cls(**dict(state["settings"]), window=int(state["window"]))
             for name, ring in out._rings().items():
                 if name == "cross_best" and name not in state:
@@ -335,10 +335,6 @@ class DistanceCalibration:
                 ring.count = count
             if out.drift.count != out.drift_time.count:
                 raise StateError("calibration state: drift samples do not pair up")
-        except StateError:
-            raise
-        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"calibration state is corrupt: {exc}") from None
         return out
 
 

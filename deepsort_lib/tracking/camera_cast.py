@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from deepsort_lib.errors import ConfigurationError, StateError
+from deepsort_lib.errors import ConfigurationError, StateError, reading_state
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -136,7 +136,7 @@ class CameraCast:
         StateError
             If the state is corrupt.
         """
-        try:
+        with reading_state("camera cast"):
             out = cls(**dict(state["settings"]))
             pairs = [tuple(str(c) for c in p) for p in state["pairs"]]
             kept = np.asarray(state["kept"], np.int64).ravel()
@@ -158,10 +158,6 @@ class CameraCast:
                 rows = differences[starts[i] : starts[i + 1]]
                 out._differences[key] = deque(rows.copy(), maxlen=out.links_kept)
                 out._links[key] = int(links[i])
-        except StateError:
-            raise
-        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"camera cast state is corrupt: {exc}") from None
         return out
 
 

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from deepsort_lib.errors import ConfigurationError, StateError
+from deepsort_lib.errors import ConfigurationError, reading_state
 from deepsort_lib.protocols import TrackLike
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
 from deepsort_lib.tracking.reentry_state import (
@@ -296,7 +296,7 @@ class ReentryTracker:
             tracker = Tracker.from_state(parts.tracker)
         if memory is None:
             memory = restore_memory(parts.memory)
-        try:
+        with reading_state("re-entry"):
             wrapper = cls(
                 tracker,
                 memory,
@@ -309,10 +309,6 @@ class ReentryTracker:
             wrapper._locals = {
                 lid: restore_track(saved, wrapper.recent) for lid, saved in parts.tracks.items()
             }
-        except StateError:
-            raise
-        except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"re-entry state is corrupt: {exc}") from None
         return wrapper
 
     def persistent_id(self, local_id: int) -> int | None:

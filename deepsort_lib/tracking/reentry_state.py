@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from deepsort_lib.errors import ConfigurationError, StateError
+from deepsort_lib.errors import StateError, reading_state
 from deepsort_lib.tracking.calibration import DistanceCalibration
 from deepsort_lib.tracking.camera_cast import CameraCast
 from deepsort_lib.tracking.identity import IdentityMemory, LostIdentity
@@ -107,7 +107,7 @@ def restore_memory(state: object) -> IdentityMemory:
         If the state is corrupt, of another format, or from an unsupported version.
     """
     header = check_header(state, MEMORY_FORMAT)
-    try:
+    with reading_state("identity memory"):
         settings = dict(entry_of(header, "settings"))
         saved_calibration = header.get("calibration", {})
         calibrate: bool | DistanceCalibration = saved_calibration is not None
@@ -143,10 +143,6 @@ def restore_memory(state: object) -> IdentityMemory:
         saved_cast = header.get("camera_cast")
         if saved_cast is not None and memory.calibration is not None:
             memory.camera_cast = CameraCast.from_state(saved_cast)
-    except StateError:
-        raise
-    except (ConfigurationError, KeyError, TypeError, ValueError) as exc:
-        raise StateError(f"identity memory state is corrupt: {exc}") from None
     return memory
 
 
@@ -266,7 +262,7 @@ def read_reentry_state(state: object) -> ReentryParts:
         If the state is corrupt, of another format, or from an unsupported version.
     """
     header = check_header(state, REENTRY_FORMAT)
-    try:
+    with reading_state("re-entry"):
         fps = entry_of(header, "fps")
         split = entry_of(header, "split_distance")
         return ReentryParts(
@@ -279,10 +275,6 @@ def read_reentry_state(state: object) -> ReentryParts:
             frame=int(entry_of(header, "frame")),
             tracks={int(saved["id"]): saved for saved in entry_of(header, "tracks")},
         )
-    except StateError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise StateError(f"re-entry state is corrupt: {exc}") from None
 
 
 __all__ = [
