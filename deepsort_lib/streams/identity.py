@@ -14,9 +14,10 @@ The streams' trackers are untouched: each stream's boxes and local ids are those
 
 Every stream's wrapper feeds the shared memory's threshold calibration
 (:mod:`deepsort_lib.tracking.calibration`), so it reflects all cameras' tracks. Across cameras
-the memory accepts up to the calibrated threshold plus a colour-cast offset it learns from the
-nearest cross-camera distances of the tracks that ask it (capped at the threshold itself), and
-never less than ``cross_camera_max_cosine_distance`` (see
+the memory learns each camera pair's colour cast from the people it links across the pair and
+compares that pair's tracks with it taken off (:mod:`deepsort_lib.tracking.camera_cast`);
+until a pair has its first links, it accepts up to the calibrated threshold plus a scalar
+offset, never less than ``cross_camera_max_cosine_distance`` (see
 :class:`~deepsort_lib.tracking.identity.IdentityMemory`;
 benchmarks/results/reentry_families.md has the two-camera figures).
 

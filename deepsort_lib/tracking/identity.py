@@ -25,12 +25,15 @@ wrappers feed the memory's :class:`~deepsort_lib.tracking.calibration.DistanceCa
 with same-identity and different-identity distances they observe, and
 :attr:`IdentityMemory.threshold` follows the scene (``max_cosine_distance`` is its prior
 until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_distance``.
-Across cameras the calibration sees no colour cast, so the threshold there is the calibrated
-one plus a cross-camera offset and never below ``cross_camera_max_cosine_distance`` (what a
-fixed memory would accept). The offset is learned online
-(:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low quantile
-of each asking track's nearest cross-camera distance minus the median same-identity distance),
-capped at the calibrated threshold itself; until it is learned it is
+Across cameras a camera's colour and viewpoint shift every feature it gives (its *cast*): the
+memory learns each camera pair's cast as a vector from the people it links across that pair
+(:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link on, compares
+its pairs with the cast taken off, under the same-camera threshold. Until then the
+cross-camera threshold is the calibrated one plus a scalar offset and never below
+``cross_camera_max_cosine_distance`` (what a fixed memory would accept). The offset is learned
+online (:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low
+quantile of each asking track's nearest cross-camera distance minus the median same-identity
+distance), capped at the calibrated threshold itself; until it is learned it is
 ``cross_camera_max_cosine_distance - max_cosine_distance``.
 
 Time units are whatever the callers use: frames, or seconds when the trackers know their frame
@@ -443,16 +446,10 @@ class IdentityMemory:
         pairs = {(str(e_cam[j]), str(q_cam[i])) for i, j in zip(*np.nonzero(cross), strict=True)}
         out = {}
         for entry_camera, query_camera in pairs:
-            shift = self._cast_shift(entry_camera, query_camera)
+            shift = self.camera_cast.shift(entry_camera, query_camera)
             if shift is not None:
                 out[(entry_camera, query_camera)] = shift
         return out
-
-    def _cast_shift(self, entry_camera: str, query_camera: str) -> FloatArray | None:
-        """The pair's learned cast (``None`` without one)."""
-        if self.camera_cast is None:
-            return None
-        return self.camera_cast.shift(entry_camera, query_camera)
 
     def _limits(
         self,
