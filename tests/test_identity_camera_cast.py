@@ -160,7 +160,7 @@ def test_with_the_cast_taken_off_the_memory_links_the_traveller_and_refuses_the_
     assert cost_same[0, 0] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_accepted_cross_camera_matches_teach_the_cast_and_same_camera_ones_do_not() -> None:
+def test_cross_camera_asks_teach_the_cast_and_same_camera_ones_do_not() -> None:
     rng = np.random.default_rng(4)
     shift = _cast_vector(rng, 0.3)
     memory = IdentityMemory()
@@ -178,6 +178,26 @@ def test_accepted_cross_camera_matches_teach_the_cast_and_same_camera_ones_do_no
     memory.add(LostIdentity(20, "a", 0, 1.0, BOX, a[None]))
     assert memory.match([IdentityQuery("a", 0, 5.0, BOX, a[None])], 5) == [20]
     assert memory.camera_cast.links("a", "b") == 6
+
+
+def test_a_cast_learned_wrong_is_corrected_by_the_travellers_it_refuses() -> None:
+    # The cast learns from each ask's nearest raw pair the raw rule would accept, not from the
+    # matches it lets through: four wrong early links cannot lock the travellers out.
+    rng = np.random.default_rng(6)
+    shift = _cast_vector(rng, 0.3)
+    memory = IdentityMemory()
+    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    assert memory.camera_cast is not None
+    for _ in range(4):
+        memory.camera_cast.learn("a", "b", _unit(rng.normal(size=D)), _unit(rng.normal(size=D)))
+    got = []
+    for gid in range(10, 22):
+        a = _unit(rng.normal(size=D))
+        memory.add(LostIdentity(gid, "a", 0, 1.0, BOX, a[None]))
+        query = IdentityQuery("b", 0, 5.0, BOX, _seen_in_b(a, shift, rng)[None])
+        got.append(memory.match([query], 5.0)[0] == gid)
+    assert not got[0]  # the wrong cast refuses the first traveller
+    assert all(got[-6:])  # the travellers it refused taught it the right one
 
 
 def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) -> None:

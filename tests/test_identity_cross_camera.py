@@ -105,13 +105,14 @@ def test_a_memory_matching_across_cameras_feeds_the_offset() -> None:
     lost, new = _pair_at(rng, 0.1)
     _ask(memory, lost, new, "a")
     assert len(memory.calibration.cross_best) == 12
-    # With the camera cast learned (after its first 4 links), the pair's asks no longer
-    # measure the raw cast's size.
+    # With the camera cast learned (from the first 4 raw links on), the asks still measure
+    # the raw cast's size, and every raw-acceptable nearest pair still teaches the cast.
     learning = _tight_memory()
-    assert learning.calibration is not None
+    assert learning.calibration is not None and learning.camera_cast is not None
     for _ in range(12):
         _ask(learning, *_pair_at(rng, 0.1), "b")
-    assert len(learning.calibration.cross_best) == 4
+    assert len(learning.calibration.cross_best) == 12
+    assert learning.camera_cast.links("a", "b") == 12
 
 
 def test_the_learned_offset_is_saved_and_restored(tmp_path: Path) -> None:

@@ -16,15 +16,18 @@ links on, the memory compares a query of camera ``b`` with a lost identity of ca
 with the cast taken off (:meth:`CameraCast.shift`), under its same-camera threshold: the
 traveller is then as close as within one camera, the look-alike as far.
 
-A link is a cross-camera match the memory accepted; the first ``min_links`` of a pair are
-judged without the correction (under the memory's configured cross-camera threshold).
+A link is, for each new track asking the memory across a pair, its nearest lost identity of
+the other camera where the *raw* rule (no cast taken off: the memory's configured
+cross-camera threshold) would accept it. Raw, so that a cast learned wrong from a few early
+look-alikes cannot refuse the travellers whose links would correct it.
 
 Failure modes (documented in docs/identity.md):
 
 * *Warm-up*: until a pair has ``min_links`` links, its cross-camera matches are judged as
   before, look-alikes included; a scene shorter than that never gets the correction.
-* *Wrong early links*: most of the first links wrong biases the cast until later links
-  outnumber them (the robust mean takes the half of the links nearest their medoid).
+* *Wrong early links*: most of the first links wrong biases the cast (and refuses travellers)
+  until later links outnumber them (the robust mean takes the half of the links nearest their
+  medoid); the links keep coming from the raw rule meanwhile.
 * *A cast that is not a translation* (a camera looking down on people changes the features'
   shape, not only their place): the corrected distance of a traveller stays large and the
   pair is refused; ``IdentityMemory(learn_camera_cast=False)`` keeps the raw rule.
@@ -69,6 +72,11 @@ class CameraCast:
         self._differences: dict[tuple[str, str], deque[Float32Array]] = {}
         self._links: dict[tuple[str, str], int] = {}
         self._casts: dict[tuple[str, str], FloatArray] = {}
+
+    @property
+    def learned(self) -> bool:
+        """Whether some pair of cameras has enough links for its cast to be used."""
+        return any(n >= self.min_links for n in self._links.values())
 
     def links(self, camera_a: str, camera_b: str) -> int:
         """How many links between the two cameras have been learned from."""

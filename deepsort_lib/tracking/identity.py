@@ -26,9 +26,9 @@ with same-identity and different-identity distances they observe, and
 :attr:`IdentityMemory.threshold` follows the scene (``max_cosine_distance`` is its prior
 until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_distance``.
 Across cameras a camera's colour and viewpoint shift every feature it gives (its *cast*): the
-memory learns each camera pair's cast as a vector from the people it links across that pair
-(:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link on, compares
-its pairs with the cast taken off, under the same-camera threshold. Until then the
+memory learns each camera pair's cast as a vector from the people it would link across that
+pair without it (:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link
+on, compares its pairs with the cast taken off, under the same-camera threshold. Until then the
 cross-camera threshold is the calibrated one plus a scalar offset and never below
 ``cross_camera_max_cosine_distance`` (what a fixed memory would accept). The offset is learned
 online (:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low
@@ -334,7 +334,10 @@ class IdentityMemory:
                 return result
             entries = list(self._entries.values())
             cost, limit = self.cost_matrix(queries, entries)
-            self._learn_cross(queries, entries, cost)
+            if self.camera_cast is not None and self.camera_cast.learned:
+                self._learn_cross(queries, entries, *self.cost_matrix(queries, entries, False))
+            else:  # no cast taken off: the raw costs are these
+                self._learn_cross(queries, entries, cost, limit)
             cost[cost > limit] = _INFEASIBLE
             # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
             # so one good match is never traded for two mediocre ones.
@@ -344,37 +347,44 @@ class IdentityMemory:
                 if c < len(entries) and cost[r, c] < _INFEASIBLE:
                     result[r] = entries[c].global_id
                     del self._entries[entries[c].global_id]
-                    self._learn_cast(entries[c], queries[r])
         return result
 
-    def _learn_cast(self, entry: LostIdentity, query: IdentityQuery) -> None:
-        """A cross-camera link teaches the pair's cast (whole-track means, row 0)."""
-        if self.camera_cast is None or entry.camera == query.camera:
-            return
-        if len(entry.summary) and len(query.summary):
-            self.camera_cast.learn(entry.camera, query.camera, entry.summary[0], query.summary[0])
-
     def _learn_cross(
-        self, queries: list[IdentityQuery], entries: list[LostIdentity], cost: FloatArray
+        self,
+        queries: list[IdentityQuery],
+        entries: list[LostIdentity],
+        raw: FloatArray,
+        raw_limit: FloatArray,
     ) -> None:
-        """Feed the calibration each query's nearest feasible cross-camera distance, over
-        the camera pairs whose cast is not learned yet (it measures the cast's size)."""
+        """Learn what cameras do from the *raw* cross-camera costs (no cast taken off): each
+        query's nearest feasible cross-camera distance measures the cast's size (the
+        calibration's offset), and its nearest entry, where the raw rule would accept it,
+        is a link the pair's cast is learned from. Raw, so that a cast learned wrong cannot
+        refuse the links that would correct it."""
         if self.calibration is None:
             return
         q_cam = np.array([q.camera for q in queries], dtype=object)
         e_cam = np.array([e.camera for e in entries], dtype=object)
-        cross = q_cam[:, None] != e_cam[None, :]
-        corrected = pairs_with_cast(
-            self._casts(q_cam, e_cam, cross & (cost < _INFEASIBLE)), q_cam, e_cam
-        )
-        raw = np.where(cross & ~corrected, cost, _INFEASIBLE).min(axis=1)
-        self.calibration.add_cross_best(raw[raw < _INFEASIBLE])
+        cross = np.where(q_cam[:, None] != e_cam[None, :], raw, _INFEASIBLE)
+        nearest = cross.argmin(axis=1)
+        best = cross[np.arange(len(queries)), nearest]
+        self.calibration.add_cross_best(best[best < _INFEASIBLE])
+        if self.camera_cast is None:
+            return
+        for i, j in enumerate(nearest.tolist()):
+            q, e = queries[i], entries[j]
+            if best[i] <= raw_limit[i, j] and len(q.summary) and len(e.summary):
+                self.camera_cast.learn(e.camera, q.camera, e.summary[0], q.summary[0])
 
     def cost_matrix(
-        self, queries: list[IdentityQuery], entries: list[LostIdentity]
+        self,
+        queries: list[IdentityQuery],
+        entries: list[LostIdentity],
+        take_off_casts: bool = True,
     ) -> tuple[FloatArray, FloatArray]:
         """Cosine cost of every (query, entry) pair, ``1e5`` where infeasible, and each pair's
-        acceptance threshold."""
+        acceptance threshold; with ``take_off_casts=False``, cross-camera pairs as if no
+        camera cast were learned."""
         nq, ne = len(queries), len(entries)
         cost = np.full((nq, ne), _INFEASIBLE)
         if nq == 0 or ne == 0:
@@ -399,7 +409,7 @@ class IdentityMemory:
         if self.max_speed is not None:
             reach = self.position_slack + self.max_speed * np.maximum(gap, 0)
             feasible &= np.where(same_cam, dist / heights <= reach, True)
-        casts = self._casts(q_cam, e_cam, feasible & ~same_cam)
+        casts = self._casts(q_cam, e_cam, feasible & ~same_cam) if take_off_casts else {}
         limit = self._limits(np.maximum(gap, 0.0), same_cam, q_cam, e_cam, casts)
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
