@@ -180,9 +180,10 @@ def test_cross_camera_asks_teach_the_cast_and_same_camera_ones_do_not() -> None:
     assert memory.camera_cast.links("a", "b") == 6
 
 
-def test_a_cast_learned_wrong_is_corrected_by_the_travellers_it_refuses() -> None:
+def test_a_cast_from_wrong_early_links_is_not_used_and_the_travellers_correct_it() -> None:
     # The cast learns from each ask's nearest raw pair the raw rule would accept, not from the
-    # matches it lets through: four wrong early links cannot lock the travellers out.
+    # matches it lets through; and a cast that does not explain its own links is not used.
+    # Four wrong early links therefore neither lock the travellers out nor stay.
     rng = np.random.default_rng(6)
     shift = _cast_vector(rng, 0.3)
     memory = IdentityMemory()
@@ -190,14 +191,32 @@ def test_a_cast_learned_wrong_is_corrected_by_the_travellers_it_refuses() -> Non
     assert memory.camera_cast is not None
     for _ in range(4):
         memory.camera_cast.learn("a", "b", _unit(rng.normal(size=D)), _unit(rng.normal(size=D)))
+    assert memory.camera_cast.shift("a", "b") is None  # random links explain nothing
     got = []
     for gid in range(10, 22):
         a = _unit(rng.normal(size=D))
         memory.add(LostIdentity(gid, "a", 0, 1.0, BOX, a[None]))
         query = IdentityQuery("b", 0, 5.0, BOX, _seen_in_b(a, shift, rng)[None])
         got.append(memory.match([query], 5.0)[0] == gid)
-    assert not got[0]  # the wrong cast refuses the first traveller
-    assert all(got[-6:])  # the travellers it refused taught it the right one
+    assert all(got)
+    learned = memory.camera_cast.shift("a", "b")
+    assert learned is not None
+    assert learned @ shift / (np.linalg.norm(learned) * np.linalg.norm(shift)) > 0.8
+
+
+def test_only_a_cast_that_explains_its_links_is_used() -> None:
+    # A shift is a translation: taking the mean shift off removes most of each link's
+    # distance. A per-dimension gain (a white balance) is not: the raw rule stays.
+    rng = np.random.default_rng(7)
+    shift = _cast_vector(rng, 0.3)
+    gains = np.exp(0.3 * rng.normal(size=D))
+    shifted, scaled = CameraCast(), CameraCast()
+    for _ in range(12):
+        a = _unit(rng.normal(size=D))
+        shifted.learn("a", "b", a, _seen_in_b(a, shift, rng))
+        scaled.learn("a", "b", a, _unit(a * gains))
+    assert shifted.shift("a", "b") is not None
+    assert scaled.shift("a", "b") is None
 
 
 def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) -> None:
@@ -215,7 +234,7 @@ def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) ->
     assert restored.camera_cast is not None and restored.camera_cast.links("a", "b") == 0
     # Corrupt: a clear StateError.
     bad = memory_state(memory)
-    bad["camera_cast"]["differences"] = bad["camera_cast"]["differences"][:3]
+    bad["camera_cast"]["rows"] = bad["camera_cast"]["rows"][:3]
     with pytest.raises(StateError):
         restore_memory(bad)
     bad = memory_state(memory)
@@ -223,7 +242,7 @@ def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) ->
     with pytest.raises(StateError):
         restore_memory(bad)
     bad = memory_state(memory)
-    bad["camera_cast"]["differences"][0, 0] = np.nan
+    bad["camera_cast"]["rows"][0, 0] = np.nan
     with pytest.raises(StateError):
         restore_memory(bad)
 

@@ -29,8 +29,8 @@ newcomers appear in camera 1, with its own colour cast). ``two cameras, long`` i
 :func:`~benchmarks.accuracy.reentry_scenes.long_version` of the family (20 returners away
 2-40 s): the memory has linked enough people to have learned the cast.
 ``two cameras, long, gain`` is the same with camera 1's cast a per-dimension gain
-(``exp(0.3 N(0, 1))``, a white balance) rather than a shift: the held-out camera model of
-the learned cast.
+(``exp(0.3 N(0, 1))``, a white balance) rather than a shift, and ``two cameras, long, mix``
+with camera 1 mixing dimensions (``f + 0.3 M f``): casts that are not translations.
 
 Scores as in :mod:`benchmarks.accuracy.reentry` (:func:`~benchmarks.accuracy.gaps.reentry_counts`).
 """
@@ -93,6 +93,10 @@ CROSS_ALLOWANCE = "default, cross +0.05"
 #: it; held out of the tuning of the learned camera cast.
 GAIN = "two cameras, long, gain"
 CAMERA_GAIN = 0.3
+#: The same with camera 1 mixing feature dimensions (a colour transform): chosen after the
+#: gain rows had shaped the cast's explanation test, and held out of it.
+MIX = "two cameras, long, mix"
+CAMERA_MIX = 0.3
 #: Two-camera rows only: the defaults without the learned camera cast.
 NO_CAST = "default, no cast"
 #: Two-camera memories of the rows that are not library defaults.
@@ -227,6 +231,7 @@ def run(
                 long = long_version(family)
                 two["two cameras, long"] = build_scene(long, seed, cameras=2)
                 two[GAIN] = build_scene(long, seed, cameras=2, camera_gain=CAMERA_GAIN)
+                two[MIX] = build_scene(long, seed, cameras=2, camera_mix=CAMERA_MIX)
             for preset in presets:
                 for name in [*trackers, CROSS_ALLOWANCE, NO_CAST]:
                     one = name in TRACKERS
@@ -331,10 +336,12 @@ def markdown(
         f"**Held out:** `{HELD_OUT}` was chosen before any tuning and never run while tuning; "
         "it is reported in its own table.",
         "",
-        "**Held out for the learned camera cast:** the `two cameras, long, gain` rows (camera 1 "
-        "scales each feature dimension instead of shifting features) were chosen before any "
-        "run on them and run only for this file. (`relu-lowrank` was held out of the cast's "
-        "tuning too until its first run showed a flaw, fixed since: see docs/identity.md.)",
+        "**Held out for the learned camera cast:** the `two cameras, long, mix` rows (camera 1 "
+        "mixes feature dimensions) were chosen before any run on them and run only for this "
+        "file. The `gain` rows were held out too, until their first run showed that a cast "
+        "which is not a translation made the memory refuse travellers; the explanation test "
+        "(`camera_cast.explains`) was added after it. `relu-lowrank` likewise exposed the "
+        "early-links lock-out of the first version (see docs/identity.md).",
         "",
         "## Families",
         "",

@@ -410,13 +410,16 @@ def build_scene(
     cameras: int = 1,
     camera_shift: float = 0.3,
     camera_gain: float = 0.0,
+    camera_mix: float = 0.0,
 ) -> Scene:
     """One scene of ``family``. With ``cameras=2``, every returner's second visit and every
     newcomer are in camera 1 (another image, its own illumination where the feature model
     has one, plus a fixed shift ``camera_shift`` of every feature), stayers and leavers in
     camera 0: cross-camera identity. With ``camera_gain`` > 0, camera 1's cast is instead a
     fixed per-dimension gain ``exp(camera_gain * N(0, 1))`` (a white balance: it scales
-    features rather than shifting them), and ``camera_shift`` is not used."""
+    features rather than shifting them), and ``camera_shift`` is not used; with
+    ``camera_mix`` > 0, camera 1 mixes the dimensions, ``f + camera_mix * M f`` with ``M`` a
+    fixed Gaussian matrix scaled by ``1 / sqrt(dim)`` (a colour transform, no shift)."""
     rng = np.random.default_rng(seed)
     fps = family.fps
     w, h = family.image
@@ -491,6 +494,9 @@ def build_scene(
             burst[p][b0 : b0 + int(rng.integers(2, max(3, int(0.4 * fps))))] = True
     shifts = _unit(rng.normal(size=(cameras, model.dim)))
     gains = np.exp(camera_gain * np.random.default_rng(seed + 1).normal(size=(cameras, model.dim)))
+    mixing = np.random.default_rng(seed + 2).normal(size=(model.dim, model.dim)) / np.sqrt(
+        model.dim
+    )
     frames: dict[int, list[tuple[int, Detections]]] = {c: [] for c in range(cameras)}
     gt_rows: dict[int, list[list[float]]] = {c: [] for c in range(cameras)}
     owners: dict[int, list[NDArray[np.int64]]] = {c: [] for c in range(cameras)}
@@ -518,7 +524,9 @@ def build_scene(
                 if who
                 else np.zeros((0, model.dim), np.float32)
             )
-            if cam > 0 and len(feats) and camera_gain > 0:  # another camera: its own gains
+            if cam > 0 and len(feats) and camera_mix > 0:  # another camera: its own mixing
+                feats = _unit(feats + camera_mix * feats @ mixing.T).astype(np.float32)
+            elif cam > 0 and len(feats) and camera_gain > 0:  # another camera: its own gains
                 feats = _unit(feats * gains[cam]).astype(np.float32)
             elif cam > 0 and len(feats):  # another camera: its own colour cast
                 feats = _unit(feats + camera_shift * shifts[cam]).astype(np.float32)

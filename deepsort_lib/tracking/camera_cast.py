@@ -12,8 +12,9 @@ traveller: no threshold on raw distances separates them.
 ``unit(feature in camera b) - unit(feature in camera a)``. Each link's identity cancels in the
 difference; what remains is the cast plus noise, and the links of one cast agree while a wrong
 link (a look-alike taken for the traveller) is off in its own direction. From ``min_links``
-links on, the memory compares a query of camera ``b`` with a lost identity of camera ``a``
-with the cast taken off (:meth:`CameraCast.shift`), under its same-camera threshold: the
+links on, and while the cast explains them (:func:`explains`), the memory compares a query
+of camera ``b`` with a lost identity of camera ``a`` with the cast taken off
+(:meth:`CameraCast.shift`), under its same-camera threshold: the
 traveller is then as close as within one camera, the look-alike as far.
 
 A link is, for each new track asking the memory across a pair, its nearest lost identity of
@@ -28,12 +29,14 @@ Failure modes (documented in docs/identity.md):
 * *Wrong early links*: most of the first links wrong biases the cast (and refuses travellers)
   until later links outnumber them (the robust mean takes the half of the links nearest their
   medoid); the links keep coming from the raw rule meanwhile.
-* *A cast that is not a translation* (a camera looking down on people changes the features'
-  shape, not only their place): the corrected distance of a traveller stays large and the
-  pair is refused; ``IdentityMemory(learn_camera_cast=False)`` keeps the raw rule.
+* *A cast that is not a translation* (a white balance scales features, a viewpoint mixes
+  them): taking off the mean shift leaves most of the distance, and the same-camera threshold
+  would refuse travellers. The cast is therefore used only while it *explains* its links
+  (:func:`explains`: with the cast of the other links taken off, their median distance is at
+  most half the raw one); otherwise the raw rule stays, with its look-alikes.
 
-Cost: per camera pair with links, ``links_kept`` ``D``-vectors; the cast is recomputed
-(``O(links_kept^2 D)``) only after a new link.
+Cost: per camera pair with links, ``links_kept`` pairs of ``D``-vectors; the cast and the
+explanation test are recomputed (``O(links_kept^3 D)``) only after a new link.
 """
 
 from __future__ import annotations
@@ -68,10 +71,12 @@ class CameraCast:
                 raise ConfigurationError(f"{name} must be a positive integer, got {value}")
         self.min_links = int(min_links)
         self.links_kept = int(links_kept)
-        #: Per pair ``(a, b)`` with ``a < b``: the latest links' ``unit(b) - unit(a)``.
-        self._differences: dict[tuple[str, str], deque[Float32Array]] = {}
+        #: Per pair ``(a, b)`` with ``a < b``: the latest links, one row each:
+        #: ``[unit feature in a (D), unit feature in b (D), gap]``.
+        self._rows: dict[tuple[str, str], deque[FloatArray]] = {}
         self._links: dict[tuple[str, str], int] = {}
         self._casts: dict[tuple[str, str], FloatArray] = {}
+        self._explained: dict[tuple[str, str], bool] = {}
 
     @property
     def learned(self) -> bool:
@@ -84,16 +89,22 @@ class CameraCast:
 
     def shift(self, entry_camera: str, query_camera: str) -> FloatArray | None:
         """The vector to take off a ``query_camera`` feature before comparing it with an
-        ``entry_camera`` feature (``None`` until the pair has ``min_links`` links, and within
-        one camera)."""
+        ``entry_camera`` feature; ``None`` within one camera, until the pair has
+        ``min_links`` links, and while the cast does not explain its links (see
+        :func:`explains`)."""
         if entry_camera == query_camera:
             return None
         key, sign = _key(entry_camera, query_camera)
         if self._links.get(key, 0) < self.min_links:
             return None
         if key not in self._casts:
-            self._casts[key] = robust_mean(np.asarray(self._differences[key], np.float64))
-        out: FloatArray = sign * self._casts[key]
+            rows = np.asarray(self._rows[key])
+            self._casts[key] = robust_mean(_differences(rows))
+            self._explained[key] = explains(rows)
+        cast = self._casts[key]
+        if not self._explained[key]:
+            return None
+        out: FloatArray = sign * cast
         return out
 
     def learn(
@@ -102,36 +113,39 @@ class CameraCast:
         query_camera: str,
         entry_feature: ArrayLike,
         query_feature: ArrayLike,
+        gap: float = 0.0,
     ) -> None:
         """Learn from one link: a person last seen in ``entry_camera`` with ``entry_feature``
-        and found in ``query_camera`` with ``query_feature``. Links within one camera and
-        non-finite or zero features are ignored."""
+        and found in ``query_camera`` with ``query_feature``, ``gap`` later. Links within one
+        camera and non-finite or zero features are ignored."""
         if entry_camera == query_camera:
             return
         e = _unit(np.asarray(entry_feature, np.float64).ravel())
         q = _unit(np.asarray(query_feature, np.float64).ravel())
-        if e is None or q is None or e.shape != q.shape:
+        if e is None or q is None or e.shape != q.shape or not np.isfinite(gap):
             return
         key, sign = _key(entry_camera, query_camera)
-        kept = self._differences.setdefault(key, deque(maxlen=self.links_kept))
-        if kept and kept[0].shape != e.shape:
+        kept = self._rows.setdefault(key, deque(maxlen=self.links_kept))
+        if kept and len(kept[0]) != 2 * len(e) + 1:
             return  # another feature length than the links so far: not comparable
-        kept.append((sign * (q - e)).astype(np.float32))
+        a, b = (e, q) if sign > 0 else (q, e)
+        kept.append(np.concatenate([a, b, [float(gap)]]))
         self._links[key] = self._links.get(key, 0) + 1
         self._casts.pop(key, None)
+        self._explained.pop(key, None)
 
     # -- saved state ------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """Settings and each pair's kept links, as plain arrays."""
-        keys = sorted(self._differences)
-        rows = [np.asarray(self._differences[k], np.float32) for k in keys]
-        dim = rows[0].shape[1] if rows else 0
+        keys = sorted(self._rows)
+        rows = [np.asarray(self._rows[k], np.float64) for k in keys]
+        width = rows[0].shape[1] if rows else 0
         return {
             "settings": {"min_links": self.min_links, "links_kept": self.links_kept},
             "pairs": [list(k) for k in keys],
             "kept": np.asarray([len(r) for r in rows], np.int64),
-            "differences": np.concatenate(rows) if rows else np.zeros((0, dim), np.float32),
+            "rows": np.concatenate(rows) if rows else np.zeros((0, width), np.float64),
             "links": np.asarray([self._links[k] for k in keys], np.int64),
         }
 
@@ -148,25 +162,51 @@ class CameraCast:
             out = cls(**dict(state["settings"]))
             pairs = [tuple(str(c) for c in p) for p in state["pairs"]]
             kept = np.asarray(state["kept"], np.int64).ravel()
-            differences = np.asarray(state["differences"], np.float32)
+            link_rows = np.asarray(state["rows"], np.float64)
             links = np.asarray(state["links"], np.int64).ravel()
             if not len(pairs) == len(kept) == len(links):
                 raise StateError("camera cast state: pairs and links do not pair up")
-            if differences.ndim != 2 or len(differences) != kept.sum():
+            if link_rows.ndim != 2 or len(link_rows) != kept.sum():
                 raise StateError("camera cast state: the links kept do not add up")
+            if len(link_rows) and link_rows.shape[1] % 2 != 1:
+                raise StateError("camera cast state: a link is not [a, b, gap]")
             if any(len(p) != 2 or p[0] >= p[1] for p in pairs):
                 raise StateError("camera cast state: a pair is not two cameras in order")
             if (kept < 1).any() or (kept > out.links_kept).any() or (links < kept).any():
                 raise StateError("camera cast state: a pair's link count is out of range")
-            if not np.isfinite(differences).all():
+            if not np.isfinite(link_rows).all():
                 raise StateError("camera cast state: a link is not finite")
             starts = np.concatenate([[0], np.cumsum(kept)])
             for i, p in enumerate(pairs):
                 key = (p[0], p[1])
-                rows = differences[starts[i] : starts[i + 1]]
-                out._differences[key] = deque(rows.copy(), maxlen=out.links_kept)
+                rows = link_rows[starts[i] : starts[i + 1]]
+                out._rows[key] = deque(rows.copy(), maxlen=out.links_kept)
                 out._links[key] = int(links[i])
         return out
+
+
+def _differences(rows: FloatArray) -> FloatArray:
+    dim = (rows.shape[1] - 1) // 2
+    out: FloatArray = rows[:, dim : 2 * dim] - rows[:, :dim]
+    return out
+
+
+def explains(rows: FloatArray) -> bool:
+    """Whether a translation explains the links ``[a, b, gap]`` (unit features in the two
+    cameras): with the cast learned from the *other* links taken off (leave-one-out, so a
+    link does not explain itself), the links' median cosine distance is at most half their
+    median raw distance. A camera that scales or mixes features (a white balance, another
+    viewpoint) is not a translation: taking off the mean shift leaves most of the distance,
+    and the memory keeps its raw cross-camera rule."""
+    dim = (rows.shape[1] - 1) // 2
+    a, b = rows[:, :dim], rows[:, dim : 2 * dim]
+    delta = b - a
+    left_out = np.array([robust_mean(np.delete(delta, i, axis=0)) for i in range(len(delta))])
+    corrected = b - left_out
+    norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", corrected, corrected)), 1e-12)
+    after = 1.0 - np.einsum("ij,ij->i", corrected, a) / norms
+    before = 1.0 - np.einsum("ij,ij->i", b, a)
+    return bool(np.median(after) <= 0.5 * np.median(before))
 
 
 def robust_mean(rows: FloatArray) -> FloatArray:
@@ -228,4 +268,4 @@ def _unit(x: FloatArray) -> FloatArray | None:
     return x / norm if norm > 0 else None
 
 
-__all__ = ["CameraCast", "pairs_with_cast", "robust_mean", "take_off_cast"]
+__all__ = ["CameraCast", "explains", "pairs_with_cast", "robust_mean", "take_off_cast"]

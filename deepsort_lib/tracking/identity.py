@@ -374,7 +374,8 @@ class IdentityMemory:
         for i, j in enumerate(nearest.tolist()):
             q, e = queries[i], entries[j]
             if best[i] <= raw_limit[i, j] and len(q.summary) and len(e.summary):
-                self.camera_cast.learn(e.camera, q.camera, e.summary[0], q.summary[0])
+                gap = q.first_time - e.last_time
+                self.camera_cast.learn(e.camera, q.camera, e.summary[0], q.summary[0], gap)
 
     def cost_matrix(
         self,
