@@ -20,19 +20,24 @@ BOX = np.array([0, 0, 10, 20.0])
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+    out: np.ndarray = (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+    return out
 
 
 def _cast_vector(rng: np.random.Generator, size: float = 0.4) -> np.ndarray:
     return size * _unit(rng.normal(size=D)).astype(np.float64)
 
 
-def _seen_in_b(a: np.ndarray, cast: np.ndarray, rng: np.random.Generator, noise: float = 0.02):
+def _seen_in_b(
+    a: np.ndarray, cast: np.ndarray, rng: np.random.Generator, noise: float = 0.02
+) -> np.ndarray:
     """The same person in camera b: camera a's feature plus the cast, a little noise."""
     return _unit(a + cast + noise * rng.normal(size=a.shape) / np.sqrt(D))
 
 
-def _link(cast: CameraCast, rng: np.random.Generator, shift: np.ndarray, wrong: bool = False):
+def _link(
+    cast: CameraCast, rng: np.random.Generator, shift: np.ndarray, wrong: bool = False
+) -> None:
     a = _unit(rng.normal(size=D))
     b = _seen_in_b(_unit(rng.normal(size=D)) if wrong else a, shift, rng)
     cast.learn("a", "b", a, b)
@@ -113,11 +118,17 @@ def test_links_within_one_camera_or_without_appearance_teach_nothing() -> None:
         CameraCast(min_links=0)
 
 
+def _calibrated_memory(rng: np.random.Generator) -> IdentityMemory:
+    """A memory calibrated on a tight scene (same-identity distances 0.002-0.006)."""
+    memory = IdentityMemory()
+    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    return memory
+
+
 def _memory_with_cast(rng: np.random.Generator, shift: np.ndarray) -> IdentityMemory:
     """A memory calibrated on a tight scene (same-identity ~0.005) that has linked eight
     travellers from camera a to camera b."""
-    memory = IdentityMemory()
-    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    memory = _calibrated_memory(rng)
     assert memory.camera_cast is not None
     for _ in range(8):
         a = _unit(rng.normal(size=D))
@@ -143,8 +154,7 @@ def test_with_the_cast_taken_off_the_memory_links_the_traveller_and_refuses_the_
     # of a memory without a learned cast accepts both.
     raw = 1.0 - np.array([q.summary[0] @ person for q in queries])
     assert raw.min() < 0.25 and raw.max() < 0.25
-    naive = IdentityMemory()
-    naive.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    naive = _calibrated_memory(rng)
     _, naive_limit = naive.cost_matrix(queries, [lost])
     assert (raw <= naive_limit[:, 0]).all()
 
@@ -163,8 +173,7 @@ def test_with_the_cast_taken_off_the_memory_links_the_traveller_and_refuses_the_
 def test_cross_camera_asks_teach_the_cast_and_same_camera_ones_do_not() -> None:
     rng = np.random.default_rng(4)
     shift = _cast_vector(rng, 0.3)
-    memory = IdentityMemory()
-    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    memory = _calibrated_memory(rng)
     assert memory.camera_cast is not None
     for gid in range(10, 16):
         a = _unit(rng.normal(size=D))
@@ -186,8 +195,7 @@ def test_a_cast_from_wrong_early_links_is_not_used_and_the_travellers_correct_it
     # Four wrong early links therefore neither lock the travellers out nor stay.
     rng = np.random.default_rng(6)
     shift = _cast_vector(rng, 0.3)
-    memory = IdentityMemory()
-    memory.observe_distances(rng.uniform(0.002, 0.006, 200), rng.uniform(0.6, 1.0, 200))
+    memory = _calibrated_memory(rng)
     assert memory.camera_cast is not None
     for _ in range(4):
         memory.camera_cast.learn("a", "b", _unit(rng.normal(size=D)), _unit(rng.normal(size=D)))
