@@ -212,12 +212,6 @@ class DistanceCalibration:
         low = float(np.quantile(self.cross_best.sample(), self.cross_quantile))
         return float(np.clip(low - typical, 0.0, self.upper - self.lower))
 
-    def same_spread(self) -> float | None:
-        """The ``same_quantile`` of same-identity distances (``None`` until ``min_samples``)."""
-        if len(self.same) < self.min_samples:
-            return None
-        return float(np.quantile(self.same.sample(), self.same_quantile))
-
     def same_median(self) -> float | None:
         """The median same-identity distance (``None`` until ``min_samples``)."""
         if len(self.same) < self.min_samples:

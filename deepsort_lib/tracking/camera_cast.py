@@ -78,11 +78,6 @@ class CameraCast:
         self._casts: dict[tuple[str, str], FloatArray] = {}
         self._explained: dict[tuple[str, str], bool] = {}
 
-    @property
-    def learned(self) -> bool:
-        """Whether some pair of cameras has enough links for its cast to be used."""
-        return any(n >= self.min_links for n in self._links.values())
-
     def links(self, camera_a: str, camera_b: str) -> int:
         """How many links between the two cameras have been learned from."""
         return self._links.get(_key(camera_a, camera_b)[0], 0)

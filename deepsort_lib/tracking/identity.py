@@ -60,6 +60,8 @@ from deepsort_lib.tracking.camera_cast import CameraCast, pairs_with_cast, take_
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
+IndexArray = NDArray[np.intp]
+BoolArray = NDArray[np.bool_]
 
 _INFEASIBLE = 1e5
 
@@ -333,11 +335,8 @@ class IdentityMemory:
             if not queries or not self._entries:
                 return result
             entries = list(self._entries.values())
-            cost, limit = self.cost_matrix(queries, entries)
-            if self.camera_cast is not None and self.camera_cast.learned:
-                self._learn_cross(queries, entries, *self.cost_matrix(queries, entries, False))
-            else:  # no cast taken off: the raw costs are these
-                self._learn_cross(queries, entries, cost, limit)
+            cost, limit, raw, raw_limit = self._costs(queries, entries)
+            self._learn_cross(queries, entries, raw, raw_limit)
             cost[cost > limit] = _INFEASIBLE
             # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
             # so one good match is never traded for two mediocre ones.
@@ -378,18 +377,23 @@ class IdentityMemory:
                 self.camera_cast.learn(e.camera, q.camera, e.summary[0], q.summary[0], gap)
 
     def cost_matrix(
-        self,
-        queries: list[IdentityQuery],
-        entries: list[LostIdentity],
-        take_off_casts: bool = True,
+        self, queries: list[IdentityQuery], entries: list[LostIdentity]
     ) -> tuple[FloatArray, FloatArray]:
         """Cosine cost of every (query, entry) pair, ``1e5`` where infeasible, and each pair's
-        acceptance threshold; with ``take_off_casts=False``, cross-camera pairs as if no
-        camera cast were learned."""
+        acceptance threshold (the cameras' learned casts taken off)."""
+        cost, limit, _, _ = self._costs(queries, entries)
+        return cost, limit
+
+    def _costs(
+        self, queries: list[IdentityQuery], entries: list[LostIdentity]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """:meth:`cost_matrix`'s cost and threshold, then the same *raw* (as if no camera
+        cast were learned; the same arrays where no cast is taken off), from one pass."""
         nq, ne = len(queries), len(entries)
         cost = np.full((nq, ne), _INFEASIBLE)
         if nq == 0 or ne == 0:
-            return cost, np.zeros((nq, ne))
+            none = np.zeros((nq, ne))
+            return cost, none, cost, none
         q_cam = np.array([q.camera for q in queries], dtype=object)
         e_cam = np.array([e.camera for e in entries], dtype=object)
         same_cam = q_cam[:, None] == e_cam[None, :]
@@ -400,32 +404,34 @@ class IdentityMemory:
         gap = q_t[:, None] - e_t[None, :]
         feasible = (q_cls[:, None] == e_cls[None, :]) & (gap > 0) & (gap <= self.retention)
         feasible &= np.where(same_cam, True, gap >= self.min_transit)
-        # Plausible motion within one camera, in box heights.
-        q_box = np.array([q.first_tlwh for q in queries], dtype=np.float64).reshape(nq, 4)
-        e_box = np.array([e.last_tlwh for e in entries], dtype=np.float64).reshape(ne, 4)
-        q_c = q_box[:, :2] + q_box[:, 2:] / 2
-        e_c = e_box[:, :2] + e_box[:, 2:] / 2
-        dist = np.sqrt(((q_c[:, None, :] - e_c[None, :, :]) ** 2).sum(axis=2))
-        heights = np.maximum((q_box[:, None, 3] + e_box[None, :, 3]) / 2, 1e-6)
         if self.max_speed is not None:
+            # Plausible motion within one camera, in box heights.
+            q_box = np.array([q.first_tlwh for q in queries], dtype=np.float64).reshape(nq, 4)
+            e_box = np.array([e.last_tlwh for e in entries], dtype=np.float64).reshape(ne, 4)
+            q_c = q_box[:, :2] + q_box[:, 2:] / 2
+            e_c = e_box[:, :2] + e_box[:, 2:] / 2
+            dist = np.sqrt(((q_c[:, None, :] - e_c[None, :, :]) ** 2).sum(axis=2))
+            heights = np.maximum((q_box[:, None, 3] + e_box[None, :, 3]) / 2, 1e-6)
             reach = self.position_slack + self.max_speed * np.maximum(gap, 0)
             feasible &= np.where(same_cam, dist / heights <= reach, True)
-        casts = self._casts(q_cam, e_cam, feasible & ~same_cam) if take_off_casts else {}
+        casts = self._casts(q_cam, e_cam, feasible & ~same_cam)
         limit = self._limits(np.maximum(gap, 0.0), same_cam, q_cam, e_cam, casts)
+        raw_limit = (
+            self._limits(np.maximum(gap, 0.0), same_cam, q_cam, e_cam, {}) if casts else limit
+        )
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
         dims = {r.shape[1] for r in q_rows + e_rows if r.size}
         if len(dims) > 1:
             raise InvalidInputError(f"appearance summaries of different lengths: {sorted(dims)}")
-        if not dims or not feasible.any():
-            return cost, limit
         q_owner = np.repeat(np.arange(nq), [len(r) for r in q_rows])
         e_owner = np.repeat(np.arange(ne), [len(r) for r in e_rows])
-        if len(q_owner) == 0 or len(e_owner) == 0:
-            return cost, limit
+        if not dims or not feasible.any() or len(q_owner) == 0 or len(e_owner) == 0:
+            return cost, limit, cost, raw_limit
         q_all = np.concatenate([r for r in q_rows if r.size])
         e_all = np.concatenate([r for r in e_rows if r.size])
         sim = np.matmul(q_all, e_all.T).astype(np.float64)
+        raw = _summary_costs(sim, q_owner, e_owner, feasible) if casts else None
         for (entry_camera, query_camera), shift in casts.items():
             take_off_cast(
                 sim,
@@ -435,18 +441,8 @@ class IdentityMemory:
                 e_cam[e_owner] == entry_camera,
                 shift,
             )
-        # Each summary row of the lost identity (whole track, recent frames) must be matched
-        # by some row of the query: the pair's similarity is the worst of the entry rows'
-        # best similarities. A track that switched people has two rows far apart and so
-        # matches neither person well (safer than matching whichever is closer).
-        best = np.full((nq, len(e_owner)), -np.inf)
-        np.maximum.at(best, q_owner, sim)
-        pair = np.full((nq, ne), np.inf)
-        np.minimum.at(pair.T, e_owner, best.T)
-        distance = 1.0 - pair
-        ok = feasible & np.isfinite(distance)
-        cost[ok] = distance[ok]
-        return cost, limit
+        cost = _summary_costs(sim, q_owner, e_owner, feasible)
+        return cost, limit, (cost if raw is None else raw), raw_limit
 
     def _casts(
         self, q_cam: NDArray[np.object_], e_cam: NDArray[np.object_], cross: NDArray[np.bool_]
@@ -493,6 +489,29 @@ class IdentityMemory:
             cross = np.where(pairs_with_cast(casts, q_cam, e_cam), limit, cross)
         out: FloatArray = np.where(same_cam, limit, cross)
         return out
+
+
+def _summary_costs(
+    similarity: FloatArray, q_owner: IndexArray, e_owner: IndexArray, feasible: BoolArray
+) -> FloatArray:
+    """``(Q, E)`` cosine costs from the similarities of all summary rows (row ``i`` of
+    ``similarity`` belongs to query ``q_owner[i]``, column ``j`` to entry ``e_owner[j]``),
+    ``1e5`` where infeasible.
+
+    Each summary row of the lost identity (whole track, recent frames) must be matched by
+    some row of the query: the pair's similarity is the worst of the entry rows' best
+    similarities. A track that switched people has two rows far apart and so matches neither
+    person well (safer than matching whichever is closer)."""
+    nq, ne = feasible.shape
+    best = np.full((nq, len(e_owner)), -np.inf)
+    np.maximum.at(best, q_owner, similarity)
+    pair = np.full((nq, ne), np.inf)
+    np.minimum.at(pair.T, e_owner, best.T)
+    distance = 1.0 - pair
+    cost = np.full((nq, ne), _INFEASIBLE)
+    ok = feasible & np.isfinite(distance)
+    cost[ok] = distance[ok]
+    return cost
 
 
 __all__ = ["IdentityMemory", "IdentityQuery", "LostIdentity"]
