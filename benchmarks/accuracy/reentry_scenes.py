@@ -493,10 +493,13 @@ def build_scene(
             b0 = int(rng.integers(0, total))
             burst[p][b0 : b0 + int(rng.integers(2, max(3, int(0.4 * fps))))] = True
     shifts = _unit(rng.normal(size=(cameras, model.dim)))
-    gains = np.exp(camera_gain * np.random.default_rng(seed + 1).normal(size=(cameras, model.dim)))
-    mixing = np.random.default_rng(seed + 2).normal(size=(model.dim, model.dim)) / np.sqrt(
-        model.dim
-    )
+    # Other camera models draw from their own generators: the scene's stream stays the same.
+    if camera_gain > 0:
+        draws = np.random.default_rng(seed + 1).normal(size=(cameras, model.dim))
+        gains = np.exp(camera_gain * draws)
+    if camera_mix > 0:
+        dim = model.dim
+        mixing = np.random.default_rng(seed + 2).normal(size=(dim, dim)) / np.sqrt(dim)
     frames: dict[int, list[tuple[int, Detections]]] = {c: [] for c in range(cameras)}
     gt_rows: dict[int, list[list[float]]] = {c: [] for c in range(cameras)}
     owners: dict[int, list[NDArray[np.int64]]] = {c: [] for c in range(cameras)}

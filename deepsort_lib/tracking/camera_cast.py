@@ -94,7 +94,8 @@ class CameraCast:
             return None
         if key not in self._casts:
             rows = np.asarray(self._rows[key])
-            self._casts[key] = robust_mean(_differences(rows))
+            a, b = _link_features(rows)
+            self._casts[key] = robust_mean(b - a)
             self._explained[key] = explains(rows)
         cast = self._casts[key]
         if not self._explained[key]:
@@ -180,10 +181,10 @@ class CameraCast:
         return out
 
 
-def _differences(rows: FloatArray) -> FloatArray:
+def _link_features(rows: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The unit features in camera ``a`` and in camera ``b`` of link rows ``[a, b, gap]``."""
     dim = (rows.shape[1] - 1) // 2
-    out: FloatArray = rows[:, dim : 2 * dim] - rows[:, :dim]
-    return out
+    return rows[:, :dim], rows[:, dim : 2 * dim]
 
 
 def explains(rows: FloatArray) -> bool:
@@ -193,8 +194,7 @@ def explains(rows: FloatArray) -> bool:
     median raw distance. A camera that scales or mixes features (a white balance, another
     viewpoint) is not a translation: taking off the mean shift leaves most of the distance,
     and the memory keeps its raw cross-camera rule."""
-    dim = (rows.shape[1] - 1) // 2
-    a, b = rows[:, :dim], rows[:, dim : 2 * dim]
+    a, b = _link_features(rows)
     delta = b - a
     left_out = np.array([robust_mean(np.delete(delta, i, axis=0)) for i in range(len(delta))])
     corrected = b - left_out
