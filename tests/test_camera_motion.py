@@ -9,6 +9,7 @@ from deepsort_lib import Detections, InvalidInputError, Tracker
 from deepsort_lib.models.camera_motion import CameraMotion, CameraMotionEstimator
 from deepsort_lib.tracking.camera import warp_states
 from deepsort_lib.tracking.kalman import BoxKalmanModel
+from tests.core_state import state_of
 
 
 def _texture(seed: int = 0, shape: tuple[int, int] = (1400, 2200)) -> np.ndarray:
@@ -88,6 +89,24 @@ def _identity_switches(use_cmc: bool) -> int:
 
 
 @pytest.mark.slow
+def test_a_camera_motion_that_overflows_the_states_is_rejected_and_changes_nothing() -> None:
+    # Found by the fuzz test: a finite map with a scale of ~1e153 put inf in the covariances.
+    tracker = Tracker(n_init=1)
+    box = np.array([[100.0, 100.0, 40.0, 80.0]])
+    for _ in range(3):
+        tracker.update(Detections.from_tlwh(box))
+    before = state_of(tracker)
+    huge = np.array([[0.0, 0.0, 0.0], [0.0, 1e160, 0.0]])
+    with pytest.raises(InvalidInputError, match="floating-point range"):
+        tracker.update(Detections.from_tlwh(np.zeros((0, 4))), camera_motion=huge)
+    assert state_of(tracker) == before
+    means = np.ones((1, 8))
+    covariances = np.eye(8)[None]
+    with pytest.raises(InvalidInputError):
+        warp_states(means, covariances, huge)
+    assert np.all(means == 1.0) and np.all(covariances == np.eye(8))
+
+
 def test_compensation_clearly_wins_on_a_shaking_pan() -> None:
     without = _identity_switches(use_cmc=False)
     with_cmc = _identity_switches(use_cmc=True)

@@ -55,13 +55,23 @@ def warp_jacobian(affine: FloatArray, measurement: str = "xyah") -> FloatArray:
 def warp_states(
     means: FloatArray, covariances: FloatArray, affine: FloatArray, measurement: str = "xyah"
 ) -> tuple[FloatArray, FloatArray]:
-    """Move ``(T, 8)`` states and ``(T, 8, 8)`` covariances by a ``(2, 3)`` affine map."""
+    """Move ``(T, 8)`` states and ``(T, 8, 8)`` covariances by a ``(2, 3)`` affine map.
+
+    Raises
+    ------
+    InvalidInputError
+        If the map moves a state out of floating-point range (a finite but absurd map, e.g.
+        a scale of 1e150); the inputs are not modified.
+    """
     if means.shape[0] == 0:
         return means, covariances
-    j = warp_jacobian(affine, measurement)
-    new_means = np.einsum("ij,tj->ti", j, means)
-    new_means[:, :2] += affine[:, 2]
-    new_covs = np.einsum("ij,tjk,lk->til", j, covariances, j)
+    with np.errstate(over="ignore", invalid="ignore"):
+        j = warp_jacobian(affine, measurement)
+        new_means = np.einsum("ij,tj->ti", j, means)
+        new_means[:, :2] += affine[:, 2]
+        new_covs = np.einsum("ij,tjk,lk->til", j, covariances, j)
+    if not (np.isfinite(new_means).all() and np.isfinite(new_covs).all()):
+        raise InvalidInputError("camera_motion moves the tracks out of floating-point range")
     return new_means, new_covs
 
 
