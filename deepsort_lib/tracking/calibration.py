@@ -24,14 +24,22 @@ buffers) and derives the threshold from robust quantiles of the two samples:
 elapsed times seen are cut at their quintiles; a gap longer than any track lives gets the
 longest bin);
 
-``threshold(G) = clip(min(max(margin * s, drift_margin * g(G)), (s + d) / 2), lower, upper)``
-for a lost identity and a new track ``G`` apart in time.
+``g0`` = the same over the shortest fifth of the elapsed times;
+
+``threshold(G) = clip(min(margin * s + drift_margin * max(g(G) - g0, 0), (s + d) / 2),
+lower, upper)`` for a lost identity and a new track ``G`` apart in time.
 
 ``margin * s`` allows a returning person to look a little more different than within one
-visit, in units of the scene's own same-identity spread; ``g(G)`` allows what the scene's
-people are seen to change over a time like the gap (none in a scene without drift): a
-look-alike farther than both is refused even when the scene has no co-visible look-alikes to
-learn from. ``(s + d) / 2`` keeps the threshold below the scene's hardest negatives.
+visit, in units of the scene's own same-identity spread. ``g(G) - g0`` is how much *more*
+the scene's people are seen to change over a time like the gap than over a short time
+(light, wear; none in a scene without drift): the spread already holds what a person varies
+within a visit (views, pose), and the drift at short elapsed times measures that same
+variation window to window, so only the growth is added. A scene whose appearance cycles
+(front, side, back views) therefore gets no drift allowance. (The rule before 2026-12-07 was
+``max(1.5 s, 1.5 g(G))``: it counted a cycle twice, and on the ``pose-modes`` stress family
+let 5 look-alikes in 40 through.) A look-alike farther than that is refused even when the
+scene has no co-visible look-alikes to learn from. ``(s + d) / 2`` keeps the threshold below
+the scene's hardest negatives.
 
 Prior and bounds: until each sample holds ``min_samples`` distances the threshold is
 ``prior`` (the memory's configured ``max_cosine_distance``); it never leaves
@@ -107,9 +115,10 @@ class DistanceCalibration:
     same_quantile, different_quantile
         Quantiles of the two samples the rule uses (see the module docstring).
     margin
-        Allowed growth of a person's distance between visits, in same-identity spreads.
+        Allowed distance between visits, in same-identity spreads.
     drift_margin
-        The same, over the drift seen within tracks over a time like the gap.
+        Added allowance per unit of drift *growth*: how much more tracks change over a time
+        like the gap than over the shortest elapsed times seen.
     """
 
     def __init__(
@@ -122,8 +131,8 @@ class DistanceCalibration:
         min_samples: int = 20,
         same_quantile: float = 0.95,
         different_quantile: float = 0.05,
-        margin: float = 1.5,
-        drift_margin: float = 1.5,
+        margin: float = 1.25,
+        drift_margin: float = 1.0,
         cross_quantile: float = 0.25,
     ) -> None:
         if not 0.0 <= lower <= upper <= 2.0:
@@ -234,7 +243,8 @@ class DistanceCalibration:
         k = np.clip(np.searchsorted(cutoffs, g, side="right") - 1, 0, len(cutoffs) - 1)
         s = float(np.quantile(self.same.sample(), self.same_quantile))
         d = float(np.quantile(self.different.sample(), self.different_quantile))
-        out = np.minimum(np.maximum(base, self.drift_margin * drift[k]), 0.5 * (s + d))
+        growth = np.maximum(drift[k] - drift[0], 0.0)
+        out = np.minimum(self.margin * s + self.drift_margin * growth, 0.5 * (s + d))
         result: FloatArray = np.clip(out, self.lower, self.upper)
         return result
 
