@@ -152,9 +152,10 @@ def test_batched_core_equals_independent_trackers(
     assert spy.solved > 0
 
 
-def test_bad_input_for_one_stream_moves_no_stream() -> None:
+@pytest.mark.parametrize("batched", [True, False])
+def test_bad_input_for_one_stream_moves_no_stream(batched: bool) -> None:
     scenes = _scenes(6, 12)
-    mst = MultiStreamTracker(preset="recommended")
+    mst = MultiStreamTracker(preset="recommended", batched=batched)
     for f in range(10):
         mst.update([StreamFrame(s, f, scenes[s][f]) for s in range(6)])
     before = state_of(mst.state_dict())
@@ -165,6 +166,10 @@ def test_bad_input_for_one_stream_moves_no_stream() -> None:
         StreamFrame(5, 10, wrong_dim),
         StreamFrame(5, 10, too_many),
         StreamFrame(5, 10, scenes[5][10], camera_motion=np.ones((3, 3))),
+        # Finite but absurd maps (a zoom of 1e160 overflowed the states once the streams
+        # before it had moved): refused with the input.
+        StreamFrame(5, 10, scenes[5][10], camera_motion=[[1e160, 0, 0], [0, 1e160, 0]]),
+        StreamFrame(5, 10, scenes[5][10], camera_motion=[[1, 0, 1e300], [0, 1, 0]]),
         StreamFrame(5, 9, scenes[5][10]),
     ):
         with pytest.raises(InvalidInputError):

@@ -17,13 +17,22 @@ from deepsort_lib.errors import InvalidInputError
 FloatArray = NDArray[np.float64]
 
 
+#: Largest magnitude accepted in a frame-to-frame map's linear part (a zoom of 10,000x
+#: between two frames is no camera), and of its shift, in pixels. Checked with the input, so
+#: that a finite but absurd map is refused before any track moves: past these, warping
+#: could overflow the states, and a multi-stream batch would find out stream by stream.
+MAX_LINEAR = 1e4
+MAX_SHIFT = 1e9
+
+
 def as_affine(camera_motion: ArrayLike) -> FloatArray:
     """``camera_motion`` as a finite ``(2, 3)`` float64 affine matrix.
 
     Raises
     ------
     InvalidInputError
-        If it is not numeric, not ``(2, 3)`` or not finite.
+        If it is not numeric, not ``(2, 3)``, not finite, or beyond what one frame's camera
+        motion can be (``|A| > MAX_LINEAR`` or ``|t| > MAX_SHIFT`` pixels).
     """
     try:
         affine = np.asarray(camera_motion, dtype=np.float64)
@@ -32,6 +41,12 @@ def as_affine(camera_motion: ArrayLike) -> FloatArray:
     if affine.shape != (2, 3) or not np.all(np.isfinite(affine)):
         raise InvalidInputError(
             f"camera_motion must be a finite (2, 3) affine matrix, got shape {affine.shape}"
+        )
+    if np.abs(affine[:, :2]).max() > MAX_LINEAR or np.abs(affine[:, 2]).max() > MAX_SHIFT:
+        raise InvalidInputError(
+            f"camera_motion is no frame-to-frame camera motion: linear part up to "
+            f"{np.abs(affine[:, :2]).max():.3g} (at most {MAX_LINEAR:g}), shift up to "
+            f"{np.abs(affine[:, 2]).max():.3g} px (at most {MAX_SHIFT:g})"
         )
     return affine
 
