@@ -11,7 +11,7 @@ import pytest
 
 from deepsort_lib.errors import ConfigurationError, StateError
 from deepsort_lib.io.state import load_state, save_state
-from deepsort_lib.tracking.camera_cast import CameraCast, robust_mean
+from deepsort_lib.tracking.camera_cast import CAST_ALLOWANCE, CameraCast, robust_mean
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
 from deepsort_lib.tracking.reentry_state import memory_state, restore_memory
 
@@ -168,6 +168,21 @@ def test_with_the_cast_taken_off_the_memory_links_the_traveller_and_refuses_the_
     same = IdentityQuery("a", 0, 5.0, BOX, person[None])
     cost_same, _ = memory.cost_matrix([same], [LostIdentity(2, "a", 0, 1.0, BOX, person[None])])
     assert cost_same[0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_pairs_under_a_learned_cast_get_an_allowance_for_the_cast_s_error() -> None:
+    rng = np.random.default_rng(9)
+    memory = _memory_with_cast(rng, _cast_vector(rng, 0.3))
+    person = _unit(rng.normal(size=D))
+    lost = [LostIdentity(1, "a", 0, 1.0, BOX, person[None])]
+    there = IdentityQuery("b", 0, 5.0, BOX, person[None])
+    here = IdentityQuery("a", 0, 5.0, BOX, person[None])
+    _, limit = memory.cost_matrix([there, here], lost)
+    assert memory.calibration is not None
+    same_camera = memory.calibration.thresholds([4.0])[0]
+    assert limit[1, 0] == pytest.approx(same_camera)
+    assert limit[0, 0] == pytest.approx(CAST_ALLOWANCE * same_camera)
+    assert CAST_ALLOWANCE > 1.0
 
 
 def test_cross_camera_asks_teach_the_cast_and_same_camera_ones_do_not() -> None:

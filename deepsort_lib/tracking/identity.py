@@ -56,7 +56,12 @@ from scipy.optimize import linear_sum_assignment
 
 from deepsort_lib.errors import ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.calibration import DistanceCalibration
-from deepsort_lib.tracking.camera_cast import CameraCast, pairs_with_cast, take_off_cast
+from deepsort_lib.tracking.camera_cast import (
+    CAST_ALLOWANCE,
+    CameraCast,
+    pairs_with_cast,
+    take_off_cast,
+)
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -485,8 +490,10 @@ class IdentityMemory:
         )
         cross = np.clip(np.maximum(limit + extra, self.cross_camera_max_cosine_distance), 0, 2)
         if casts:
-            # With the pair's cast taken off, a traveller is as close as within one camera.
-            cross = np.where(pairs_with_cast(casts, q_cam, e_cam), limit, cross)
+            # With the pair's cast taken off, a traveller is nearly as close as within one
+            # camera: the cast is an estimate from a few links, hence the allowance.
+            under_cast = np.minimum(CAST_ALLOWANCE * limit, self.calibration.upper)
+            cross = np.where(pairs_with_cast(casts, q_cam, e_cam), under_cast, cross)
         out: FloatArray = np.where(same_cam, limit, cross)
         return out
 
