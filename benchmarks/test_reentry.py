@@ -103,6 +103,7 @@ def test_calibrated_defaults_hold_on_scenes_of_another_generator() -> None:
         ["fixed", "default"],
         cameras=False,
         progress=False,
+        long_scenes=False,
     )
     pooled: dict[str, dict[str, int]] = {}
     for r in rows:
