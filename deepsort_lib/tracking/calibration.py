@@ -57,7 +57,10 @@ Failure modes (documented in docs/identity.md):
 * *Unseen look-alikes*: a newcomer closer to a lost identity than ``margin`` spreads is
   taken for it; only co-visible look-alikes lower ``d``.
 * *Inner id switches* put two people in one track's sample: the high quantile of ``same``
-  grows. The wrapper's appearance-switch split keeps most of them out.
+  grows. The wrapper's appearance-switch split keeps most of them out. A switch the split
+  misses also looks like drift between windows far apart, and loosens the threshold for
+  long gaps (seen once on a stress family with the ``recommended`` preset: an allowance of
+  0.07 on a base of 0.034 in a scene without drift; not verified to be the cause).
 
 Cost: O(1) per added distance; the quantiles (``O(window)``) are recomputed only when the
 threshold is read after new samples.
