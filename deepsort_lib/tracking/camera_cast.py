@@ -14,8 +14,9 @@ difference; what remains is the cast plus noise, and the links of one cast agree
 link (a look-alike taken for the traveller) is off in its own direction. From ``min_links``
 links on, and while the cast explains them (:func:`explains`), the memory compares a query
 of camera ``b`` with a lost identity of camera ``a`` with the cast taken off
-(:meth:`CameraCast.shift`), under its same-camera threshold: the
-traveller is then as close as within one camera, the look-alike as far.
+(:meth:`CameraCast.shift`), under its same-camera threshold times :data:`CAST_ALLOWANCE`
+(the cast is itself an estimate): the traveller is then nearly as close as within one
+camera, the look-alike as far.
 
 A link is, for each new track asking the memory across a pair, its nearest lost identity of
 the other camera where the *raw* rule (no cast taken off: the memory's configured

@@ -28,9 +28,10 @@ until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_d
 Across cameras a camera's colour and viewpoint shift every feature it gives (its *cast*): the
 memory learns each camera pair's cast as a vector from the people it would link across that
 pair without it (:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link
-on, compares its pairs with the cast taken off, under the same-camera threshold. Until then the
-cross-camera threshold is the calibrated one plus a scalar offset and never below
-``cross_camera_max_cosine_distance`` (what a fixed memory would accept). The offset is learned
+on, compares its pairs with the cast taken off, under the same-camera threshold (times
+``CAST_ALLOWANCE``). Until then the cross-camera threshold is the calibrated one plus a
+scalar offset and never below ``cross_camera_max_cosine_distance`` (what a fixed memory would
+accept). The offset is learned
 online (:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low
 quantile of each asking track's nearest cross-camera distance minus the median same-identity
 distance), capped at the calibrated threshold itself; until it is learned it is
