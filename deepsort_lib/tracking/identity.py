@@ -421,10 +421,10 @@ class IdentityMemory:
             reach = self.position_slack + self.max_speed * np.maximum(gap, 0)
             feasible &= np.where(same_cam, dist / heights <= reach, True)
         casts = self._casts(q_cam, e_cam, feasible & ~same_cam)
-        limit = self._limits(np.maximum(gap, 0.0), same_cam, q_cam, e_cam, casts)
-        raw_limit = (
-            self._limits(np.maximum(gap, 0.0), same_cam, q_cam, e_cam, {}) if casts else limit
-        )
+        raw_limit, under_cast = self._limits(np.maximum(gap, 0.0), same_cam)
+        limit = raw_limit
+        if casts:
+            limit = np.where(pairs_with_cast(casts, q_cam, e_cam), under_cast, raw_limit)
         q_rows = [np.asarray(q.summary, dtype=np.float32) for q in queries]
         e_rows = [np.asarray(e.summary, dtype=np.float32) for e in entries]
         dims = {r.shape[1] for r in q_rows + e_rows if r.size}
@@ -465,19 +465,15 @@ class IdentityMemory:
         return out
 
     def _limits(
-        self,
-        gap: FloatArray,
-        same_cam: NDArray[np.bool_],
-        q_cam: NDArray[np.object_],
-        e_cam: NDArray[np.object_],
-        casts: dict[tuple[str, str], FloatArray],
-    ) -> FloatArray:
-        """Each pair's acceptance threshold (see the module docstring)."""
+        self, gap: FloatArray, same_cam: NDArray[np.bool_]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each pair's acceptance threshold with no cast taken off (see the module
+        docstring), and the threshold of a cross-camera pair whose cast is taken off."""
         if self.calibration is None:
             fixed: FloatArray = np.where(
                 same_cam, self.max_cosine_distance, self.cross_camera_max_cosine_distance
             ).astype(np.float64)
-            return fixed
+            return fixed, fixed  # no calibration, no cast learned
         limit = self.calibration.thresholds(gap)
         # Across cameras, until the pair's cast is learned: the calibrated threshold plus the
         # cast's size learned between cameras (at most the threshold itself: the cast may at
@@ -490,13 +486,11 @@ class IdentityMemory:
             else np.minimum(learned, limit)
         )
         cross = np.clip(np.maximum(limit + extra, self.cross_camera_max_cosine_distance), 0, 2)
-        if casts:
-            # With the pair's cast taken off, a traveller is nearly as close as within one
-            # camera: the cast is an estimate from a few links, hence the allowance.
-            under_cast = np.minimum(CAST_ALLOWANCE * limit, self.calibration.upper)
-            cross = np.where(pairs_with_cast(casts, q_cam, e_cam), under_cast, cross)
-        out: FloatArray = np.where(same_cam, limit, cross)
-        return out
+        raw: FloatArray = np.where(same_cam, limit, cross)
+        # With the pair's cast taken off, a traveller is nearly as close as within one camera:
+        # the cast is an estimate from a few links, hence the allowance.
+        under_cast: FloatArray = np.minimum(CAST_ALLOWANCE * limit, self.calibration.upper)
+        return raw, under_cast
 
 
 def _summary_costs(
