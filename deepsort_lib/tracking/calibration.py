@@ -173,7 +173,9 @@ class DistanceCalibration:
         self.drift = DistanceRing(int(window))
         self.drift_time = DistanceRing(int(window))
         self.cross_best = DistanceRing(int(window))
-        self._cached: tuple[float, bool | None] | None = None
+        #: The rule's threshold and verdict, then ``s`` and ``d`` (NaN until ready); cleared
+        #: when either sample changes.
+        self._cached: tuple[float, bool | None, float, float] | None = None
         self._drift_table: tuple[FloatArray, FloatArray] | None = None
 
     def add_same(self, distances: ArrayLike) -> None:
@@ -244,8 +246,7 @@ class DistanceCalibration:
             return np.full(g.shape, base)
         cutoffs, drift = self._drift_quantiles()
         k = np.clip(np.searchsorted(cutoffs, g, side="right") - 1, 0, len(cutoffs) - 1)
-        s = float(np.quantile(self.same.sample(), self.same_quantile))
-        d = float(np.quantile(self.different.sample(), self.different_quantile))
+        _, _, s, d = self._quantiles()
         growth = np.maximum(drift[k] - drift[0], 0.0)
         out = np.minimum(self.margin * s + self.drift_margin * growth, 0.5 * (s + d))
         result: FloatArray = np.clip(out, self.lower, self.upper)
@@ -271,17 +272,23 @@ class DistanceCalibration:
         return self._rule()[1]
 
     def _rule(self) -> tuple[float, bool | None]:
+        threshold, distinct, _, _ = self._quantiles()
+        return threshold, distinct
+
+    def _quantiles(self) -> tuple[float, bool | None, float, float]:
+        """The short-gap threshold, whether the samples separate, and ``s`` and ``d``."""
         if self._cached is None:
             if not self.ready:
-                self._cached = (float(np.clip(self.prior, self.lower, self.upper)), None)
+                prior = float(np.clip(self.prior, self.lower, self.upper))
+                self._cached = (prior, None, np.nan, np.nan)
             else:
                 s = float(np.quantile(self.same.sample(), self.same_quantile))
                 d = float(np.quantile(self.different.sample(), self.different_quantile))
                 if d <= s:
-                    self._cached = (self.lower, False)
+                    self._cached = (self.lower, False, s, d)
                 else:
                     t = min(self.margin * s, 0.5 * (s + d))
-                    self._cached = (float(np.clip(t, self.lower, self.upper)), True)
+                    self._cached = (float(np.clip(t, self.lower, self.upper)), True, s, d)
         return self._cached
 
     # -- saved state ------------------------------------------------------------------------
