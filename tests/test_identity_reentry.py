@@ -30,6 +30,8 @@ class Scene:
         self.rng = np.random.default_rng(seed)
         self.noise = noise
         self.people: list[tuple[int, range, float, float, float]] = []
+        #: Added to every look before the noise: this camera's colour cast.
+        self.cast = np.zeros(D)
 
     def add(self, who: int, frames: range, x0: float, y: float, vx: float) -> None:
         self.people.append((who, frames, x0, y, vx))
@@ -39,7 +41,8 @@ class Scene:
         for pid, frames, x0, y, vx in self.people:
             if f in frames:
                 boxes.append([x0 + vx * (f - frames.start), y, 40.0, 100.0])
-                g = self.looks[pid] + self.noise * self.rng.normal(size=D) / np.sqrt(D)
+                look = self.looks[pid] + self.cast
+                g = look / np.linalg.norm(look) + self.noise * self.rng.normal(size=D) / np.sqrt(D)
                 feats.append(g / np.linalg.norm(g))
                 who.append(pid)
         dets = Detections.from_tlwh(
@@ -248,6 +251,44 @@ def test_two_cameras_share_one_memory_with_a_transit_time() -> None:
     assert ids[("b", 4)].isdisjoint(ids[("a", 0)] | ids[("a", 1)])
     # Per-camera ids stay each camera's own numbering.
     assert local[("a", 0)] == {1} and 1 in local[("b", 4)] | local[("b", 0)]
+
+
+def test_a_traveller_refused_while_the_camera_pair_warms_up_is_recovered_later() -> None:
+    # Camera b casts every look by 0.3: a traveller is ~0.045 from its camera-a self, four
+    # times the calibrated threshold. The first traveller comes while the pair has no cast
+    # in use: refused, under a provisional id; once the pair's cast comes into use, it asks
+    # again and continues its camera-a id. A look-alike newcomer asks again too, and stays
+    # new. (Before 2026-12-08 a floor at 0.25 accepted both at once.)
+    rng = np.random.default_rng(5)
+    memory = IdentityMemory(retention=1000, min_transit=5)
+    memory.observe_distances(rng.uniform(0.002, 0.01, 200), rng.uniform(0.6, 1.0, 200))
+    cam_a = ReentryTracker(Tracker(), memory, camera="a")
+    cam_b = ReentryTracker(Tracker(), memory, camera="b")
+    scene_a, scene_b = Scene(seed=2), Scene(seed=3)
+    for scene in (scene_a, scene_b):
+        scene.looks[5] = scene.looks[6] + 0.35 * _looks(1, seed=9)[0]  # 6's look-alike
+        scene.looks[5] /= np.linalg.norm(scene.looks[5])
+    scene_b.cast = 0.3 * _looks(1, seed=8)[0]
+    for person in (0, 1, 2, 3, 4, 6):
+        scene_a.add(person, range(0, 30), 40.0 + 90 * person, 100, 0.5)
+    scene_b.add(0, range(40, 160), 40, 300, 0.5)
+    scene_b.add(5, range(46, 160), 130, 300, 0.5)
+    for k, person in enumerate((1, 2, 3, 4)):
+        scene_b.add(person, range(55 + 10 * k, 160), 220.0 + 90 * k, 300, 0.5)
+    ids: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for f in range(160):
+        for name, cam, scene in (("a", cam_a, scene_a), ("b", cam_b, scene_b)):
+            dets, who = scene.frame(f)
+            for t in cam.update(dets):
+                if t.detection_index is not None:
+                    ids[(name, who[t.detection_index])].append(t.track_id)
+    first_a = {p: ids[("a", p)][0] for p in (0, 1, 2, 3, 4, 6)}
+    assert ids[("b", 0)][0] != first_a[0]  # refused in warm-up ...
+    assert ids[("b", 0)][-1] == first_a[0]  # ... recovered once the pair had its cast
+    assert set(ids[("b", 5)]).isdisjoint(first_a.values())  # the look-alike stays new
+    last_b = [ids[("b", p)][-1] for p in (0, 1, 2, 3, 4, 5)]
+    assert len(set(last_b)) == len(last_b)
+    assert all(last_b[p] in (first_a[p], ids[("b", p)][0]) for p in range(5))
 
 
 def test_len_follows_the_inner_tracker_or_the_reported_tracks() -> None:

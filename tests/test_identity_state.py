@@ -121,3 +121,19 @@ def test_foreign_or_corrupt_states_are_state_errors() -> None:
 def test_an_inner_tracker_without_state_cannot_be_saved() -> None:
     with pytest.raises(ConfigurationError, match="RecordingTracker has no state_dict"):
         ReentryTracker(RecordingTracker()).state_dict()
+
+
+def test_a_track_waiting_to_ask_again_keeps_its_mark_and_older_states_load(
+    tmp_path: Path,
+) -> None:
+    live = _wrapper()
+    for dets in _scene()[:30]:
+        live.update(dets)
+    lid = next(iter(live._locals))
+    live._locals[lid].reask_at = 3  # refused while a camera pair warmed up
+    state = live.state_dict()
+    path = save_state(tmp_path / "reentry.npz", state)
+    assert ReentryTracker.from_state(load_state(path))._locals[lid].reask_at == 3
+    for track in state["tracks"]:
+        del track["reask_at"]  # saved before tracks could ask again
+    assert ReentryTracker.from_state(state)._locals[lid].reask_at is None

@@ -28,14 +28,18 @@ until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_d
 Across cameras a camera's colour and viewpoint shift every feature it gives (its *cast*): the
 memory learns each camera pair's cast as a vector from the people it would link across that
 pair without it (:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link
-on, compares its pairs with the cast taken off, under the same-camera threshold (times
-``CAST_ALLOWANCE``). Until then the cross-camera threshold is the calibrated one plus a
-scalar offset and never below ``cross_camera_max_cosine_distance`` (what a fixed memory would
-accept). The offset is learned
-online (:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low
-quantile of each asking track's nearest cross-camera distance minus the median same-identity
-distance), capped at the calibrated threshold itself; until it is learned it is
-``cross_camera_max_cosine_distance - max_cosine_distance``.
+on (while the cast explains its links), compares its pairs with the cast taken off, under the
+same-camera threshold (times ``CAST_ALLOWANCE``). Until then the cross-camera threshold is
+the calibrated one plus a scalar offset, learned online
+(:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low quantile
+of each asking track's nearest cross-camera distance minus the median same-identity
+distance); until it is learned the offset is ``cross_camera_max_cosine_distance -
+max_cosine_distance`` (if positive), and until the calibration is ready the threshold is
+``cross_camera_max_cosine_distance`` itself. There is no floor: the configured cross-camera
+threshold bounds the links the casts are learned from (:data:`LINK_REACH` times it), not the
+matches. A track refused while one of its camera's pairs has no cast in use may ask again
+(:meth:`IdentityMemory.in_warm_up`, :meth:`IdentityMemory.cast_progress`; the re-entry
+wrapper does).
 
 Time units are whatever the callers use: frames, or seconds when the trackers know their frame
 rate (:class:`~deepsort_lib.tracking.reentry.ReentryTracker` ``fps=``). Several trackers
@@ -59,6 +63,7 @@ from deepsort_lib.errors import ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.calibration import DistanceCalibration
 from deepsort_lib.tracking.camera_cast import (
     CAST_ALLOWANCE,
+    LINK_REACH,
     CameraCast,
     pairs_with_cast,
     take_off_cast,
@@ -143,8 +148,9 @@ class IdentityMemory:
     cross_camera_max_cosine_distance
         The same across cameras (default: ``max_cosine_distance``); a camera's own colour
         and viewpoint usually shift features, so it may need to be looser. With calibration,
-        it is the floor of the cross-camera threshold, and its excess over
-        ``max_cosine_distance`` is the cast allowance until one is learned.
+        it is the cross-camera threshold until the calibration is ready, its excess over
+        ``max_cosine_distance`` is the cast's allowance until its size is learned, and
+        ``LINK_REACH`` times it bounds the links the camera casts learn from.
     max_speed
         Fastest plausible motion while unseen, in box heights per time unit (same camera);
         ``None`` (default): no motion gate.
@@ -320,7 +326,28 @@ class IdentityMemory:
         with self._lock:
             self._entries.clear()
 
-    def match(self, queries: list[IdentityQuery], now: float) -> list[int | None]:
+    def in_warm_up(self, camera: str) -> bool:
+        """Whether a lost identity of another camera is held whose camera pair with
+        ``camera`` has no cast in use yet (fewer than ``min_links`` links, or a cast that
+        does not explain them; ``False`` without a learned cast): a track refused now may be
+        accepted once the pair has learned more."""
+        cast = self.camera_cast
+        if cast is None:
+            return False
+        with self._lock:
+            cameras = {e.camera for e in self._entries.values()} - {camera}
+            return any(cast.shift(other, camera) is None for other in cameras)
+
+    def cast_progress(self, camera: str) -> int:
+        """How far ``camera``'s camera pairs have learned their casts (0 without a learned
+        cast; :meth:`~deepsort_lib.tracking.camera_cast.CameraCast.progress`): a track
+        refused in warm-up asks again when it changes."""
+        with self._lock:
+            return 0 if self.camera_cast is None else self.camera_cast.progress(camera)
+
+    def match(
+        self, queries: list[IdentityQuery], now: float, *, learn: bool = True
+    ) -> list[int | None]:
         """Assign lost identities to new tracks; matched identities leave the memory.
 
         Parameters
@@ -329,6 +356,9 @@ class IdentityMemory:
             The new tracks.
         now
             The current time (for expiry).
+        learn
+            Learn the cameras' casts from these queries (``False`` for tracks asking again,
+            which were learned from when they first asked).
 
         Returns
         -------
@@ -342,7 +372,8 @@ class IdentityMemory:
                 return result
             entries = list(self._entries.values())
             cost, limit, raw, raw_limit = self._costs(queries, entries)
-            self._learn_cross(queries, entries, raw, raw_limit)
+            if learn:
+                self._learn_cross(queries, entries, raw, raw_limit)
             cost[cost > limit] = _INFEASIBLE
             # Each pair gains (threshold - distance); a query may stay unmatched at no cost,
             # so one good match is never traded for two mediocre ones.
@@ -363,9 +394,10 @@ class IdentityMemory:
     ) -> None:
         """Learn what cameras do from the *raw* cross-camera costs (no cast taken off): each
         query's nearest feasible cross-camera distance measures the cast's size (the
-        calibration's offset), and its nearest entry, where the raw rule would accept it,
-        is a link the pair's cast is learned from. Raw, so that a cast learned wrong cannot
-        refuse the links that would correct it."""
+        calibration's offset), and its nearest entry, within ``LINK_REACH`` times the raw
+        threshold (at least ``cross_camera_max_cosine_distance``), is a link the pair's cast
+        is learned from. Raw, so that a cast learned wrong cannot refuse the links that would
+        correct it."""
         if self.calibration is None:
             return
         q_cam = np.array([q.camera for q in queries], dtype=object)
@@ -376,9 +408,10 @@ class IdentityMemory:
         self.calibration.add_cross_best(best[best < _INFEASIBLE])
         if self.camera_cast is None:
             return
+        reach = LINK_REACH * np.maximum(raw_limit, self.cross_camera_max_cosine_distance)
         for i, j in enumerate(nearest.tolist()):
             q, e = queries[i], entries[j]
-            if best[i] <= raw_limit[i, j] and len(q.summary) and len(e.summary):
+            if best[i] <= reach[i, j] and len(q.summary) and len(e.summary):
                 gap = q.first_time - e.last_time
                 self.camera_cast.learn(e.camera, q.camera, e.summary[0], q.summary[0], gap)
 
@@ -476,16 +509,21 @@ class IdentityMemory:
             return fixed, fixed  # no calibration, no cast learned
         limit = self.calibration.thresholds(gap)
         # Across cameras, until the pair's cast is learned: the calibrated threshold plus the
-        # cast's size learned between cameras (at most the threshold itself: the cast may at
-        # most double it), or the configured allowance until learned; never tighter than the
-        # configured cross-camera threshold (the calibration alone sees no cast).
+        # cast's size learned between cameras, or the configured allowance until learned
+        # (the configured threshold itself until calibrated). No floor: the configured
+        # cross-camera threshold only bounds the links learned from (a floor let every
+        # look-alike through while a pair warmed up).
         learned = self.calibration.cross_offset()
         extra = (
-            self.cross_camera_max_cosine_distance - self.max_cosine_distance
+            max(self.cross_camera_max_cosine_distance - self.max_cosine_distance, 0.0)
             if learned is None
-            else np.minimum(learned, limit)
+            else learned
         )
-        cross = np.clip(np.maximum(limit + extra, self.cross_camera_max_cosine_distance), 0, 2)
+        cross = (
+            np.clip(limit + extra, 0.0, 2.0)
+            if self.calibration.ready
+            else np.full(limit.shape, self.cross_camera_max_cosine_distance)
+        )
         raw: FloatArray = np.where(same_cam, limit, cross)
         # With the pair's cast taken off, a traveller is nearly as close as within one camera:
         # the cast is an estimate from a few links, hence the allowance.

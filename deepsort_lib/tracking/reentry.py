@@ -15,7 +15,9 @@ inner tracker's ids (*local* ids) to *persistent* ids handed out by an
 * when a track is reported for the first time (i.e. once confirmed), it is matched against
   the memory (one global assignment for all new tracks of the frame); a match continues the
   old persistent id, otherwise the memory hands out a new one, and the track asks once more
-  when its ``recent`` window is full (a match then replaces that provisional id);
+  when its ``recent`` window is full (a match then replaces that provisional id), and again
+  whenever a camera pair that was still learning its cast when it was refused progresses
+  (:meth:`~deepsort_lib.tracking.identity.IdentityMemory.cast_progress`);
 * every ``recent`` features per track and every ``recent`` frames, the wrapper feeds the
   memory's threshold calibration (:mod:`deepsort_lib.tracking.calibration`) with
   same-identity, drift and different-identity distances it observes.
@@ -41,14 +43,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from deepsort_lib.errors import ConfigurationError, reading_state
-from deepsort_lib.protocols import TrackLike
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
 from deepsort_lib.tracking.reentry_state import (
     memory_state,
@@ -58,73 +58,11 @@ from deepsort_lib.tracking.reentry_state import (
     restore_track,
     track_state,
 )
+from deepsort_lib.tracking.reentry_track import ReentryTrack
 from deepsort_lib.tracking.track_appearance import TrackAppearance, unit_rows
 from deepsort_lib.tracking.tracker import Tracker
 
 FloatArray = NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ReentryTrack:
-    """A track reported by :class:`ReentryTracker`: the inner track under a persistent id.
-
-    Every attribute of the inner track (``state``, ``hits``, ``xyxy``, ...) is readable here
-    too.
-
-    Attributes
-    ----------
-    track_id
-        Persistent id (global when the memory is shared by several cameras).
-    local_id
-        The inner tracker's id.
-    camera
-        Name of the wrapper's camera (stream).
-    reidentified
-        Whether this identity was recovered from the memory at some point.
-    track
-        The inner tracker's track object.
-    """
-
-    track_id: int
-    local_id: int
-    camera: str
-    reidentified: bool
-    track: TrackLike
-
-    @property
-    def tlwh(self) -> FloatArray:
-        return self.track.tlwh
-
-    @property
-    def detection_tlwh(self) -> FloatArray:
-        return self.track.detection_tlwh
-
-    @property
-    def class_id(self) -> int:
-        return self.track.class_id
-
-    @property
-    def confidence(self) -> float:
-        return self.track.confidence
-
-    @property
-    def time_since_update(self) -> int:
-        return self.track.time_since_update
-
-    @property
-    def detection_index(self) -> int | None:
-        return self.track.detection_index
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "track":  # not set yet (copying, unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.track, name)
-
-    def __repr__(self) -> str:
-        return (
-            f"ReentryTrack(id={self.track_id}, local_id={self.local_id}, camera={self.camera!r}, "
-            f"reidentified={self.reidentified})"
-        )
 
 
 class ReentryTracker:
@@ -350,6 +288,7 @@ class ReentryTracker:
                 self._resume(loc)
             loc.last_reported = now
         self._claim_pending(tracks)
+        self._reask_after_warm_up(tracks)
         different = self._different_distances(tracks) if self._frame % self.recent == 0 else ()
         if same or drift or len(different):
             elapsed, moved = zip(*drift, strict=True) if drift else ((), ())
@@ -475,6 +414,7 @@ class ReentryTracker:
             local.reidentified = gid is not None
             local.reported = True
             local.pending = gid is None and not local.mature()
+        self._mark_refused_in_warm_up(lids, matches)
 
     def _claim_pending(self, tracks: Sequence[Any]) -> None:
         """Pending tracks reported this frame whose window has filled ask the memory again;
@@ -484,15 +424,48 @@ class ReentryTracker:
             for lid in (int(t.track_id) for t in tracks)
             if self._locals[lid].pending and self._locals[lid].mature()
         ]
-        for lid, gid in zip(lids, self._match(lids), strict=True):
+        matches = self._match(lids)
+        for lid, gid in zip(lids, matches, strict=True):
             local = self._locals[lid]
             local.pending = False
             if gid is not None:
                 local.global_id = gid
                 local.reidentified = True
+        self._mark_refused_in_warm_up(lids, matches)
 
-    def _match(self, lids: list[int]) -> list[int | None]:
-        """The memory's answer for these tracks (``None``: not a lost identity)."""
+    def _mark_refused_in_warm_up(self, lids: list[int], matches: list[int | None]) -> None:
+        """Tracks left unmatched while a camera pair of this camera is in warm-up (no cast
+        in use yet, see :mod:`~deepsort_lib.tracking.camera_cast`) ask again when the
+        memory's :meth:`~IdentityMemory.cast_progress` changes (:meth:`_reask_after_warm_up`)."""
+        if not lids:
+            return
+        warm = self.memory.in_warm_up(self.camera)
+        epoch = self.memory.cast_progress(self.camera) if warm else None
+        for lid, gid in zip(lids, matches, strict=True):
+            self._locals[lid].reask_at = epoch if gid is None else None
+
+    def _reask_after_warm_up(self, tracks: Sequence[Any]) -> None:
+        """Tracks refused in warm-up and reported this frame ask again once their camera's
+        pairs have progressed (a warm-up link, a cast coming into use); a match replaces the
+        provisional id (never reused). Until a pair has its cast, a traveller is judged by
+        the raw rule and may be refused; asking again is what lets the first travellers of
+        a camera pair be recovered without a floor that lets look-alikes through."""
+        epoch = self.memory.cast_progress(self.camera)
+        lids = [
+            lid
+            for lid in (int(t.track_id) for t in tracks)
+            if self._locals[lid].reask_at not in (None, epoch)
+        ]
+        matches = self._match(lids, learn=False)
+        for lid, gid in zip(lids, matches, strict=True):
+            local = self._locals[lid]
+            if gid is not None:
+                local.global_id, local.reidentified, local.pending = gid, True, False
+        self._mark_refused_in_warm_up(lids, matches)
+
+    def _match(self, lids: list[int], learn: bool = True) -> list[int | None]:
+        """The memory's answer for these tracks (``None``: not a lost identity; ``learn``:
+        see :meth:`IdentityMemory.match`)."""
         if not lids or len(self.memory) == 0:  # nothing to recognise: skip the queries
             return [None] * len(lids)
         queries = [
@@ -505,7 +478,7 @@ class ReentryTracker:
             )
             for lid in lids
         ]
-        return self.memory.match(queries, self._now)
+        return self.memory.match(queries, self._now, learn=learn)
 
     def _different_distances(self, tracks: Sequence[Any]) -> FloatArray:
         """Different-identity distances for the calibration: for each track seen this frame

@@ -24,8 +24,8 @@ Layouts (version 1)::
 Additions read with defaults, so files written before them still load: the memory's
 ``"calibration"`` (absent: a memory with the settings' defaults and a fresh calibration;
 ``None``: no calibration), ``"camera_cast"`` (absent: no cast learned yet), ``"max_speed":
-None`` (no motion gate), and per track ``"pending"`` (absent: ``False``) and
-``"snapshots"`` (absent: none).
+None`` (no motion gate), and per track ``"pending"`` (absent: ``False``),
+``"reask_at"`` (absent: ``None``) and ``"snapshots"`` (absent: none).
 
 This module knows the parts (memory, one followed track, the wrapper's header); the wrapper
 (:meth:`deepsort_lib.tracking.reentry.ReentryTracker.state_dict`) assembles them.
@@ -68,7 +68,7 @@ _TRACK_FIELDS = tuple(
     f.name for f in fields(TrackAppearance) if f.name not in ("recent", "history", "snapshots")
 )
 # Fields added after the first saved files, and their values when a file lacks them.
-_TRACK_DEFAULTS: dict[str, Any] = {"pending": False}
+_TRACK_DEFAULTS: dict[str, Any] = {"pending": False, "reask_at": None}
 
 
 # -- the memory ------------------------------------------------------------------------------
@@ -193,6 +193,8 @@ def restore_track(state: Mapping[str, Any], recent: int) -> TrackAppearance:
             values[name] = np.array(values[name], np.float64)
     if values["split_summary"] is not None:
         values["split_summary"] = np.array(values["split_summary"], np.float32)
+    if values["reask_at"] is not None:
+        values["reask_at"] = int(values["reask_at"])
     local = TrackAppearance(recent=_restore_observations(state["recent"], recent), **values)
     local.history = _restore_observations(state["history"], local.history.maxlen)
     saved = state.get("snapshots")

@@ -91,6 +91,10 @@ class TrackAppearance:
     #: Reported under a provisional id, still to be matched against the memory once its
     #: ``recent`` window is full (see :meth:`mature`).
     pending: bool = False
+    #: Left unmatched while a camera pair was in warm-up: the memory's
+    #: :meth:`~deepsort_lib.tracking.identity.IdentityMemory.cast_progress` then; the track
+    #: asks again once it changes (``None``: no need).
+    reask_at: int | None = None
     #: Past ``recent`` windows (when each was complete, its sum), one every ``recent``
     #: features: the references of :meth:`drift_distances`.
     snapshots: deque[tuple[float, Float32Array]] = field(default_factory=deque)
