@@ -12,6 +12,7 @@ import pytest
 
 from deepsort_lib.io.state import load_state, save_state
 from deepsort_lib.tracking.calibration import DistanceCalibration
+from deepsort_lib.tracking.camera_cast import CROSS_OFFSET_CAP
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
 from deepsort_lib.tracking.reentry_state import memory_state, restore_memory
 
@@ -83,7 +84,7 @@ def test_the_cross_camera_offset_is_learned_from_nearest_cross_camera_candidates
     assert cal.cross_offset() == pytest.approx(cal.upper - cal.lower)
 
 
-def test_the_learned_offset_loosens_cross_camera_by_the_cast_s_size() -> None:
+def test_the_learned_offset_loosens_cross_camera_by_the_cast_s_size_up_to_a_cap() -> None:
     rng = np.random.default_rng(3)
     memory = IdentityMemory()
     memory.observe_distances(rng.uniform(0.05, 0.15, 300), rng.uniform(0.8, 1.0, 300))
@@ -97,10 +98,19 @@ def test_the_learned_offset_loosens_cross_camera_by_the_cast_s_size() -> None:
         [IdentityQuery("b", 0, 5.0, BOX, _unit(rng.normal(size=(1, D))))],
         [LostIdentity(1, "a", 0, 1.0, BOX, _unit(rng.normal(size=(1, D))))],
     )
-    # Not capped at twice the calibrated threshold (it was until 2026-12-08): a white
-    # balance's cast is not learned as a vector, and only the offset can admit its travellers.
-    assert limit[0, 0] == pytest.approx(base + offset)
+    # Capped at CROSS_OFFSET_CAP thresholds (at one until 2026-12-08): a white balance's
+    # cast is not learned as a vector, and only the offset can admit its travellers.
+    assert limit[0, 0] == pytest.approx(base + min(offset, CROSS_OFFSET_CAP * base))
     assert limit[0, 0] > 2 * base
+    # A tight scene (threshold ~0.012) whose cross-camera candidates are 0.4 away.
+    tight = _tight_memory()
+    assert tight.calibration is not None
+    tight.calibration.add_cross_best(rng.uniform(0.4, 0.5, 40))
+    _, limit = tight.cost_matrix(
+        [IdentityQuery("b", 0, 5.0, BOX, _unit(rng.normal(size=(1, D))))],
+        [LostIdentity(1, "a", 0, 1.0, BOX, _unit(rng.normal(size=(1, D))))],
+    )
+    assert limit[0, 0] == pytest.approx((1 + CROSS_OFFSET_CAP) * tight.threshold)
 
 
 def test_a_memory_matching_across_cameras_feeds_the_offset() -> None:

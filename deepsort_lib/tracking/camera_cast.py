@@ -78,6 +78,15 @@ CAST_ALLOWANCE = 1.2
 #: 1.0 recovered 7/24 and 57/80 travellers in short and long scenes, 2.0 17/24 and 71/80).
 LINK_REACH = 2.0
 
+#: Until a pair's cast is in use, the raw cross-camera threshold is the calibrated one plus
+#: the cast's learned size, capped at this many times the calibrated threshold: a cast that
+#: is not a translation (a white balance) is only ever admitted through that offset, but a
+#: noisy scene's offset also admits the wrong people. Chosen among 1 (the cap before
+#: 2026-12-08), 2, 3 and none on the TUD two-camera rows and the ``uniform-crowd`` gain rows
+#: (4 seeds): at 3, TUD 432 right and 42 wrong links of 600 travellers (none: 429 and 52;
+#: 2: 426 and 37) and ``uniform-crowd`` 49/80 (none: 61/80; 2: 6/80).
+CROSS_OFFSET_CAP = 3.0
+
 
 class CameraCast:
     """Per camera pair, the learned feature shift from one camera to the other.
@@ -301,6 +310,7 @@ def _unit(x: FloatArray) -> FloatArray | None:
 
 __all__ = [
     "CAST_ALLOWANCE",
+    "CROSS_OFFSET_CAP",
     "LINK_REACH",
     "CameraCast",
     "explains",

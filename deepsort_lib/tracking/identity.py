@@ -33,7 +33,8 @@ same-camera threshold (times ``CAST_ALLOWANCE``). Until then the cross-camera th
 the calibrated one plus a scalar offset, learned online
 (:meth:`~deepsort_lib.tracking.calibration.DistanceCalibration.cross_offset`: a low quantile
 of each asking track's nearest cross-camera distance minus the median same-identity
-distance); until it is learned the offset is ``cross_camera_max_cosine_distance -
+distance, at most ``CROSS_OFFSET_CAP`` times the calibrated threshold); until it is
+learned the offset is ``cross_camera_max_cosine_distance -
 max_cosine_distance`` (if positive), and until the calibration is ready the threshold is
 ``cross_camera_max_cosine_distance`` itself. There is no floor: the configured cross-camera
 threshold bounds the links the casts are learned from (:data:`LINK_REACH` times it), not the
@@ -53,7 +54,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -63,11 +63,13 @@ from deepsort_lib.errors import ConfigurationError, InvalidInputError
 from deepsort_lib.tracking.calibration import DistanceCalibration
 from deepsort_lib.tracking.camera_cast import (
     CAST_ALLOWANCE,
+    CROSS_OFFSET_CAP,
     LINK_REACH,
     CameraCast,
     pairs_with_cast,
     take_off_cast,
 )
+from deepsort_lib.tracking.identity_records import IdentityQuery, LostIdentity
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -75,59 +77,6 @@ IndexArray = NDArray[np.intp]
 BoolArray = NDArray[np.bool_]
 
 _INFEASIBLE = 1e5
-
-
-@dataclass(frozen=True)
-class LostIdentity:
-    """One identity in the memory.
-
-    Attributes
-    ----------
-    global_id
-        The identity to continue.
-    camera
-        Name of the camera (stream) that last saw it.
-    class_id
-        Class of its last detection.
-    last_time
-        When it was last seen (the memory's time unit).
-    last_tlwh
-        ``(4,)`` its last box (top-left x, y, width, height) in that camera's pixels.
-    summary
-        ``(K, D)`` L2-normalised mean features (e.g. whole track, most recent frames).
-    """
-
-    global_id: int
-    camera: str
-    class_id: int
-    last_time: float
-    last_tlwh: FloatArray
-    summary: Float32Array
-
-
-@dataclass(frozen=True)
-class IdentityQuery:
-    """A new track asking whether it is a lost identity.
-
-    Attributes
-    ----------
-    camera
-        Camera (stream) that sees it.
-    class_id
-        Its class.
-    first_time
-        When it was first seen.
-    first_tlwh
-        ``(4,)`` its first box.
-    summary
-        ``(K, D)`` L2-normalised mean features; ``K = 0`` (no appearance) never matches.
-    """
-
-    camera: str
-    class_id: int
-    first_time: float
-    first_tlwh: FloatArray
-    summary: Float32Array
 
 
 class IdentityMemory:
@@ -509,15 +458,15 @@ class IdentityMemory:
             return fixed, fixed  # no calibration, no cast learned
         limit = self.calibration.thresholds(gap)
         # Across cameras, until the pair's cast is learned: the calibrated threshold plus the
-        # cast's size learned between cameras, or the configured allowance until learned
-        # (the configured threshold itself until calibrated). No floor: the configured
-        # cross-camera threshold only bounds the links learned from (a floor let every
-        # look-alike through while a pair warmed up).
+        # cast's size learned between cameras (at most CROSS_OFFSET_CAP thresholds), or the
+        # configured allowance until learned (the configured threshold itself until
+        # calibrated). No floor: the configured cross-camera threshold only bounds the links
+        # learned from (a floor let every look-alike through while a pair warmed up).
         learned = self.calibration.cross_offset()
         extra = (
             max(self.cross_camera_max_cosine_distance - self.max_cosine_distance, 0.0)
             if learned is None
-            else learned
+            else np.minimum(learned, CROSS_OFFSET_CAP * limit)
         )
         cross = (
             np.clip(limit + extra, 0.0, 2.0)

@@ -407,14 +407,13 @@ class ReentryTracker:
         ``recent`` features, and a mean of fewer is noisier (a returner may miss at first)."""
         if not lids:
             return
-        matches = self._match(lids)
+        matches = self._ask(lids)
         for lid, gid in zip(lids, matches, strict=True):
             local = self._locals[lid]
             local.global_id = self.memory.new_id() if gid is None else gid
             local.reidentified = gid is not None
             local.reported = True
             local.pending = gid is None and not local.mature()
-        self._mark_refused_in_warm_up(lids, matches)
 
     def _claim_pending(self, tracks: Sequence[Any]) -> None:
         """Pending tracks reported this frame whose window has filled ask the memory again;
@@ -424,25 +423,12 @@ class ReentryTracker:
             for lid in (int(t.track_id) for t in tracks)
             if self._locals[lid].pending and self._locals[lid].mature()
         ]
-        matches = self._match(lids)
-        for lid, gid in zip(lids, matches, strict=True):
+        for lid, gid in zip(lids, self._ask(lids), strict=True):
             local = self._locals[lid]
             local.pending = False
             if gid is not None:
                 local.global_id = gid
                 local.reidentified = True
-        self._mark_refused_in_warm_up(lids, matches)
-
-    def _mark_refused_in_warm_up(self, lids: list[int], matches: list[int | None]) -> None:
-        """Tracks left unmatched while a camera pair of this camera is in warm-up (no cast
-        in use yet, see :mod:`~deepsort_lib.tracking.camera_cast`) ask again when the
-        memory's :meth:`~IdentityMemory.cast_progress` changes (:meth:`_reask_after_warm_up`)."""
-        if not lids:
-            return
-        warm = self.memory.in_warm_up(self.camera)
-        epoch = self.memory.cast_progress(self.camera) if warm else None
-        for lid, gid in zip(lids, matches, strict=True):
-            self._locals[lid].reask_at = epoch if gid is None else None
 
     def _reask_after_warm_up(self, tracks: Sequence[Any]) -> None:
         """Tracks refused in warm-up and reported this frame ask again once their camera's
@@ -456,16 +442,30 @@ class ReentryTracker:
             for lid in (int(t.track_id) for t in tracks)
             if self._locals[lid].reask_at not in (None, epoch)
         ]
-        matches = self._match(lids, learn=False)
-        for lid, gid in zip(lids, matches, strict=True):
+        for lid, gid in zip(lids, self._ask(lids, learn=False), strict=True):
             local = self._locals[lid]
             if gid is not None:
                 local.global_id, local.reidentified, local.pending = gid, True, False
-        self._mark_refused_in_warm_up(lids, matches)
 
-    def _match(self, lids: list[int], learn: bool = True) -> list[int | None]:
+    def _ask(self, lids: list[int], learn: bool = True) -> list[int | None]:
         """The memory's answer for these tracks (``None``: not a lost identity; ``learn``:
-        see :meth:`IdentityMemory.match`)."""
+        see :meth:`IdentityMemory.match`). A track left unmatched while a camera pair of
+        this camera was in warm-up (no cast in use yet, see
+        :mod:`~deepsort_lib.tracking.camera_cast`) is marked with the memory's
+        :meth:`~IdentityMemory.cast_progress` *before* it asked (its own link may be the
+        one that brings the cast into use), and asks again once that has changed
+        (:meth:`_reask_after_warm_up`)."""
+        if not lids:
+            return []
+        warm = self.memory.in_warm_up(self.camera)
+        mark = self.memory.cast_progress(self.camera) if warm else None
+        matches = self._match(lids, learn)
+        for lid, gid in zip(lids, matches, strict=True):
+            self._locals[lid].reask_at = mark if gid is None else None
+        return matches
+
+    def _match(self, lids: list[int], learn: bool) -> list[int | None]:
+        """The memory's answer for these tracks (``None``: not a lost identity)."""
         if not lids or len(self.memory) == 0:  # nothing to recognise: skip the queries
             return [None] * len(lids)
         queries = [
