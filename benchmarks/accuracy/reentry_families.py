@@ -18,8 +18,9 @@ Trackers (each inner tracker ``Tracker.from_preset(preset)``):
   calibration (a fixed cosine threshold and a motion gate);
 * ``default``: ``ReentryTracker(tracker, fps=fps)``: today's library defaults;
 * ``default, cross +0.05`` (two cameras only): the defaults with
-  ``IdentityMemory(cross_camera_max_cosine_distance=0.30)``: across cameras at least 0.30
-  (the default's floor is 0.25), the calibrated threshold plus the learned cast above it;
+  ``IdentityMemory(cross_camera_max_cosine_distance=0.30)``: a cross-camera allowance of
+  0.05 over the calibrated threshold until the cast's size is learned (0 by default), and
+  links learned from within 0.60 (0.50);
 * ``default, no cast`` (two cameras only): the defaults with
   ``IdentityMemory(learn_camera_cast=False)``: what the learned camera cast adds.
 
@@ -86,8 +87,8 @@ TRACKERS: dict[str, Callable[[str, float], Any]] = {
     ),
     "default": lambda preset, fps: ReentryTracker(Tracker.from_preset(preset), fps=fps),
 }
-#: Two-camera rows only: the defaults with a cross-camera floor of 0.30 instead of 0.25 (what a
-#: user who measured their cameras' colour cast would set).
+#: Two-camera rows only: the defaults with a configured cross-camera threshold of 0.30 instead
+#: of 0.25 (what a user who measured their cameras' colour cast would set).
 CROSS_ALLOWANCE = "default, cross +0.05"
 #: Long two-camera scenes whose camera 1 scales each feature dimension (a white balance)
 #: instead of shifting features: a cast that is not a translation. Chosen before any run on
