@@ -229,6 +229,21 @@ def test_ids_match_the_plain_tracker_when_nothing_is_re_identified() -> None:
     assert len(set(mapping.values())) == len(mapping)
 
 
+def _run_cameras(
+    cameras: dict[str, tuple[ReentryTracker, Scene]], n: int
+) -> dict[tuple[str, int], list[ReentryTrack]]:
+    """(camera, person) -> the tracks reported for that person, frame by frame, with every
+    camera updated once per frame in lockstep."""
+    out: dict[tuple[str, int], list[ReentryTrack]] = defaultdict(list)
+    for f in range(n):
+        for name, (cam, scene) in cameras.items():
+            dets, who = scene.frame(f)
+            for t in cam.update(dets):
+                if t.detection_index is not None:
+                    out[(name, who[t.detection_index])].append(t)
+    return out
+
+
 def test_two_cameras_share_one_memory_with_a_transit_time() -> None:
     memory = IdentityMemory(retention=500, min_transit=20, cross_camera_max_cosine_distance=0.3)
     cam_a = ReentryTracker(Tracker(), memory, camera="a")
@@ -238,15 +253,9 @@ def test_two_cameras_share_one_memory_with_a_transit_time() -> None:
     scene_a.add(1, range(0, 150), 300, 300, 0.0)
     scene_b.add(0, range(90, 150), 400, 50, -1.0)  # 40 frames after leaving camera a
     scene_b.add(4, range(55, 150), 100, 300, 1.0)  # someone else, during the transit
-    ids: dict[tuple[str, int], set[int]] = defaultdict(set)
-    local: dict[tuple[str, int], set[int]] = defaultdict(set)
-    for f in range(150):
-        for name, cam, scene in (("a", cam_a, scene_a), ("b", cam_b, scene_b)):
-            dets, who = scene.frame(f)
-            for t in cam.update(dets):
-                if t.detection_index is not None:
-                    ids[(name, who[t.detection_index])].add(t.track_id)
-                    local[(name, who[t.detection_index])].add(t.local_id)
+    seen = _run_cameras({"a": (cam_a, scene_a), "b": (cam_b, scene_b)}, 150)
+    ids = defaultdict(set, {k: {t.track_id for t in v} for k, v in seen.items()})
+    local = defaultdict(set, {k: {t.local_id for t in v} for k, v in seen.items()})
     assert ids[("a", 0)] == ids[("b", 0)] and len(ids[("a", 0)]) == 1
     assert ids[("b", 4)].isdisjoint(ids[("a", 0)] | ids[("a", 1)])
     # Per-camera ids stay each camera's own numbering.
@@ -275,13 +284,8 @@ def test_a_traveller_refused_while_the_camera_pair_warms_up_is_recovered_later()
     scene_b.add(5, range(46, 160), 130, 300, 0.5)
     for k, person in enumerate((1, 2, 3, 4)):
         scene_b.add(person, range(55 + 10 * k, 160), 220.0 + 90 * k, 300, 0.5)
-    ids: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for f in range(160):
-        for name, cam, scene in (("a", cam_a, scene_a), ("b", cam_b, scene_b)):
-            dets, who = scene.frame(f)
-            for t in cam.update(dets):
-                if t.detection_index is not None:
-                    ids[(name, who[t.detection_index])].append(t.track_id)
+    seen = _run_cameras({"a": (cam_a, scene_a), "b": (cam_b, scene_b)}, 160)
+    ids = {k: [t.track_id for t in v] for k, v in seen.items()}
     first_a = {p: ids[("a", p)][0] for p in (0, 1, 2, 3, 4, 6)}
     assert ids[("b", 0)][0] != first_a[0]  # refused in warm-up ...
     assert ids[("b", 0)][-1] == first_a[0]  # ... recovered once the pair had its cast

@@ -123,10 +123,9 @@ class CameraCast:
         while its cast is in use. It changes when one of them may judge differently: a link
         in warm-up, or its cast coming into use (or out of it)."""
         out = 0
-        for a, b in list(self._links):
+        for (a, b), n in self._links.items():
             if camera in (a, b):
-                out += min(self._links[(a, b)], self.min_links)
-                out += self.shift(a, b) is not None
+                out += min(n, self.min_links) + (self.shift(a, b) is not None)
         return out
 
     def shift(self, entry_camera: str, query_camera: str) -> FloatArray | None:

@@ -436,12 +436,15 @@ class ReentryTracker:
         provisional id (never reused). Until a pair has its cast, a traveller is judged by
         the raw rule and may be refused; asking again is what lets the first travellers of
         a camera pair be recovered without a floor that lets look-alikes through."""
-        epoch = self.memory.cast_progress(self.camera)
-        lids = [
+        marked = [
             lid
             for lid in (int(t.track_id) for t in tracks)
-            if self._locals[lid].reask_at not in (None, epoch)
+            if self._locals[lid].reask_at is not None
         ]
+        if not marked:  # the common case: no memory lock, no pass over the camera pairs
+            return
+        epoch = self.memory.cast_progress(self.camera)
+        lids = [lid for lid in marked if self._locals[lid].reask_at != epoch]
         for lid, gid in zip(lids, self._ask(lids, learn=False), strict=True):
             local = self._locals[lid]
             if gid is not None:
