@@ -11,7 +11,7 @@ import pytest
 
 from deepsort_lib.errors import ConfigurationError, StateError
 from deepsort_lib.io.state import load_state, save_state
-from deepsort_lib.tracking.camera_cast import CAST_ALLOWANCE, CameraCast, robust_mean
+from deepsort_lib.tracking.camera_cast import CAST_ALLOWANCE, CameraCast, CastMap, robust_mean
 from deepsort_lib.tracking.identity import IdentityMemory, IdentityQuery, LostIdentity
 from deepsort_lib.tracking.reentry_state import memory_state, restore_memory
 
@@ -35,6 +35,18 @@ def _seen_in_b(
     return _unit(a + cast + noise * rng.normal(size=a.shape) / np.sqrt(D))
 
 
+def _learned_shift(cast: CameraCast, entry: str = "a", query: str = "b") -> np.ndarray | None:
+    """The learned cast as the vector a ``query`` feature is moved by into ``entry``'s terms
+    (negated: the shift from ``entry`` to ``query``), or ``None`` while none is in use. The
+    tests' casts are translations: whatever shape was chosen, its gains stay near 1."""
+    mapping = cast.mapping(entry, query)
+    if mapping is None:
+        return None
+    assert np.allclose(mapping.scale, 1.0, atol=0.35)
+    out: np.ndarray = -mapping.offset
+    return out
+
+
 def _link(
     cast: CameraCast, rng: np.random.Generator, shift: np.ndarray, wrong: bool = False
 ) -> None:
@@ -49,16 +61,20 @@ def test_the_cast_of_a_pair_is_learned_from_its_links_in_both_directions() -> No
     cast = CameraCast(min_links=4)
     for _ in range(3):
         _link(cast, rng, shift)
-    assert cast.shift("a", "b") is None  # not enough links yet
+    assert cast.mapping("a", "b") is None  # not enough links yet
     _link(cast, rng, shift)
-    learned = cast.shift("a", "b")
+    learned = _learned_shift(cast)
     assert learned is not None and cast.links("b", "a") == 4
     # Differences of unit vectors: the cast's direction and size, up to normalisation.
     cosine = learned @ shift / (np.linalg.norm(learned) * np.linalg.norm(shift))
     assert cosine > 0.8
-    reverse = cast.shift("b", "a")
-    assert reverse is not None and np.allclose(reverse, -learned)
-    assert cast.shift("a", "a") is None and cast.shift("a", "c") is None
+    reverse = cast.mapping("b", "a")
+    forward = cast.mapping("a", "b")
+    assert reverse is not None and forward is not None
+    # One cast, seen from both sides: the two mappings undo each other.
+    x = _unit(rng.normal(size=(5, D))).astype(np.float64)
+    assert np.allclose(forward.apply(reverse.apply(x)), x)
+    assert cast.mapping("a", "a") is None and cast.mapping("a", "c") is None
 
 
 def test_a_few_wrong_links_do_not_move_the_cast() -> None:
@@ -72,7 +88,7 @@ def test_a_few_wrong_links_do_not_move_the_cast() -> None:
         b = _seen_in_b(_unit(rng.normal(size=D)) if wrong else a, shift, rng)
         cast.learn("a", "b", a, b)
         plain.append(b - a)
-    learned = cast.shift("a", "b")
+    learned = _learned_shift(cast)
     assert learned is not None
     mean = np.mean(plain, axis=0)
     truth = np.mean(
@@ -94,10 +110,10 @@ def test_the_cast_follows_a_camera_whose_light_changed() -> None:
     cast = CameraCast(links_kept=10)
     for _ in range(10):
         _link(cast, rng, old)
-    before = cast.shift("a", "b")
+    before = _learned_shift(cast)
     for _ in range(10):
         _link(cast, rng, new)
-    after = cast.shift("a", "b")
+    after = _learned_shift(cast)
     assert before is not None and after is not None
 
     def cosine(x: np.ndarray, y: np.ndarray) -> float:
@@ -113,7 +129,7 @@ def test_links_within_one_camera_or_without_appearance_teach_nothing() -> None:
     cast.learn("a", "a", x, x)
     cast.learn("a", "b", np.zeros(D), x)
     cast.learn("a", "b", np.full(D, np.nan), x)
-    assert cast.links("a", "b") == 0 and cast.shift("a", "b") is None
+    assert cast.links("a", "b") == 0 and cast.mapping("a", "b") is None
     with pytest.raises(ConfigurationError):
         CameraCast(min_links=0)
 
@@ -200,7 +216,7 @@ def test_cross_camera_asks_teach_the_cast_and_same_camera_ones_do_not() -> None:
     # the calibrated threshold 0.01), the next ones with the four links' cast taken off.
     assert got == [None] * 4 + [14, 15]
     assert memory.camera_cast.links("a", "b") == 6
-    learned = memory.camera_cast.shift("a", "b")
+    learned = _learned_shift(memory.camera_cast)
     assert learned is not None and learned @ shift / np.linalg.norm(learned) > 0.2
     a = _unit(rng.normal(size=D))
     memory.add(LostIdentity(20, "a", 0, 1.0, BOX, a[None]))
@@ -219,7 +235,7 @@ def test_a_cast_from_wrong_early_links_is_not_used_and_the_travellers_correct_it
     assert memory.camera_cast is not None
     for _ in range(4):
         memory.camera_cast.learn("a", "b", _unit(rng.normal(size=D)), _unit(rng.normal(size=D)))
-    assert memory.camera_cast.shift("a", "b") is None  # random links explain nothing
+    assert memory.camera_cast.mapping("a", "b") is None  # random links explain nothing
     got = []
     for gid in range(10, 22):
         a = _unit(rng.normal(size=D))
@@ -229,24 +245,38 @@ def test_a_cast_from_wrong_early_links_is_not_used_and_the_travellers_correct_it
     # Refused while the wrong links outvote the travellers' (the raw rule has no floor),
     # then linked with the travellers' cast taken off.
     assert got == [False] * 5 + [True] * 7
-    learned = memory.camera_cast.shift("a", "b")
+    learned = _learned_shift(memory.camera_cast)
     assert learned is not None
     assert learned @ shift / (np.linalg.norm(learned) * np.linalg.norm(shift)) > 0.8
 
 
 def test_only_a_cast_that_explains_its_links_is_used() -> None:
-    # A shift is a translation: taking the mean shift off removes most of each link's
-    # distance. A per-dimension gain (a white balance) is not: the raw rule stays.
+    # A shift (a translation) and a per-dimension gain (a white balance) are explained:
+    # taking the learned cast off removes most of each link's distance. A camera that mixes
+    # dimensions (another viewpoint) is not: the raw rule stays.
     rng = np.random.default_rng(7)
     shift = _cast_vector(rng, 0.3)
     gains = np.exp(0.3 * rng.normal(size=D))
-    shifted, scaled = CameraCast(), CameraCast()
-    for _ in range(12):
-        a = _unit(rng.normal(size=D))
+    mixing = rng.normal(size=(D, D)) / np.sqrt(D)
+    shifted, scaled, mixed = CameraCast(), CameraCast(), CameraCast()
+    people = _unit(rng.normal(size=(12, D)))
+    for a in people:
         shifted.learn("a", "b", a, _seen_in_b(a, shift, rng))
         scaled.learn("a", "b", a, _unit(a * gains))
-    assert shifted.shift("a", "b") is not None
-    assert scaled.shift("a", "b") is None
+        mixed.learn("a", "b", a, _unit(a + 0.6 * mixing @ a))
+    assert shifted.mapping("a", "b") is not None
+    assert mixed.mapping("a", "b") is None
+    # The white balance is learned: a new person seen through it maps back close to
+    # camera a, far closer than raw.
+    mapping = scaled.mapping("a", "b")
+    assert mapping is not None
+    newcomers = _unit(rng.normal(size=(50, D))).astype(np.float64)
+    seen = _unit(newcomers * gains).astype(np.float64)
+    back = mapping.apply(seen)
+    corrected = 1.0 - np.einsum("ij,ij->i", _unit(back), newcomers)
+    raw = 1.0 - np.einsum("ij,ij->i", seen, newcomers)
+    assert np.median(corrected) < 0.3 * np.median(raw)
+    assert isinstance(mapping, CastMap)
 
 
 def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) -> None:
@@ -255,7 +285,10 @@ def test_the_cast_is_saved_and_restored_and_older_states_load(tmp_path: Path) ->
     path = save_state(tmp_path / "memory.npz", memory_state(memory))
     copy = restore_memory(load_state(path))
     assert copy.camera_cast is not None and memory.camera_cast is not None
-    assert np.allclose(copy.camera_cast.shift("a", "b"), memory.camera_cast.shift("a", "b"))  # type: ignore[arg-type]
+    saved, restored_map = memory.camera_cast.mapping("a", "b"), copy.camera_cast.mapping("a", "b")
+    assert saved is not None and restored_map is not None
+    assert np.allclose(saved.scale, restored_map.scale)
+    assert np.allclose(saved.offset, restored_map.offset)
     assert copy.camera_cast.links("a", "b") == 8
     # Saved before casts were learned: loads with none.
     older = memory_state(memory)
@@ -293,11 +326,11 @@ def test_progress_moves_with_warm_up_links_and_when_the_cast_comes_into_use() ->
     # One per link up to min_links, one more when the cast comes into use, then still.
     assert seen == [0, 1, 2, 3, 5, 5, 5]
     assert cast.progress("a") == 5 and cast.progress("c") == 0
-    # An unexplained cast (a white balance) never comes into use: progress stops at
-    # min_links, so refused tracks stop asking again.
-    gains = np.exp(0.3 * rng.normal(size=D))
-    scaled = CameraCast(min_links=4)
+    # An unexplained cast (a camera mixing dimensions) never comes into use: progress stops
+    # at min_links, so refused tracks stop asking again.
+    mixing = rng.normal(size=(D, D)) / np.sqrt(D)
+    mixed = CameraCast(min_links=4)
     for _ in range(8):
         a = _unit(rng.normal(size=D))
-        scaled.learn("a", "b", a, _unit(a * gains))
-    assert scaled.progress("b") == 4
+        mixed.learn("a", "b", a, _unit(a + 0.6 * mixing @ a))
+    assert mixed.progress("b") == 4

@@ -51,12 +51,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError, StateError, reading_state
+from deepsort_lib.tracking.cast_fit import Cast, fit_cast, robust_mean
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -90,6 +91,19 @@ LINK_REACH = 2.0
 CROSS_OFFSET_CAP = 3.0
 
 
+class CastMap(NamedTuple):
+    """What takes a query camera's (unit) feature ``q`` into an entry camera's terms:
+    ``scale * q + offset`` (``scale`` 1 for a translation)."""
+
+    scale: FloatArray
+    offset: FloatArray
+
+    def apply(self, rows: FloatArray) -> FloatArray:
+        """``rows`` (``(N, D)``) in the entry camera's terms."""
+        out: FloatArray = rows * self.scale + self.offset
+        return out
+
+
 class CameraCast:
     """Per camera pair, the learned feature shift from one camera to the other.
 
@@ -111,8 +125,8 @@ class CameraCast:
         #: ``[unit feature in a (D), unit feature in b (D), gap]``.
         self._rows: dict[tuple[str, str], deque[FloatArray]] = {}
         self._links: dict[tuple[str, str], int] = {}
-        self._casts: dict[tuple[str, str], FloatArray] = {}
-        self._explained: dict[tuple[str, str], bool] = {}
+        #: Per pair, the fitted ``(gain, offset)`` (``None``: no cast explains the links).
+        self._casts: dict[tuple[str, str], Cast | None] = {}
 
     def links(self, camera_a: str, camera_b: str) -> int:
         """How many links between the two cameras have been learned from."""
@@ -125,29 +139,27 @@ class CameraCast:
         out = 0
         for (a, b), n in self._links.items():
             if camera in (a, b):
-                out += min(n, self.min_links) + (self.shift(a, b) is not None)
+                out += min(n, self.min_links) + (self.mapping(a, b) is not None)
         return out
 
-    def shift(self, entry_camera: str, query_camera: str) -> FloatArray | None:
-        """The vector to take off a ``query_camera`` feature before comparing it with an
-        ``entry_camera`` feature; ``None`` within one camera, until the pair has
-        ``min_links`` links, and while the cast does not explain its links (see
-        :func:`explains`)."""
+    def mapping(self, entry_camera: str, query_camera: str) -> CastMap | None:
+        """What takes a ``query_camera`` feature into ``entry_camera``'s terms before the two
+        are compared; ``None`` within one camera, until the pair has ``min_links`` links,
+        and while no cast explains its links (see :func:`fit_cast`)."""
         if entry_camera == query_camera:
             return None
         key, sign = _key(entry_camera, query_camera)
         if self._links.get(key, 0) < self.min_links:
             return None
         if key not in self._casts:
-            rows = np.asarray(self._rows[key])
-            a, b = _link_features(rows)
-            self._casts[key] = robust_mean(b - a)
-            self._explained[key] = explains(rows)
-        cast = self._casts[key]
-        if not self._explained[key]:
+            self._casts[key] = fit_cast(*_link_features(np.asarray(self._rows[key])))
+        fitted = self._casts[key]
+        if fitted is None:
             return None
-        out: FloatArray = sign * cast
-        return out
+        gain, offset = fitted  # feature in b = gain * feature in a + offset
+        if sign > 0:  # the query is in b: back into a's terms
+            return CastMap(1.0 / gain, -offset / gain)
+        return CastMap(gain, offset)
 
     def learn(
         self,
@@ -174,7 +186,6 @@ class CameraCast:
         kept.append(np.concatenate([a, b, [float(gap)]]))
         self._links[key] = self._links.get(key, 0) + 1
         self._casts.pop(key, None)
-        self._explained.pop(key, None)
 
     # -- saved state ------------------------------------------------------------------------
 
@@ -234,39 +245,13 @@ def _link_features(rows: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def explains(rows: FloatArray) -> bool:
-    """Whether a translation explains the links ``[a, b, gap]`` (unit features in the two
-    cameras): with the cast learned from the *other* links taken off (leave-one-out, so a
-    link does not explain itself), the links' median cosine distance is at most half their
-    median raw distance. A camera that scales or mixes features (a white balance, another
-    viewpoint) is not a translation: taking off the mean shift leaves most of the distance,
-    and the memory keeps its raw cross-camera rule."""
-    a, b = _link_features(rows)
-    delta = b - a
-    left_out = np.array([robust_mean(np.delete(delta, i, axis=0)) for i in range(len(delta))])
-    corrected = b - left_out
-    norms = np.maximum(np.sqrt(np.einsum("ij,ij->i", corrected, corrected)), 1e-12)
-    after = 1.0 - np.einsum("ij,ij->i", corrected, a) / norms
-    before = 1.0 - np.einsum("ij,ij->i", b, a)
-    return bool(np.median(after) <= 0.5 * np.median(before))
-
-
-def robust_mean(rows: FloatArray) -> FloatArray:
-    """The mean of the half of ``rows`` nearest their medoid (the row with the smallest
-    summed distance to the others): links of one cast agree, wrong links (look-alikes, each
-    off in its own direction) do not, so a minority of them does not move it."""
-    if len(rows) <= 2:
-        out: FloatArray = rows.mean(axis=0)
-        return out
-    sq = np.einsum("ij,ij->i", rows, rows)
-    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * rows @ rows.T, 0.0))
-    medoid = int(np.argmin(dist.sum(axis=1)))
-    nearest = np.argsort(dist[medoid], kind="stable")[: max(2, (len(rows) + 1) // 2)]
-    mean: FloatArray = rows[nearest].mean(axis=0)
-    return mean
+    """Whether a cast explains the links ``[a, b, gap]`` (:func:`~deepsort_lib.tracking.
+    cast_fit.fit_cast`): a translation, a white balance or a camera normalisation."""
+    return fit_cast(*_link_features(rows)) is not None
 
 
 def pairs_with_cast(
-    casts: dict[tuple[str, str], FloatArray],
+    casts: Mapping[tuple[str, str], CastMap],
     q_cam: NDArray[np.object_],
     e_cam: NDArray[np.object_],
 ) -> NDArray[np.bool_]:
@@ -283,18 +268,17 @@ def take_off_cast(
     e_rows: Float32Array,
     q_in: NDArray[np.bool_],
     e_in: NDArray[np.bool_],
-    shift: FloatArray,
+    cast: CastMap,
 ) -> None:
-    """Cosine similarities of the ``q_in`` x ``e_in`` block recomputed with ``shift`` taken
-    off the (unit) query rows: ``(q - c) . e / |q - c|``."""
+    """Cosine similarities of the ``q_in`` x ``e_in`` block recomputed with the (unit)
+    query rows taken into the entries' camera by ``cast``."""
     qi, ej = np.flatnonzero(q_in), np.flatnonzero(e_in)
     if not (len(qi) and len(ej)):
         return
-    q = q_rows[qi].astype(np.float64)
+    q = cast.apply(q_rows[qi].astype(np.float64))
     e = e_rows[ej].astype(np.float64)
-    norm = np.sqrt(np.maximum(1.0 - 2.0 * (q @ shift) + float(shift @ shift), 1e-12))
-    block = (sim[np.ix_(qi, ej)] - (e @ shift)[None, :]) / norm[:, None]
-    sim[np.ix_(qi, ej)] = block
+    norm = np.sqrt(np.maximum(np.einsum("ij,ij->i", q, q), 1e-12))
+    sim[np.ix_(qi, ej)] = (q @ e.T) / norm[:, None]
 
 
 def _key(entry_camera: str, query_camera: str) -> tuple[tuple[str, str], float]:
@@ -314,6 +298,7 @@ __all__ = [
     "CROSS_OFFSET_CAP",
     "LINK_REACH",
     "CameraCast",
+    "CastMap",
     "explains",
     "pairs_with_cast",
     "robust_mean",

@@ -66,6 +66,7 @@ from deepsort_lib.tracking.camera_cast import (
     CROSS_OFFSET_CAP,
     LINK_REACH,
     CameraCast,
+    CastMap,
     pairs_with_cast,
     take_off_cast,
 )
@@ -285,7 +286,7 @@ class IdentityMemory:
             return False
         with self._lock:
             cameras = {e.camera for e in self._entries.values()} - {camera}
-            return any(cast.shift(other, camera) is None for other in cameras)
+            return any(cast.mapping(other, camera) is None for other in cameras)
 
     def cast_progress(self, camera: str) -> int:
         """How far ``camera``'s camera pairs have learned their casts (0 without a learned
@@ -420,30 +421,30 @@ class IdentityMemory:
         e_all = np.concatenate([r for r in e_rows if r.size])
         sim = np.matmul(q_all, e_all.T).astype(np.float64)
         raw = _summary_costs(sim, q_owner, e_owner, feasible) if casts else None
-        for (entry_camera, query_camera), shift in casts.items():
+        for (entry_camera, query_camera), cast in casts.items():
             take_off_cast(
                 sim,
                 q_all,
                 e_all,
                 q_cam[q_owner] == query_camera,
                 e_cam[e_owner] == entry_camera,
-                shift,
+                cast,
             )
         cost = _summary_costs(sim, q_owner, e_owner, feasible)
         return cost, limit, (cost if raw is None else raw), raw_limit
 
     def _casts(
         self, q_cam: NDArray[np.object_], e_cam: NDArray[np.object_], cross: NDArray[np.bool_]
-    ) -> dict[tuple[str, str], FloatArray]:
+    ) -> dict[tuple[str, str], CastMap]:
         """The learned cast of each (entry camera, query camera) pair among ``cross`` pairs."""
         if self.camera_cast is None:
             return {}
         pairs = {(str(e_cam[j]), str(q_cam[i])) for i, j in zip(*np.nonzero(cross), strict=True)}
         out = {}
         for entry_camera, query_camera in pairs:
-            shift = self.camera_cast.shift(entry_camera, query_camera)
-            if shift is not None:
-                out[(entry_camera, query_camera)] = shift
+            cast = self.camera_cast.mapping(entry_camera, query_camera)
+            if cast is not None:
+                out[(entry_camera, query_camera)] = cast
         return out
 
     def _limits(
