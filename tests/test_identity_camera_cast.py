@@ -334,3 +334,30 @@ def test_progress_moves_with_warm_up_links_and_when_the_cast_comes_into_use() ->
         a = _unit(rng.normal(size=D))
         mixed.learn("a", "b", a, _unit(a + 0.6 * mixing @ a))
     assert mixed.progress("b") == 4
+
+
+def test_through_a_white_balance_the_memory_links_the_traveller_and_refuses_the_look_alike() -> (
+    None
+):
+    # A camera scaling each dimension is not a translation; from GAIN_MIN_LINKS links its
+    # per-dimension gain is learned and taken off, as a shift is.
+    rng = np.random.default_rng(12)
+    gains = np.exp(0.3 * rng.normal(size=D))
+    memory = _calibrated_memory(rng)
+    assert memory.camera_cast is not None
+    for _ in range(12):
+        a = _unit(rng.normal(size=D))
+        memory.camera_cast.learn("a", "b", a, _unit(a * gains))
+    mapping = memory.camera_cast.mapping("a", "b")
+    assert mapping is not None and not np.allclose(mapping.scale, 1.0)
+    person = _unit(rng.normal(size=D))
+    look_alike = _unit(person + 0.25 * _unit(rng.normal(size=D)))
+    queries = [
+        IdentityQuery("b", 0, 5.0, BOX, _unit(look_alike * gains)[None]),
+        IdentityQuery("b", 0, 5.0, BOX, _unit(person * gains)[None]),
+    ]
+    lost = LostIdentity(1, "a", 0, 1.0, BOX, person[None])
+    cost, limit = memory.cost_matrix(queries, [lost])
+    assert cost[1, 0] <= limit[1, 0] < cost[0, 0]
+    memory.add(lost)
+    assert memory.match(queries, 5.0) == [None, 1]

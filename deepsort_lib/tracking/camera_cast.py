@@ -7,14 +7,14 @@ Zhuang et al., ECCV 2020). Across two cameras, the distance between two views of
 then the within-camera distance *plus* the cast, and a look-alike may sit as close as the
 traveller: no threshold on raw distances separates them.
 
-:class:`CameraCast` estimates, per pair of cameras, the cast as a vector: a robust mean
-(:func:`robust_mean`) over the latest ``links_kept`` people linked across that pair of
-``unit(feature in camera b) - unit(feature in camera a)``. Each link's identity cancels in the
-difference; what remains is the cast plus noise, and the links of one cast agree while a wrong
-link (a look-alike taken for the traveller) is off in its own direction. From ``min_links``
-links on, and while the cast explains them (:func:`explains`), the memory compares a query
-of camera ``b`` with a lost identity of camera ``a`` with the cast taken off
-(:meth:`CameraCast.shift`), under its same-camera threshold times :data:`CAST_ALLOWANCE`
+:class:`CameraCast` keeps, per pair of cameras, the latest ``links_kept`` *links* (one
+person's unit features in the two cameras) and fits the pair's cast to them
+(:mod:`~deepsort_lib.tracking.cast_fit`): a translation, a per-dimension gain (a white
+balance) or both (a camera normalisation), whichever explains the links best, robust to a
+minority of wrong links (a look-alike taken for the traveller). From ``min_links`` links on,
+and while the cast explains them (:func:`explains`), the memory compares a query of camera
+``b`` with a lost identity of camera ``a`` with the query taken into camera ``a``'s terms
+(:meth:`CameraCast.mapping`), under its same-camera threshold times :data:`CAST_ALLOWANCE`
 (the cast is itself an estimate): the traveller is then nearly as close as within one
 camera, the look-alike as far.
 
@@ -36,15 +36,16 @@ Failure modes (documented in docs/identity.md):
 * *Wrong early links*: most of the first links wrong biases the cast (and refuses travellers)
   until later links outnumber them (the robust mean takes the half of the links nearest their
   medoid); the links keep coming from the raw rule meanwhile.
-* *A cast that is not a translation* (a white balance scales features, a viewpoint mixes
-  them): taking off the mean shift leaves most of the distance, and the same-camera threshold
-  would refuse travellers. The cast is therefore used only while it *explains* its links
-  (:func:`explains`: with the cast of the other links taken off, their median distance is at
-  most half the raw one); otherwise the raw rule stays, with its look-alikes (and its
-  refusals: a white balance larger than the learned offset).
+* *A cast of another shape* (a viewpoint mixes dimensions): none of the three shapes
+  explains the links (:func:`explains`: with the cast of the other links taken off, their
+  median distance is at most half the raw one), and the raw rule stays, with its look-alikes
+  (and its refusals: a cast larger than the learned offset). Gains are candidates only from
+  :data:`~deepsort_lib.tracking.cast_fit.GAIN_MIN_LINKS` links on: until then a white
+  balance is judged as a translation, which may not explain it.
 
 Cost: per camera pair with links, ``links_kept`` pairs of ``D``-vectors; the cast and the
-explanation test are recomputed (``O(links_kept^3 D)``) only after a new link.
+choice of its shape are refitted (``O(links_kept^3 D)``, leave-one-out) only after a new
+link.
 """
 
 from __future__ import annotations
