@@ -1,9 +1,9 @@
 """A camera's cast in feature space, learned from the people linked across cameras.
 
-Each camera shifts the features its people get: its own light, white balance, viewpoint and
-background move every feature of that camera in a common direction (re-identification work
-calls it *camera bias* and removes it per camera, e.g. with camera-wise batch normalisation,
-Zhuang et al., ECCV 2020). Across two cameras, the distance between two views of one person is
+Each camera changes the features its people get: its own light and background move every
+feature of that camera in a common direction, its white balance scales dimensions
+(re-identification work calls it *camera bias* and removes it per camera, e.g. with
+camera-wise batch normalisation, Zhuang et al., ECCV 2020). Across two cameras, the distance between two views of one person is
 then the within-camera distance *plus* the cast, and a look-alike may sit as close as the
 traveller: no threshold on raw distances separates them.
 
@@ -106,7 +106,7 @@ class CastMap(NamedTuple):
 
 
 class CameraCast:
-    """Per camera pair, the learned feature shift from one camera to the other.
+    """Per camera pair, the links learned across it and the cast fitted to them.
 
     Parameters
     ----------

@@ -25,9 +25,10 @@ wrappers feed the memory's :class:`~deepsort_lib.tracking.calibration.DistanceCa
 with same-identity and different-identity distances they observe, and
 :attr:`IdentityMemory.threshold` follows the scene (``max_cosine_distance`` is its prior
 until enough samples are in). ``calibrate=False`` keeps the fixed ``max_cosine_distance``.
-Across cameras a camera's colour and viewpoint shift every feature it gives (its *cast*): the
-memory learns each camera pair's cast as a vector from the people it would link across that
-pair without it (:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link
+Across cameras a camera's light, colour and viewpoint change every feature it gives (its
+*cast*): the memory learns each camera pair's cast (a translation, a per-dimension gain, or
+both) from the people it would link across that pair without it
+(:mod:`~deepsort_lib.tracking.camera_cast`) and, from the pair's fourth link
 on (while the cast explains its links), compares its pairs with the cast taken off, under the
 same-camera threshold (times ``CAST_ALLOWANCE``). Until then the cross-camera threshold is
 the calibrated one plus a scalar offset, learned online
