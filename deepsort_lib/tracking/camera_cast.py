@@ -3,9 +3,9 @@
 Each camera changes the features its people get: its own light and background move every
 feature of that camera in a common direction, its white balance scales dimensions
 (re-identification work calls it *camera bias* and removes it per camera, e.g. with
-camera-wise batch normalisation, Zhuang et al., ECCV 2020). Across two cameras, the distance between two views of one person is
-then the within-camera distance *plus* the cast, and a look-alike may sit as close as the
-traveller: no threshold on raw distances separates them.
+camera-wise batch normalisation, Zhuang et al., ECCV 2020). Across two cameras, the distance
+between two views of one person is then the within-camera distance *plus* the cast, and a
+look-alike may sit as close as the traveller: no threshold on raw distances separates them.
 
 :class:`CameraCast` keeps, per pair of cameras, the latest ``links_kept`` *links* (one
 person's unit features in the two cameras) and fits the pair's cast to them
