@@ -114,3 +114,13 @@ def test_links_nothing_explains_give_no_cast() -> None:
     assert fit_cast(a, _people(rng, 16)) is None  # every link someone else
     mixing = rng.normal(size=(D, D)) / np.sqrt(D)
     assert fit_cast(a, _unit(a + 0.6 * a @ mixing.T)) is None  # a viewpoint mixes dimensions
+
+
+def test_links_of_one_person_keep_gain_one_where_they_do_not_vary() -> None:
+    # Every link the same feature: the offset fit has no spread to learn a gain from.
+    rng = np.random.default_rng(5)
+    a = np.repeat(_people(rng, 1), 10, axis=0)
+    b = np.repeat(_people(rng, 1), 10, axis=0)
+    gain, offset = camera_normalisation(a, b)
+    assert np.allclose(gain, 1.0) and np.isfinite(offset).all()
+    assert np.allclose(cast_distances((gain, offset), a, b), 0.0, atol=1e-9)

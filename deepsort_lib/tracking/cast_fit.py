@@ -134,15 +134,16 @@ def _trimmed(fit: Callable[[FloatArray, FloatArray], Cast], a: FloatArray, b: Fl
 
 
 def _gain_prior(spread: FloatArray, links: int) -> float:
-    """The prior's weight: :data:`GAIN_PRIOR_LINKS` links of the average dimension."""
-    return GAIN_PRIOR_LINKS * float(spread.mean()) / max(links, 1)
+    """The prior's weight: :data:`GAIN_PRIOR_LINKS` links of the average dimension (never
+    zero, so that a dimension the links do not vary in keeps gain 1)."""
+    return GAIN_PRIOR_LINKS * max(float(spread.mean()), 1e-12) / max(links, 1)
 
 
 def _gain_through_zero(a: FloatArray, b: FloatArray) -> Cast:
     """Per dimension, the least-squares gain of ``b`` on ``a`` (no offset), shrunk to 1."""
     saa, sab = np.einsum("ij,ij->j", a, a), np.einsum("ij,ij->j", a, b)
     prior = _gain_prior(saa, len(a))
-    gain = np.clip((sab + prior) / np.maximum(saa + prior, 1e-12), *GAIN_RANGE)
+    gain = np.clip((sab + prior) / (saa + prior), *GAIN_RANGE)
     return gain, np.zeros_like(gain)
 
 
@@ -153,7 +154,7 @@ def _gain_and_offset(a: FloatArray, b: FloatArray) -> Cast:
     da, db = a - a_mean, b - b_mean
     saa, sab = np.einsum("ij,ij->j", da, da), np.einsum("ij,ij->j", da, db)
     prior = _gain_prior(saa, len(a))
-    gain = np.clip((sab + prior) / np.maximum(saa + prior, 1e-12), *GAIN_RANGE)
+    gain = np.clip((sab + prior) / (saa + prior), *GAIN_RANGE)
     return gain, b_mean - gain * a_mean
 
 
