@@ -361,3 +361,26 @@ def test_through_a_white_balance_the_memory_links_the_traveller_and_refuses_the_
     assert cost[1, 0] <= limit[1, 0] < cost[0, 0]
     memory.add(lost)
     assert memory.match(queries, 5.0) == [None, 1]
+
+
+def test_a_pair_settles_when_its_cast_may_take_any_shape() -> None:
+    # A translation is in use from min_links links, but a white balance needs
+    # GAIN_MIN_LINKS: until then the pair is not settled (refused tracks may ask again),
+    # and its progress moves once more when the cast takes its gains.
+    rng = np.random.default_rng(13)
+    gains = np.exp(0.3 * rng.normal(size=D))
+    shift = _cast_vector(rng, 0.3)
+    scaled, shifted = CameraCast(min_links=4), CameraCast(min_links=4)
+    progress, settled = [], []
+    for _ in range(10):
+        a = _unit(rng.normal(size=D))
+        scaled.learn("a", "b", a, _unit(a * gains))
+        shifted.learn("a", "b", a, _seen_in_b(a, shift, rng))
+        progress.append(scaled.progress("b"))
+        settled.append((scaled.settled("a", "b"), shifted.settled("a", "b")))
+    assert progress[:3] == [1, 2, 3]
+    assert progress[-1] == 6  # 4 warm-up links, in use, with gains
+    assert progress[6] < progress[7] == progress[-1]  # the gain comes with the 8th link
+    assert settled[6] == (False, False) and settled[7] == (True, True)
+    # Without a cast in use a pair never settles.
+    assert not CameraCast().settled("a", "b")

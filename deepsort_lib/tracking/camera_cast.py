@@ -58,7 +58,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from deepsort_lib.errors import ConfigurationError, StateError, reading_state
-from deepsort_lib.tracking.cast_fit import Cast, fit_cast, robust_mean
+from deepsort_lib.tracking.cast_fit import GAIN_MIN_LINKS, Cast, fit_cast, robust_mean
 
 FloatArray = NDArray[np.float64]
 Float32Array = NDArray[np.float32]
@@ -135,13 +135,26 @@ class CameraCast:
 
     def progress(self, camera: str) -> int:
         """Over the pairs of ``camera``: each pair's links up to ``min_links``, plus one
-        while its cast is in use. It changes when one of them may judge differently: a link
-        in warm-up, or its cast coming into use (or out of it)."""
+        while its cast is in use and one more while that cast has gains. It changes when one
+        of them may judge differently: a link in warm-up, its cast coming into use (or out of
+        it), or the cast taking a gain (a white balance, from
+        :data:`~deepsort_lib.tracking.cast_fit.GAIN_MIN_LINKS` links on)."""
         out = 0
         for (a, b), n in self._links.items():
             if camera in (a, b):
-                out += min(n, self.min_links) + (self.mapping(a, b) is not None)
+                cast = self.mapping(a, b)
+                out += min(n, self.min_links)
+                if cast is not None:
+                    out += 1 + bool(np.any(cast.scale != 1.0))
         return out
+
+    def settled(self, entry_camera: str, query_camera: str) -> bool:
+        """Whether the pair has a cast in use and enough links for any of its shapes
+        (:data:`~deepsort_lib.tracking.cast_fit.GAIN_MIN_LINKS`): until then, a track the
+        pair refuses may be accepted once it has learned more."""
+        key, _ = _key(entry_camera, query_camera)
+        enough = self._links.get(key, 0) >= max(self.min_links, GAIN_MIN_LINKS)
+        return enough and self.mapping(entry_camera, query_camera) is not None
 
     def mapping(self, entry_camera: str, query_camera: str) -> CastMap | None:
         """What takes a ``query_camera`` feature into ``entry_camera``'s terms before the two

@@ -279,15 +279,16 @@ class IdentityMemory:
 
     def in_warm_up(self, camera: str) -> bool:
         """Whether a lost identity of another camera is held whose camera pair with
-        ``camera`` has no cast in use yet (fewer than ``min_links`` links, or a cast that
-        does not explain them; ``False`` without a learned cast): a track refused now may be
-        accepted once the pair has learned more."""
+        ``camera`` is not settled yet (no cast in use, or too few links for a gain:
+        :meth:`~deepsort_lib.tracking.camera_cast.CameraCast.settled`; ``False`` without a
+        learned cast): a track refused now may be accepted once the pair has learned
+        more."""
         cast = self.camera_cast
         if cast is None:
             return False
         with self._lock:
             cameras = {e.camera for e in self._entries.values()} - {camera}
-            return any(cast.mapping(other, camera) is None for other in cameras)
+            return any(not cast.settled(other, camera) for other in cameras)
 
     def cast_progress(self, camera: str) -> int:
         """How far ``camera``'s camera pairs have learned their casts (0 without a learned
