@@ -87,8 +87,9 @@ LINK_REACH = 2.0
 #: known shape (a camera mixing dimensions), or a white balance before its gains are learned,
 #: is only admitted through that offset, but a noisy scene's offset also admits the wrong
 #: people. Chosen (before the cast shapes) among 1 (the cap before 2026-12-08), 2, 3 and
-#: none on the TUD two-camera rows and the ``uniform-crowd`` gain rows (4 seeds): at 3, TUD 432 right and 42 wrong links of 600 travellers (none: 429 and 52;
-#: 2: 426 and 37) and ``uniform-crowd`` 49/80 (none: 61/80; 2: 6/80).
+#: none on the TUD two-camera rows and the ``uniform-crowd`` gain rows (4 seeds): at 3, TUD
+#: 432 right and 42 wrong links of 600 travellers (none: 429 and 52; 2: 426 and 37) and
+#: ``uniform-crowd`` 49/80 (none: 61/80; 2: 6/80).
 CROSS_OFFSET_CAP = 3.0
 
 
