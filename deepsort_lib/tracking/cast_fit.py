@@ -151,10 +151,7 @@ def _gain_and_offset(a: FloatArray, b: FloatArray) -> Cast:
     """Per dimension, the least-squares gain and offset of ``b`` on ``a``, the gain shrunk
     to 1."""
     a_mean, b_mean = a.mean(axis=0), b.mean(axis=0)
-    da, db = a - a_mean, b - b_mean
-    saa, sab = np.einsum("ij,ij->j", da, da), np.einsum("ij,ij->j", da, db)
-    prior = _gain_prior(saa, len(a))
-    gain = np.clip((sab + prior) / (saa + prior), *GAIN_RANGE)
+    gain, _ = _gain_through_zero(a - a_mean, b - b_mean)  # the gain of the centred links
     return gain, b_mean - gain * a_mean
 
 

@@ -39,9 +39,9 @@ learned the offset is ``cross_camera_max_cosine_distance -
 max_cosine_distance`` (if positive), and until the calibration is ready the threshold is
 ``cross_camera_max_cosine_distance`` itself. There is no floor: the configured cross-camera
 threshold bounds the links the casts are learned from (:data:`LINK_REACH` times it), not the
-matches. A track refused while one of its camera's pairs has no cast in use may ask again
-(:meth:`IdentityMemory.in_warm_up`, :meth:`IdentityMemory.cast_progress`; the re-entry
-wrapper does).
+matches. A track refused while one of its camera's pairs is not settled (no cast in use, or
+too few links for a gain) may ask again (:meth:`IdentityMemory.in_warm_up`,
+:meth:`IdentityMemory.cast_progress`; the re-entry wrapper does).
 
 Time units are whatever the callers use: frames, or seconds when the trackers know their frame
 rate (:class:`~deepsort_lib.tracking.reentry.ReentryTracker` ``fps=``). Several trackers

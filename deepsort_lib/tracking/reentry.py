@@ -432,10 +432,11 @@ class ReentryTracker:
 
     def _reask_after_warm_up(self, tracks: Sequence[Any]) -> None:
         """Tracks refused in warm-up and reported this frame ask again once their camera's
-        pairs have progressed (a warm-up link, a cast coming into use); a match replaces the
-        provisional id (never reused). Until a pair has its cast, a traveller is judged by
-        the raw rule and may be refused; asking again is what lets the first travellers of
-        a camera pair be recovered without a floor that lets look-alikes through."""
+        pairs have progressed (a warm-up link, a cast coming into use or taking its gains);
+        a match replaces the provisional id (never reused). Until a pair has its cast, a
+        traveller is judged by the raw rule and may be refused; asking again is what lets
+        the first travellers of a camera pair be recovered without a floor that lets
+        look-alikes through."""
         marked = [
             lid
             for lid in (int(t.track_id) for t in tracks)
@@ -453,9 +454,9 @@ class ReentryTracker:
     def _ask(self, lids: list[int], learn: bool = True) -> list[int | None]:
         """The memory's answer for these tracks (``None``: not a lost identity; ``learn``:
         see :meth:`IdentityMemory.match`). A track left unmatched while a camera pair of
-        this camera was in warm-up (no cast in use yet, see
-        :mod:`~deepsort_lib.tracking.camera_cast`) is marked with the memory's
-        :meth:`~IdentityMemory.cast_progress` *before* it asked (its own link may be the
+        this camera was in warm-up (not settled yet, see
+        :meth:`~deepsort_lib.tracking.camera_cast.CameraCast.settled`) is marked with the
+        memory's :meth:`~IdentityMemory.cast_progress` *before* it asked (its own link may be the
         one that brings the cast into use), and asks again once that has changed
         (:meth:`_reask_after_warm_up`)."""
         if not lids:
