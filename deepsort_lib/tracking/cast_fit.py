@@ -129,7 +129,8 @@ def _trimmed(fit: Callable[[FloatArray, FloatArray], Cast], a: FloatArray, b: Fl
     median: at least half of them, and all of them when they agree)."""
     keep = _nearest_half(b - a)
     distances = cast_distances(fit(a[keep], b[keep]), a, b)
-    keep = np.flatnonzero(distances <= TRIM_RATIO * np.median(distances))
+    # At least the half at or below the median, even when float error puts it below 0.
+    keep = np.flatnonzero(distances <= TRIM_RATIO * max(float(np.median(distances)), 0.0))
     return fit(a[keep], b[keep])
 
 
